@@ -1,0 +1,6 @@
+"""Anchor samplers: which exact configurations the surrogate interpolates between."""
+
+from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet
+from uniloss.anchors.paper_anchors import PaperAnchors
+
+__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "PaperAnchors"]

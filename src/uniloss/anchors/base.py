@@ -1,0 +1,58 @@
+"""Anchor configurations described sparsely: a base configuration plus at most one toggled bit."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet"]
+
+GROUND_TRUTH = 0
+"""Base code of the ground-truth configuration: every binary ``+1``."""
+CURRENT = 1
+"""Base code of the current configuration: the sign of each comparison."""
+
+
+@dataclass(frozen=True)
+class AnchorSet:
+    """Anchor configurations of one step, never materialised as an ``(anchors, binaries)`` matrix.
+
+    Anchor ``k < K`` is ``base[k]`` (``GROUND_TRUTH`` or ``CURRENT``) with the flat binary ``flip[k]``
+    toggled (``-1``: none). The ``random`` anchors follow: each is a packed configuration in which a set bit
+    means that binary is ``-1`` (padding bits are never set).
+
+    Args:
+        base: ``(K,)`` int64 base codes.
+        flip: ``(K,)`` int64 flat indices into the ``(R, L)`` layout, or ``-1``.
+        random: optional ``(Kr, R, ceil(L / 8))`` uint8 packed random configurations.
+    """
+
+    base: torch.Tensor
+    flip: torch.Tensor
+    random: torch.Tensor | None = None
+
+    @property
+    def num_anchors(self) -> int:
+        """Total number of anchors, ``K + Kr``."""
+        return self.base.shape[0] + (0 if self.random is None else self.random.shape[0])
+
+
+class AnchorSampler(ABC):
+    """Chooses the anchor configurations at which the exact metric is evaluated, anew at every step."""
+
+    @abstractmethod
+    def sample(
+        self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None
+    ) -> AnchorSet:
+        """Draw the anchors of one step.
+
+        Args:
+            wrong: ``(R, L)`` bool, the binaries that are ``-1`` in the current configuration (never padding).
+            mask: ``(R, L)`` bool of real binaries, or ``None`` when every entry is one.
+            generator: source of randomness; ``None`` uses PyTorch's default generator.
+
+        Returns:
+            The anchors, on the device of ``wrong``.
+        """

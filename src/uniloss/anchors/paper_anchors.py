@@ -1,0 +1,109 @@
+"""The anchors of the UniLoss paper: ground truth, good, nearby and bad configurations."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.anchors import _bits
+from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet
+from uniloss.core.checks import check_nonnegative_int
+
+__all__ = ["PaperAnchors"]
+
+
+def _sample_set_entries(
+    flags: torch.Tensor | None, size: int, count: int, generator: torch.Generator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``count`` flat indices uniformly (with replacement) among the set entries of ``flags``.
+
+    Sync-free: the number of set entries stays on the device. Returns the indices and, per draw, whether
+    any entry was set (when none is, the index is meaningless).
+    """
+    uniform = _bits.draw((count,), generator, device)
+    if flags is None:
+        index = (uniform * size).long().clamp_max(size - 1)
+        return index, torch.ones(count, dtype=torch.bool, device=device)
+    cumulative = flags.reshape(-1).cumsum(0)
+    total = cumulative[-1]
+    rank = (uniform * total).long().clamp_max(total - 1).clamp_min(0)
+    index = torch.searchsorted(cumulative, rank, right=True).clamp_max(size - 1)
+    return index, (total > 0).expand(count)
+
+
+class PaperAnchors(AnchorSampler):
+    """The four kinds of anchors of UniLoss, drawn anew at every step (paper: 16 of each kind, 49 in all).
+
+    - ``ground_truth``: every binary right (``+1``);
+    - ``good``: the ground truth with one random binary flipped to wrong;
+    - ``nearby``: the current configuration (signs of the comparisons) with one random wrong binary
+      corrected; when none is wrong, a good anchor instead;
+    - ``bad``: uniformly random configurations;
+    - ``current``: the current configuration itself (not in the paper; with it, the loss tends to the exact
+      loss as the temperature goes to 0).
+
+    Each count may be zero; at least one anchor is needed. Ground-truth, good, nearby and current anchors cost
+    O(1) memory each; a bad anchor costs one bit per binary.
+
+    Args:
+        ground_truth: number of ground-truth anchors.
+        good: number of good anchors.
+        nearby: number of nearby anchors.
+        bad: number of uniformly random anchors.
+        current: number of copies of the current configuration.
+
+    Raises:
+        TypeError: if a count is not an int.
+        ValueError: if a count is negative or all are zero.
+
+    Example:
+        >>> sampler = PaperAnchors(good=2, nearby=2, bad=1)
+        >>> wrong = torch.tensor([[False, True, False]])
+        >>> sampler.sample(wrong, None, torch.Generator().manual_seed(0)).num_anchors
+        6
+    """
+
+    def __init__(self, ground_truth: int = 1, good: int = 16, nearby: int = 16, bad: int = 16, current: int = 0) -> None:
+        self.ground_truth = check_nonnegative_int("ground_truth", ground_truth)
+        self.good = check_nonnegative_int("good", good)
+        self.nearby = check_nonnegative_int("nearby", nearby)
+        self.bad = check_nonnegative_int("bad", bad)
+        self.current = check_nonnegative_int("current", current)
+        if ground_truth + good + nearby + bad + current == 0:
+            raise ValueError("`PaperAnchors` needs at least one anchor, but every count is 0.")
+
+    def sample(
+        self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None
+    ) -> AnchorSet:
+        """Draw the anchors of one step; see :meth:`AnchorSampler.sample`."""
+        device, size = wrong.device, wrong.numel()
+        long = {"dtype": torch.long, "device": device}
+        bases, flips = [], []
+        if self.ground_truth or self.current:
+            bases += [torch.full((self.ground_truth,), GROUND_TRUTH, **long), torch.full((self.current,), CURRENT, **long)]
+            flips.append(torch.full((self.ground_truth + self.current,), -1, **long))
+        if self.good:
+            index, found = _sample_set_entries(mask, size, self.good, generator, device)
+            bases.append(torch.full((self.good,), GROUND_TRUTH, **long))
+            flips.append(torch.where(found, index, -1))
+        if self.nearby:
+            wrong_index, any_wrong = _sample_set_entries(wrong, size, self.nearby, generator, device)
+            good_index, found = _sample_set_entries(mask, size, self.nearby, generator, device)
+            bases.append(torch.where(any_wrong, CURRENT, GROUND_TRUTH))
+            flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
+        random = None
+        if self.bad:
+            rows, length = wrong.shape
+            random = _bits.random_bytes((self.bad, rows, (length + 7) // 8), generator, device)
+            if mask is not None:
+                random = random & _bits.pack(mask)
+            elif length % 8:
+                random = random & _bits.pack(torch.ones(1, length, dtype=torch.bool, device=device))
+        base = torch.cat(bases) if bases else torch.zeros(0, **long)
+        flip = torch.cat(flips) if flips else torch.zeros(0, **long)
+        return AnchorSet(base=base, flip=flip, random=random)
+
+    def __repr__(self) -> str:
+        return (
+            f"PaperAnchors(ground_truth={self.ground_truth}, good={self.good}, nearby={self.nearby}, "
+            f"bad={self.bad}, current={self.current})"
+        )

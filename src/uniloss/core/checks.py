@@ -1,0 +1,134 @@
+"""Validators that build uniloss's error messages: the argument, what was expected, what was received."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+__all__ = [
+    "check_finite",
+    "check_floating",
+    "check_integer_range",
+    "check_nonnegative_int",
+    "check_positive",
+    "check_positive_int",
+    "check_same_device",
+    "check_shape",
+    "check_tensor",
+]
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a positive finite number, else raise.
+
+    Raises:
+        TypeError: if ``value`` is not a real number.
+        ValueError: if it is not positive and finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a positive float, but got {type(value).__name__} {value!r}.")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"`{name}` must be a positive float, but got {value!r}.")
+    return float(value)
+
+
+def check_nonnegative_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int ``>= 0``, else raise ``TypeError`` or ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be a non-negative int, but got {type(value).__name__} {value!r}.")
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative int, but got {value}.")
+    return value
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int ``>= 1``, else raise ``TypeError`` or ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be a positive int, but got {type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive int, but got {value}.")
+    return value
+
+
+def check_tensor(name: str, value: object) -> torch.Tensor:
+    """Return ``value`` if it is a tensor, else raise ``TypeError``."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, but got {type(value).__name__}.")
+    return value
+
+
+def _format_shape(shape: Sequence[int | str]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def check_shape(name: str, value: torch.Tensor, expected: Sequence[int | str], sizes: dict[str, int]) -> None:
+    """Check ``value.shape`` against symbolic ``expected`` dimensions, binding new symbols in ``sizes``.
+
+    A symbol already in ``sizes`` must match; a new one is bound to the size received. An int must match
+    exactly.
+
+    Raises:
+        ValueError: naming the argument, the expected symbolic shape and the received shape.
+
+    Example:
+        >>> sizes = {}
+        >>> check_shape("scores", torch.zeros(4, 3), ("N", "C"), sizes)
+        >>> sizes
+        {'N': 4, 'C': 3}
+    """
+    shape = tuple(value.shape)
+    bound = dict(sizes)
+    ok = len(shape) == len(expected)
+    if ok:
+        for dim, want in zip(shape, expected):
+            if isinstance(want, int):
+                ok = ok and dim == want
+            elif want in bound:
+                ok = ok and dim == bound[want]
+            else:
+                bound[want] = dim
+    if not ok:
+        known = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        where = f" with {known}" if known else ""
+        raise ValueError(f"`{name}` must have shape {_format_shape(expected)}{where}, but got {_format_shape(shape)}.")
+    sizes.update(bound)
+
+
+def check_floating(name: str, value: torch.Tensor) -> None:
+    """Raise ``TypeError`` unless ``value`` has a floating-point dtype."""
+    if not value.is_floating_point():
+        raise TypeError(f"`{name}` must have a floating-point dtype, but got {value.dtype}.")
+
+
+def check_finite(name: str, value: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``value`` holds a NaN or an infinity (one host-device sync)."""
+    if not bool(torch.isfinite(value).all()):
+        bad = "NaN" if bool(torch.isnan(value).any()) else "infinite"
+        raise ValueError(f"`{name}` must be finite, but got {bad} values.")
+
+
+def check_integer_range(name: str, value: torch.Tensor, low: int, high: int) -> None:
+    """Raise unless ``value`` is a bool or integer tensor with every entry in ``[low, high]`` (one sync).
+
+    Raises:
+        TypeError: for a floating-point or complex dtype.
+        ValueError: for an entry out of range, naming the smallest and largest received.
+    """
+    if value.is_floating_point() or value.is_complex():
+        raise TypeError(f"`{name}` must be an integer or bool tensor, but got {value.dtype}.")
+    if value.numel() == 0 or value.dtype == torch.bool:
+        return
+    lo, hi = int(value.min()), int(value.max())
+    if lo < low or hi > high:
+        raise ValueError(f"`{name}` must have values in [{low}, {high}], but got values in [{lo}, {hi}].")
+
+
+def check_same_device(reference_name: str, reference: torch.Tensor, **others: torch.Tensor) -> None:
+    """Raise ``ValueError`` if a tensor in ``others`` is on another device than ``reference``."""
+    for name, value in others.items():
+        if value.device != reference.device:
+            raise ValueError(
+                f"`{name}` must be on the device of `{reference_name}` ({reference.device}), but got {value.device}."
+            )

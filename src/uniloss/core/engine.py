@@ -1,0 +1,266 @@
+"""The UniLoss engine: comparisons -> relaxed binaries -> distances to anchors -> interpolated metric."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.anchors import _bits
+from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
+from uniloss.anchors.paper_anchors import PaperAnchors
+from uniloss.core.checks import check_finite, check_tensor
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.relax import Relaxation, Sigmoid
+from uniloss.interpolators.idw import InverseDistanceWeighting
+from uniloss.metrics.base import MetricRefactoring
+
+__all__ = ["UniLoss", "anchor_values", "uniloss"]
+
+_DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+
+
+def _work_dtype(values: torch.Tensor) -> torch.Tensor:
+    """Comparisons in float32 at least (half precision loses the distances)."""
+    if values.dtype in (torch.float16, torch.bfloat16):
+        return values.float()
+    return values
+
+
+def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
+    """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
+    rows, length = wrong.shape
+    current = wrong.sum(1)
+    counts = torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current))
+    flip = anchors.flip
+    index = flip.clamp_min(0)
+    # Toggling a binary from the ground truth makes it wrong; from the current configuration it changes
+    # wrong <-> right.
+    becomes_wrong = torch.where(anchors.base == CURRENT, ~wrong.reshape(-1)[index], True)
+    step = torch.where(becomes_wrong, 1, -1) * (flip >= 0)
+    counts = counts.scatter_add(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    if anchors.random is not None:
+        counts = torch.cat([counts, _bits.row_counts(anchors.random)])
+    return counts
+
+
+def _dense_anchors(wrong: torch.Tensor, anchors: AnchorSet, start: int, stop: int) -> torch.Tensor:
+    """Materialise anchors ``start:stop`` as ``(k, R, L)`` +-1 tensors (fallback for metrics without counts)."""
+    rows, length = wrong.shape
+    fixed = anchors.base.shape[0]
+    parts = []
+    if start < fixed:
+        base = anchors.base[start:stop]
+        flip = anchors.flip[start:stop]
+        dense = torch.where((base == CURRENT).view(-1, 1), wrong.reshape(1, -1), False)
+        toggle = torch.nn.functional.one_hot(flip.clamp_min(0), rows * length).bool() & (flip >= 0).unsqueeze(1)
+        parts.append((dense ^ toggle).view(-1, rows, length))
+    if anchors.random is not None and stop > fixed:
+        random = anchors.random[max(start - fixed, 0) : stop - fixed]
+        parts.append(_bits.unpack(random, length).bool())
+    dense_wrong = torch.cat(parts)
+    return torch.where(dense_wrong, -1.0, 1.0)
+
+
+def anchor_values(
+    metric: MetricRefactoring, comparisons: Comparisons, wrong: torch.Tensor, anchors: AnchorSet
+) -> torch.Tensor:
+    """Exact metric at every anchor, ``(K_all,)``: from row counts when the metric allows, else densely.
+
+    Args:
+        metric: the refactored metric.
+        comparisons: the layout of the batch.
+        wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
+        anchors: the anchors of this step.
+
+    Returns:
+        ``(K_all,)`` float metric values, in the order of ``anchors``.
+    """
+    if metric.uses_counts:
+        return metric.evaluate_counts(_wrong_counts(wrong, anchors), comparisons)
+    total = anchors.num_anchors
+    step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
+    values = [
+        metric.evaluate(_dense_anchors(wrong, anchors, start, min(start + step, total)), comparisons)
+        for start in range(0, total, step)
+    ]
+    return torch.cat(values)
+
+
+def _squared_distances(
+    to_right: torch.Tensor, to_wrong: torch.Tensor, wrong: torch.Tensor, anchors: AnchorSet
+) -> torch.Tensor:
+    """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
+
+    ``to_right = 1 - b`` and ``to_wrong = 1 + b`` (zero and two on padding), so the distance to the ground
+    truth is ``sum to_right^2``; toggling one binary swaps its term; a random anchor adds
+    ``to_wrong^2 - to_right^2 = 2 (to_wrong - to_right)`` for each of its wrong binaries.
+    """
+    near = torch.where(wrong, to_wrong, to_right)
+    far = torch.where(wrong, to_right, to_wrong)
+    to_truth = to_right.square().sum()
+    to_current = near.square().sum()
+    flip = anchors.flip
+    index = flip.clamp_min(0)
+    from_current = anchors.base == CURRENT
+    toggled_to = torch.where(from_current, far.reshape(-1)[index], to_wrong.reshape(-1)[index])
+    toggled_from = torch.where(from_current, near.reshape(-1)[index], to_right.reshape(-1)[index])
+    change = torch.where(flip >= 0, toggled_to.square() - toggled_from.square(), 0.0)
+    fixed = torch.where(from_current, to_current, to_truth) + change
+    if anchors.random is None:
+        return fixed.clamp_min(0)
+    random = to_truth + 2 * _bits.packed_dot(to_wrong - to_right, anchors.random)
+    return torch.cat([fixed, random]).clamp_min(0)
+
+
+def uniloss(
+    scores: torch.Tensor,
+    *targets: torch.Tensor,
+    metric: MetricRefactoring,
+    relax: Relaxation | None = None,
+    anchors: AnchorSampler | None = None,
+    interpolator: InverseDistanceWeighting | None = None,
+    generator: torch.Generator | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """The UniLoss surrogate of ``metric`` on one batch, differentiable w.r.t. ``scores``.
+
+    Formally ``loss = 1 - sum_k w_k g(a_k) / sum_k w_k`` (``g`` itself for a lower-is-better metric) with
+    ``w_k = ||b - a_k||^-p``, ``b = relax(comparisons(scores))`` and anchors ``a_k`` drawn by ``anchors``.
+    Gradients come from autograd through this formula. A batch without any binary (for example AP with no
+    positive) gives the constant ``1 - metric`` with zero gradients.
+
+    Args:
+        scores: raw scores (logits, heatmaps) of the shape the metric expects.
+        *targets: the metric's targets (labels; or joints, visibility and head sizes).
+        metric: the refactored metric.
+        relax: relaxation of the binaries (default ``Sigmoid(temperature=1.0)``).
+        anchors: anchor sampler (default ``PaperAnchors()``: 1 ground truth, 16 good, 16 nearby, 16 bad).
+        interpolator: interpolation (default ``InverseDistanceWeighting(power=1.0)``).
+        generator: random source of the anchors; a seeded one repeats exactly.
+        validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+
+    Returns:
+        A scalar loss tensor in the dtype of the comparisons (float32 at least).
+
+    Raises:
+        TypeError: for non-tensor or wrongly typed input.
+        ValueError: for wrong shapes, devices or values, including NaN or infinite scores and empty batches.
+
+    Example:
+        >>> from uniloss.metrics import AveragePrecision
+        >>> scores = torch.tensor([2.0, -1.0, 0.5, -3.0], requires_grad=True)
+        >>> loss = uniloss(scores, torch.tensor([1, 0, 1, 0]), metric=AveragePrecision(),
+        ...                generator=torch.Generator().manual_seed(0))
+        >>> loss.backward()
+        >>> bool(0 <= loss <= 1), bool(torch.isfinite(scores.grad).all())
+        (True, True)
+    """
+    if not isinstance(metric, MetricRefactoring):
+        raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+    if validate_args:
+        check_tensor("scores", scores)
+        if scores.ndim == 0 or scores.shape[0] == 0:
+            raise ValueError(f"`scores` must hold at least one example, but got shape {tuple(scores.shape)}.")
+        metric.check(scores, *targets)
+        check_finite("scores", scores)
+    relax = Sigmoid() if relax is None else relax
+    anchors = PaperAnchors() if anchors is None else anchors
+    interpolator = InverseDistanceWeighting() if interpolator is None else interpolator
+
+    comparisons = metric.comparisons(scores, *targets)
+    values = _work_dtype(comparisons.values)
+    mask = comparisons.mask
+    if values.numel() == 0:
+        rows = values.shape[0]
+        exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+        value = exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
+        return 1 - value if metric.higher_is_better else value
+    to_right, to_wrong = relax.distances(values)
+    with torch.no_grad():
+        wrong = values <= 0
+        if mask is not None:
+            wrong &= mask
+    if mask is not None:
+        to_right = torch.where(mask, to_right, 0.0)
+        to_wrong = torch.where(mask, to_wrong, 2.0)
+    drawn = anchors.sample(wrong, mask, generator)
+    with torch.no_grad():
+        exact_values = anchor_values(metric, comparisons, wrong, drawn)
+    squared = _squared_distances(to_right, to_wrong, wrong, drawn)
+    value = interpolator(squared, exact_values)
+    return 1 - value if metric.higher_is_better else value
+
+
+class UniLoss(torch.nn.Module):
+    """A training loss that optimises ``metric``: the module form of :func:`uniloss`.
+
+    ``temperature`` and ``power`` are shorthands for ``relax=Sigmoid(temperature)`` and
+    ``interpolator=InverseDistanceWeighting(power)``; give one form or the other.
+
+    Args:
+        metric: the refactored metric, e.g. ``uniloss.metrics.AveragePrecision()``.
+        temperature: temperature of the default sigmoid relaxation (paper: 1).
+        power: power of the default inverse-distance weighting (paper: 1).
+        relax: a relaxation instance (default ``Sigmoid(temperature=1.0)``).
+        anchors: an anchor sampler (default ``PaperAnchors()``).
+        interpolator: an interpolator (default ``InverseDistanceWeighting(power=1.0)``).
+        generator: random source of the anchors; a seeded one makes runs repeat exactly.
+        validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+
+    Raises:
+        TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
+        ValueError: if both ``temperature`` and ``relax`` (or ``power`` and ``interpolator``) are given, or a
+            value is invalid.
+
+    Example:
+        >>> import uniloss
+        >>> criterion = uniloss.UniLoss(uniloss.metrics.Accuracy(num_classes=3),
+        ...                             generator=torch.Generator().manual_seed(0))
+        >>> logits = torch.randn(8, 3, requires_grad=True)
+        >>> criterion(logits, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])).backward()
+        >>> logits.grad.shape
+        torch.Size([8, 3])
+    """
+
+    def __init__(
+        self,
+        metric: MetricRefactoring,
+        *,
+        temperature: float | None = None,
+        power: float | None = None,
+        relax: Relaxation | None = None,
+        anchors: AnchorSampler | None = None,
+        interpolator: InverseDistanceWeighting | None = None,
+        generator: torch.Generator | None = None,
+        validate_args: bool = True,
+    ) -> None:
+        super().__init__()
+        if not isinstance(metric, MetricRefactoring):
+            raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+        if temperature is not None and relax is not None:
+            raise ValueError("give either `temperature` or `relax`, not both.")
+        if power is not None and interpolator is not None:
+            raise ValueError("give either `power` or `interpolator`, not both.")
+        self.metric = metric
+        self.relax = relax if relax is not None else Sigmoid(1.0 if temperature is None else temperature)
+        self.anchors = anchors if anchors is not None else PaperAnchors()
+        self.interpolator = (
+            interpolator if interpolator is not None else InverseDistanceWeighting(1.0 if power is None else power)
+        )
+        self.generator = generator
+        self.validate_args = validate_args
+
+    def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        """Return the loss of one batch; see :func:`uniloss` for the arguments."""
+        return uniloss(
+            scores,
+            *targets,
+            metric=self.metric,
+            relax=self.relax,
+            anchors=self.anchors,
+            interpolator=self.interpolator,
+            generator=self.generator,
+            validate_args=self.validate_args,
+        )
+
+    def extra_repr(self) -> str:
+        return f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, interpolator={self.interpolator}"

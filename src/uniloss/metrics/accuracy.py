@@ -1,0 +1,129 @@
+"""Multi-class accuracy: the true class's score compared with every other (or the strongest) class."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.checks import (
+    check_floating,
+    check_integer_range,
+    check_positive_int,
+    check_same_device,
+    check_shape,
+    check_tensor,
+)
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.registry import register
+from uniloss.metrics.base import MetricRefactoring
+
+__all__ = ["Accuracy", "accuracy"]
+
+
+def _check_inputs(scores: object, targets: object, num_classes: int | None) -> None:
+    scores = check_tensor("scores", scores)
+    targets = check_tensor("targets", targets)
+    sizes: dict[str, int] = {} if num_classes is None else {"C": num_classes}
+    check_shape("scores", scores, ("N", "C"), sizes)
+    check_shape("targets", targets, ("N",), sizes)
+    check_floating("scores", scores)
+    check_same_device("scores", scores, targets=targets)
+    if targets.dtype == torch.bool:
+        raise TypeError("`targets` must be an integer tensor of class indices, but got torch.bool.")
+    check_integer_range("targets", targets, 0, sizes["C"] - 1)
+
+
+def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+    """Exact multi-class accuracy of a batch, computed from the scores (not differentiable).
+
+    Formally ``mean_n [s[n, y_n] > s[n, j] for every j != y_n]``: an example whose true class ties with
+    another for the top score counts as wrong (``argmax`` would pick one of them). With one class every
+    example is right.
+
+    Args:
+        scores: ``(N, C)`` float scores (logits).
+        targets: ``(N,)`` int class indices in ``[0, C)``.
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores`` or non-integer ``targets``.
+        ValueError: for mismatched shapes or devices, or targets out of range.
+
+    Example:
+        >>> accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]]), torch.tensor([0, 1, 0]))
+        tensor(0.6667)
+    """
+    if validate_args:
+        _check_inputs(scores, targets, None)
+    true = scores.gather(1, targets.long().unsqueeze(1))
+    others = scores.scatter(1, targets.long().unsqueeze(1), float("-inf"))
+    right = (true > others).all(dim=1)
+    return right.to(torch.get_default_dtype()).mean()
+
+
+@register("accuracy")
+class Accuracy(MetricRefactoring):
+    """Accuracy as a UniLoss refactoring: per example, the true class against the other classes.
+
+    Formally ``c[n, j] = s[n, y_n] - s[n, o_j(n)]`` where ``o(n)`` lists the other classes (all ``C - 1``, or
+    the ``candidates - 1`` highest-scoring ones): ``N x (C - 1)`` binaries. Example ``n`` is right iff its row
+    has no wrong binary. Restricting to the strongest other classes gives the same exact accuracy (the true
+    class beats them all iff it beats the strongest) with fewer binaries. The layout has a static shape: no
+    device sync.
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        num_classes: number of classes ``C``.
+        candidates: if given, compare only each example's top ``candidates`` classes with the true class
+            forced in (paper: 21 for CIFAR-100); ``None`` or ``>= C`` uses all classes.
+
+    Raises:
+        TypeError: if ``num_classes`` or ``candidates`` is not an int.
+        ValueError: if one is smaller than 1 (``candidates`` smaller than 2).
+
+    Example:
+        >>> metric = Accuracy(num_classes=3)
+        >>> metric.comparisons(torch.tensor([[3.0, 1.0, 2.0]]), torch.tensor([2])).values
+        tensor([[-1.,  1.]])
+    """
+
+    name = "accuracy"
+    higher_is_better = True
+
+    def __init__(self, num_classes: int, candidates: int | None = None) -> None:
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        if candidates is not None and check_positive_int("candidates", candidates) < 2:
+            raise ValueError(f"`candidates` must be at least 2 (the true class and one other), but got {candidates}.")
+        self.candidates = candidates
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
+        if len(targets) != 1:
+            raise TypeError(f"Accuracy takes (scores, targets), but got {1 + len(targets)} tensors.")
+        _check_inputs(scores, targets[0], self.num_classes)
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """``(N, M)`` differences of the true class's score and the other classes' scores."""
+        target = targets[0].long().unsqueeze(1)
+        num_classes = scores.shape[1]
+        true = scores.gather(1, target)
+        if self.candidates is not None and self.candidates < num_classes:
+            masked = scores.detach().scatter(1, target, float("-inf"))
+            other = masked.topk(self.candidates - 1, dim=1).indices
+        else:
+            columns = torch.arange(num_classes - 1, device=scores.device).expand(scores.shape[0], -1)
+            other = columns + (columns >= target).long()
+        return Comparisons(true - scores.gather(1, other))
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """Fraction of rows (examples) with no wrong binary."""
+        if wrong.shape[-1] == 0:
+            return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
+        return (wrong == 0).to(torch.get_default_dtype()).mean(-1)
+
+    def __repr__(self) -> str:
+        return f"Accuracy(num_classes={self.num_classes}, candidates={self.candidates})"

@@ -1,0 +1,138 @@
+"""Average precision of a binary, possibly unbalanced, batch: positives compared with negatives."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from uniloss.core.checks import check_floating, check_integer_range, check_same_device, check_shape, check_tensor
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.registry import register
+from uniloss.metrics.base import MetricRefactoring
+
+__all__ = ["AveragePrecision", "average_precision"]
+
+Mode = Literal["step", "interpolated"]
+_MODES = ("step", "interpolated")
+
+
+def _check_mode(mode: object) -> Mode:
+    if mode not in _MODES:
+        raise ValueError(f"`mode` must be one of {_MODES}, but got {mode!r}.")
+    return mode  # type: ignore[return-value]
+
+
+def _check_inputs(scores: object, targets: object) -> None:
+    scores = check_tensor("scores", scores)
+    targets = check_tensor("targets", targets)
+    sizes: dict[str, int] = {}
+    check_shape("scores", scores, ("N",), sizes)
+    check_shape("targets", targets, ("N",), sizes)
+    check_floating("scores", scores)
+    check_same_device("scores", scores, targets=targets)
+    check_integer_range("targets", targets, 0, 1)
+
+
+def _precision_at_positives(wrong: torch.Tensor, mode: Mode) -> torch.Tensor:
+    """AP from ``(K, P)`` counts of negatives ranked at or above each positive; 0 when ``P == 0``."""
+    num_positives = wrong.shape[-1]
+    if num_positives == 0:
+        return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
+    ranks = torch.arange(1, num_positives + 1, device=wrong.device, dtype=torch.float64)
+    above = wrong.sort(dim=-1).values.to(torch.float64)
+    precision = ranks / (ranks + above)
+    if mode == "interpolated":
+        precision = precision.flip(-1).cummax(-1).values.flip(-1)
+    return precision.mean(-1).to(torch.get_default_dtype())
+
+
+def average_precision(
+    scores: torch.Tensor, targets: torch.Tensor, mode: Mode = "step", validate_args: bool = True
+) -> torch.Tensor:
+    """Exact average precision of a batch, computed from the scores (not differentiable).
+
+    Formally, with ``k_p`` the number of negatives scored at or above positive ``p`` and ``k_(1) <= ... <=
+    k_(P)`` their sorted values, ``AP = mean_j j / (j + k_(j))`` (``mode="step"``, scikit-learn's
+    ``average_precision_score``); ``mode="interpolated"`` first replaces each precision by the largest at
+    the same or a lower rank, as the UniLoss paper's code does. A tie between a positive and a negative
+    ranks the negative first (as scikit-learn does); tied positives are ordered among themselves, so they
+    share no precision (scikit-learn gives them all the precision at the bottom of the tie). A batch with
+    no positive has AP 0 (scikit-learn's value); one with no negative has AP 1.
+
+    Args:
+        scores: ``(N,)`` float scores, higher means more likely positive.
+        targets: ``(N,)`` bool or int in ``{0, 1}``.
+        mode: ``"step"`` (default) or ``"interpolated"``.
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
+        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an unknown ``mode``.
+
+    Example:
+        >>> average_precision(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
+        tensor(0.8333)
+    """
+    mode = _check_mode(mode)
+    if validate_args:
+        _check_inputs(scores, targets)
+    positive = targets.bool()
+    negatives = scores[~positive].sort().values
+    above = negatives.numel() - torch.searchsorted(negatives, scores[positive], right=False)
+    return _precision_at_positives(above.unsqueeze(0), mode)[0]
+
+
+@register("average_precision")
+class AveragePrecision(MetricRefactoring):
+    """Average precision as a UniLoss refactoring: every positive compared with every negative.
+
+    Formally ``c[p, q] = s_p - s_q`` for positives ``p`` (rows) and negatives ``q`` (columns): ``P x N``
+    binaries. Row ``p`` counts the negatives ranked above positive ``p``; the metric is
+    :func:`average_precision` of those counts. The ``(P, N)`` layout depends on the labels, so building it
+    takes one device sync on CUDA.
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
+
+    Raises:
+        ValueError: for an unknown ``mode``.
+
+    Example:
+        >>> import uniloss
+        >>> metric = AveragePrecision()
+        >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0])
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.8333])
+    """
+
+    name = "average_precision"
+    higher_is_better = True
+
+    def __init__(self, mode: Mode = "step") -> None:
+        self.mode = _check_mode(mode)
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
+        if len(targets) != 1:
+            raise TypeError(f"AveragePrecision takes (scores, targets), but got {1 + len(targets)} tensors.")
+        _check_inputs(scores, targets[0])
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """``(P, N)`` differences ``s_p - s_q`` of every positive ``p`` and negative ``q``."""
+        positive = targets[0].bool()
+        return Comparisons(scores[positive].unsqueeze(1) - scores[~positive].unsqueeze(0))
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """AP from the ``(K, P)`` numbers of negatives ranked above each positive."""
+        return _precision_at_positives(wrong, self.mode)
+
+    def __repr__(self) -> str:
+        return f"AveragePrecision(mode={self.mode!r})"

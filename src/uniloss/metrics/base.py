@@ -1,0 +1,78 @@
+"""The protocol a metric implements to become a loss: which pairs to compare, and its exact value."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+
+from uniloss.core.comparisons import Comparisons
+
+__all__ = ["MetricRefactoring"]
+
+
+class MetricRefactoring(ABC):
+    """A metric refactored into comparisons of scores and a function of the resulting binaries.
+
+    A subclass implements:
+
+    - :meth:`comparisons`: the oriented score differences of a batch, as an ``(R, L)`` layout
+      (:class:`~uniloss.core.comparisons.Comparisons`);
+    - :meth:`evaluate_counts` when the metric depends on a configuration only through the number of wrong
+      binaries in each row (every built-in metric does): then anchors cost O(1) each; or else
+    - :meth:`evaluate`, the metric of a batch of dense ``+-1`` configurations (the general case, which the
+      engine feeds with anchors materialised in chunks).
+
+    and sets ``name`` and ``higher_is_better``. :meth:`check` validates user input (may sync the device).
+    The loss is ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
+    """
+
+    name: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+
+    @abstractmethod
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """Return the comparisons of one batch; differentiable w.r.t. ``scores``."""
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:  # noqa: B027
+        """Raise ``TypeError`` or ``ValueError`` for invalid input; the default accepts anything."""
+
+    def evaluate(self, binaries: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """Exact metric of a batch of configurations.
+
+        Args:
+            binaries: ``(K, R, L)`` tensor of ``+1`` (right) and ``-1`` (wrong), in the layout of ``comparisons``;
+                padding entries are ignored.
+            comparisons: the layout the configurations belong to (its ``values`` are not used).
+
+        Returns:
+            ``(K,)`` float tensor, the metric of each configuration.
+        """
+        wrong = binaries < 0
+        if comparisons.mask is not None:
+            wrong = wrong & comparisons.mask
+        return self.evaluate_counts(wrong.sum(-1), comparisons)
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """Exact metric of configurations given only the number of wrong binaries in each row.
+
+        Args:
+            wrong: ``(K, R)`` int64 counts of ``-1`` binaries per row.
+            comparisons: the layout the configurations belong to.
+
+        Returns:
+            ``(K,)`` float tensor.
+
+        Raises:
+            NotImplementedError: for metrics that need the whole configuration; they override :meth:`evaluate`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not depend on row counts alone; it implements evaluate.")
+
+    @property
+    def uses_counts(self) -> bool:
+        """Whether this metric implements :meth:`evaluate_counts` (the fast, structured path)."""
+        return type(self).evaluate_counts is not MetricRefactoring.evaluate_counts
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
