@@ -6,8 +6,6 @@ from typing import Any
 
 import torch
 
-_CHUNK_ELEMENTS = 1 << 22  # unpacked entries handled at once (per anchor times row chunk)
-
 
 def draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
     """Uniform floats in ``[0, 1)`` from ``generator`` (on the generator's device), moved to ``device``."""
@@ -31,7 +29,7 @@ def _shifts(device: torch.device) -> torch.Tensor:
 
 
 def pack(mask: torch.Tensor) -> torch.Tensor:
-    """Pack a ``(..., L)`` bool tensor into ``(..., ceil(L / 8))`` bytes; bit ``j`` of byte ``i`` is entry ``8i + j``."""
+    """Pack ``(..., L)`` bools into ``(..., ceil(L / 8))`` bytes; bit ``j`` of byte ``i`` is entry ``8i + j``."""
     length = mask.shape[-1]
     padded = torch.nn.functional.pad(mask.to(torch.uint8), (0, (-length) % 8))
     padded = padded.view(*mask.shape[:-1], -1, 8)
@@ -44,44 +42,59 @@ def unpack(packed: torch.Tensor, length: int) -> torch.Tensor:
     return bits.flatten(-2)[..., :length]
 
 
-_POPCOUNT = torch.tensor([bin(i).count("1") for i in range(256)], dtype=torch.uint8)
-
-
 def row_counts(packed: torch.Tensor) -> torch.Tensor:
     """Number of set bits in each row of ``(K, R, L8)`` packed bytes, as a ``(K, R)`` int64 tensor."""
-    table = _POPCOUNT.to(packed.device)
-    return table[packed.long()].sum(-1, dtype=torch.int64)
+    bits = packed - ((packed >> 1) & 0x55)
+    bits = (bits & 0x33) + ((bits >> 2) & 0x33)
+    bits = (bits + (bits >> 4)) & 0x0F
+    return bits.sum(-1, dtype=torch.int64)
 
 
-def _row_chunk(num_anchors: int, length: int) -> int:
-    return max(1, _CHUNK_ELEMENTS // max(1, num_anchors * length))
+_NIBBLE_BITS = ((torch.arange(16).unsqueeze(0) >> torch.arange(4).unsqueeze(1)) & 1).float()  # (4, 16)
+_BYTES_PER_CHUNK = 1 << 14  # byte positions handled at once
+
+
+def _nibbles(packed: torch.Tensor) -> torch.Tensor:
+    """``(K, m)`` bytes to ``(2m, K)`` int64 nibble codes: low nibble of byte ``j`` at ``2j``, high at ``2j + 1``."""
+    return torch.stack([packed & 15, packed >> 4], dim=-1).flatten(1).T.long()
 
 
 class _PackedDot(torch.autograd.Function):
-    """``dots[k] = sum over set bits of anchor k of x``, for packed bits; the backward unpacks them again."""
+    """``dots[k] = sum over set bits of anchor k of x``, for packed bits, through a 4-bit lookup table.
+
+    For each group of 4 entries of ``x`` the sums over all 16 bit patterns are one small matrix product;
+    each anchor then gathers the sum of its own pattern. The backward scatters the anchors' weights into
+    the 16 patterns and multiplies back. Work is O(binaries * (4 + anchors / 4)), never a float matrix of
+    anchors by binaries.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(packed)
-        ctx.length = x.shape[1]
-        num_anchors, rows = packed.shape[0], x.shape[0]
-        out = x.new_zeros(num_anchors)
-        step = _row_chunk(num_anchors, x.shape[1])
-        for start in range(0, rows, step):
-            bits = unpack(packed[:, start : start + step], ctx.length).to(x.dtype)
-            out += bits.flatten(1) @ x[start : start + step].flatten()
+        rows, length = x.shape
+        groups = packed.shape[-1]
+        table = _NIBBLE_BITS.to(device=x.device, dtype=x.dtype)
+        x4 = torch.nn.functional.pad(x, (0, groups * 8 - length)).reshape(-1, 4)
+        flat = packed.reshape(packed.shape[0], -1)
+        ctx.save_for_backward(flat)
+        ctx.shape = (rows, length, groups)
+        out = x.new_zeros(packed.shape[0])
+        for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
+            sums = x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)] @ table
+            out += sums.gather(1, _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])).sum(0)
         return out
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (packed,) = ctx.saved_tensors
-        num_anchors, rows = packed.shape[0], packed.shape[1]
-        grad = grad_out.new_empty(rows, ctx.length)
-        step = _row_chunk(num_anchors, ctx.length)
-        for start in range(0, rows, step):
-            bits = unpack(packed[:, start : start + step], ctx.length).to(grad_out.dtype)
-            grad[start : start + step] = (grad_out @ bits.flatten(1)).view(-1, ctx.length)
-        return grad, None
+        (flat,) = ctx.saved_tensors
+        rows, length, groups = ctx.shape
+        table = _NIBBLE_BITS.to(device=grad_out.device, dtype=grad_out.dtype)
+        grad4 = grad_out.new_empty(rows * groups * 2, 4)
+        for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
+            index = _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])
+            weights = grad_out.new_zeros(index.shape[0], 16)
+            weights.scatter_add_(1, index, grad_out.expand_as(index))
+            grad4[2 * start : 2 * start + index.shape[0]] = weights @ table.T
+        return grad4.view(rows, groups * 8)[:, :length], None
 
 
 def packed_dot(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:

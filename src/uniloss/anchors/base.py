@@ -38,14 +38,39 @@ class AnchorSet:
         """Total number of anchors, ``K + Kr``."""
         return self.base.shape[0] + (0 if self.random is None else self.random.shape[0])
 
+    def materialise(self, wrong: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Anchors ``start:stop`` as a dense ``(k, R, L)`` bool tensor of wrong binaries (slow path).
+
+        Args:
+            wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
+            start: first anchor.
+            stop: one past the last anchor (default: all).
+
+        Returns:
+            ``(stop - start, R, L)`` bool, ``True`` where the anchor's binary is ``-1``.
+        """
+        from uniloss.anchors import _bits
+
+        rows, length = wrong.shape
+        fixed = self.base.shape[0]
+        stop = self.num_anchors if stop is None else stop
+        parts = []
+        if start < fixed:
+            base, flip = self.base[start:stop], self.flip[start:stop]
+            dense = torch.where((base == CURRENT).view(-1, 1), wrong.reshape(1, -1), False)
+            toggle = torch.nn.functional.one_hot(flip.clamp_min(0), rows * length).bool() & (flip >= 0).unsqueeze(1)
+            parts.append((dense ^ toggle).view(-1, rows, length))
+        if self.random is not None and stop > fixed:
+            random = self.random[max(start - fixed, 0) : stop - fixed]
+            parts.append(_bits.unpack(random, length).bool())
+        return torch.cat(parts)
+
 
 class AnchorSampler(ABC):
     """Chooses the anchor configurations at which the exact metric is evaluated, anew at every step."""
 
     @abstractmethod
-    def sample(
-        self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None
-    ) -> AnchorSet:
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
         """Draw the anchors of one step.
 
         Args:

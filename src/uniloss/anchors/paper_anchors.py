@@ -62,7 +62,9 @@ class PaperAnchors(AnchorSampler):
         6
     """
 
-    def __init__(self, ground_truth: int = 1, good: int = 16, nearby: int = 16, bad: int = 16, current: int = 0) -> None:
+    def __init__(
+        self, ground_truth: int = 1, good: int = 16, nearby: int = 16, bad: int = 16, current: int = 0
+    ) -> None:
         self.ground_truth = check_nonnegative_int("ground_truth", ground_truth)
         self.good = check_nonnegative_int("good", good)
         self.nearby = check_nonnegative_int("nearby", nearby)
@@ -71,19 +73,20 @@ class PaperAnchors(AnchorSampler):
         if ground_truth + good + nearby + bad + current == 0:
             raise ValueError("`PaperAnchors` needs at least one anchor, but every count is 0.")
 
-    def sample(
-        self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None
-    ) -> AnchorSet:
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
         """Draw the anchors of one step; see :meth:`AnchorSampler.sample`."""
         device, size = wrong.device, wrong.numel()
-        long = {"dtype": torch.long, "device": device}
-        bases, flips = [], []
-        if self.ground_truth or self.current:
-            bases += [torch.full((self.ground_truth,), GROUND_TRUTH, **long), torch.full((self.current,), CURRENT, **long)]
-            flips.append(torch.full((self.ground_truth + self.current,), -1, **long))
+
+        def full(count: int, value: int) -> torch.Tensor:
+            return torch.full((count,), value, dtype=torch.long, device=device)
+
+        bases, flips = (
+            [full(self.ground_truth, GROUND_TRUTH), full(self.current, CURRENT)],
+            [full(self.ground_truth + self.current, -1)],
+        )
         if self.good:
             index, found = _sample_set_entries(mask, size, self.good, generator, device)
-            bases.append(torch.full((self.good,), GROUND_TRUTH, **long))
+            bases.append(full(self.good, GROUND_TRUTH))
             flips.append(torch.where(found, index, -1))
         if self.nearby:
             wrong_index, any_wrong = _sample_set_entries(wrong, size, self.nearby, generator, device)
@@ -98,9 +101,7 @@ class PaperAnchors(AnchorSampler):
                 random = random & _bits.pack(mask)
             elif length % 8:
                 random = random & _bits.pack(torch.ones(1, length, dtype=torch.bool, device=device))
-        base = torch.cat(bases) if bases else torch.zeros(0, **long)
-        flip = torch.cat(flips) if flips else torch.zeros(0, **long)
-        return AnchorSet(base=base, flip=flip, random=random)
+        return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
 
     def __repr__(self) -> str:
         return (

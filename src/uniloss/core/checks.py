@@ -82,7 +82,7 @@ def check_shape(name: str, value: torch.Tensor, expected: Sequence[int | str], s
     bound = dict(sizes)
     ok = len(shape) == len(expected)
     if ok:
-        for dim, want in zip(shape, expected):
+        for dim, want in zip(shape, expected, strict=False):
             if isinstance(want, int):
                 ok = ok and dim == want
             elif want in bound:

@@ -27,7 +27,7 @@ def _work_dtype(values: torch.Tensor) -> torch.Tensor:
 
 def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
     """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
-    rows, length = wrong.shape
+    _rows, length = wrong.shape
     current = wrong.sum(1)
     counts = torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current))
     flip = anchors.flip
@@ -40,24 +40,6 @@ def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
     if anchors.random is not None:
         counts = torch.cat([counts, _bits.row_counts(anchors.random)])
     return counts
-
-
-def _dense_anchors(wrong: torch.Tensor, anchors: AnchorSet, start: int, stop: int) -> torch.Tensor:
-    """Materialise anchors ``start:stop`` as ``(k, R, L)`` +-1 tensors (fallback for metrics without counts)."""
-    rows, length = wrong.shape
-    fixed = anchors.base.shape[0]
-    parts = []
-    if start < fixed:
-        base = anchors.base[start:stop]
-        flip = anchors.flip[start:stop]
-        dense = torch.where((base == CURRENT).view(-1, 1), wrong.reshape(1, -1), False)
-        toggle = torch.nn.functional.one_hot(flip.clamp_min(0), rows * length).bool() & (flip >= 0).unsqueeze(1)
-        parts.append((dense ^ toggle).view(-1, rows, length))
-    if anchors.random is not None and stop > fixed:
-        random = anchors.random[max(start - fixed, 0) : stop - fixed]
-        parts.append(_bits.unpack(random, length).bool())
-    dense_wrong = torch.cat(parts)
-    return torch.where(dense_wrong, -1.0, 1.0)
 
 
 def anchor_values(
@@ -79,10 +61,17 @@ def anchor_values(
     total = anchors.num_anchors
     step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
     values = [
-        metric.evaluate(_dense_anchors(wrong, anchors, start, min(start + step, total)), comparisons)
+        metric.evaluate(
+            torch.where(anchors.materialise(wrong, start, min(start + step, total)), -1.0, 1.0), comparisons
+        )
         for start in range(0, total, step)
     ]
     return torch.cat(values)
+
+
+def _sum_of_squares(values: torch.Tensor) -> torch.Tensor:
+    flat = values.reshape(-1)
+    return torch.dot(flat, flat)
 
 
 def _squared_distances(
@@ -91,23 +80,24 @@ def _squared_distances(
     """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
 
     ``to_right = 1 - b`` and ``to_wrong = 1 + b`` (zero and two on padding), so the distance to the ground
-    truth is ``sum to_right^2``; toggling one binary swaps its term; a random anchor adds
-    ``to_wrong^2 - to_right^2 = 2 (to_wrong - to_right)`` for each of its wrong binaries.
+    truth is ``sum to_right^2``; an anchor that is wrong on a set of binaries adds
+    ``to_wrong^2 - to_right^2 = 2 (to_wrong - to_right)`` for each of them (the current configuration, a
+    random anchor); toggling one binary swaps its term.
     """
-    near = torch.where(wrong, to_wrong, to_right)
-    far = torch.where(wrong, to_right, to_wrong)
-    to_truth = to_right.square().sum()
-    to_current = near.square().sum()
+    difference = to_wrong - to_right
+    to_truth = _sum_of_squares(to_right)
+    to_current = _sum_of_squares(torch.where(wrong, to_wrong, to_right))  # no cancellation near the anchor
     flip = anchors.flip
     index = flip.clamp_min(0)
+    at_right, at_wrong, was_wrong = to_right.reshape(-1)[index], to_wrong.reshape(-1)[index], wrong.reshape(-1)[index]
     from_current = anchors.base == CURRENT
-    toggled_to = torch.where(from_current, far.reshape(-1)[index], to_wrong.reshape(-1)[index])
-    toggled_from = torch.where(from_current, near.reshape(-1)[index], to_right.reshape(-1)[index])
-    change = torch.where(flip >= 0, toggled_to.square() - toggled_from.square(), 0.0)
-    fixed = torch.where(from_current, to_current, to_truth) + change
+    # Toggling from the ground truth makes the binary wrong; from the current configuration it swaps.
+    becomes_wrong = torch.where(from_current, ~was_wrong, True)
+    change = torch.where(becomes_wrong, 1.0, -1.0) * (at_wrong.square() - at_right.square())
+    fixed = torch.where(from_current, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
     if anchors.random is None:
         return fixed.clamp_min(0)
-    random = to_truth + 2 * _bits.packed_dot(to_wrong - to_right, anchors.random)
+    random = to_truth + 2 * _bits.packed_dot(difference, anchors.random)
     return torch.cat([fixed, random]).clamp_min(0)
 
 
@@ -263,4 +253,5 @@ class UniLoss(torch.nn.Module):
         )
 
     def extra_repr(self) -> str:
+        """The parts, shown by ``repr(module)``."""
         return f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, interpolator={self.interpolator}"

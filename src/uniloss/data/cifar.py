@@ -24,8 +24,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that resolves only the globals needed to rebuild numpy arrays of plain data.
 
     Python-2 pickles (the published files) name ``numpy.core.multiarray._reconstruct``, ``numpy.ndarray``
-    and ``numpy.dtype``; Python-3 protocol-2 pickles also name ``_codecs.encode`` (with ``latin1``) to
-    rebuild ``bytes``. Every other global is refused, so the file cannot run code.
+    and ``numpy.dtype``; Python-3 protocol-2 pickles also rebuild ``bytes`` with ``_codecs.encode(text,
+    "latin1")`` and ``bytes()`` (empty). Every other global or use is refused, so the file cannot run code.
     """
 
     def __init__(self, file: IO[bytes], path: Path) -> None:
@@ -37,6 +37,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
             raise _RefusedGlobalError(f"{self._path}: refusing _codecs.encode with encoding {encoding!r}.")
         return text.encode("latin1")
 
+    def _empty_bytes(self, *args: object) -> bytes:
+        if args:
+            raise _RefusedGlobalError(f"{self._path}: refusing bytes() with arguments; only bytes() is allowed.")
+        return b""
+
     def find_class(self, module: str, name: str) -> Any:
         allowed: dict[tuple[str, str], Any] = {
             ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
@@ -44,6 +49,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ("numpy", "ndarray"): np.ndarray,
             ("numpy", "dtype"): np.dtype,
             ("_codecs", "encode"): self._encode_latin1,
+            ("__builtin__", "bytes"): self._empty_bytes,
+            ("builtins", "bytes"): self._empty_bytes,
         }
         if (module, name) not in allowed:
             raise _RefusedGlobalError(
@@ -73,12 +80,14 @@ def _load_batch(path: Path, label_key: bytes, num_classes: int) -> tuple[np.ndar
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _ROW_LENGTH:
         got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise ValueError(f"{path}: field b'data' must be uint8 of shape (N, {_ROW_LENGTH}), got {got}.")
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: field b'data' must hold at least one image, got shape {data.shape}.")
     labels = np.asarray(batch[label_key])
     if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
             f"{path}: field {label_key!r} must be {data.shape[0]} integers, got {labels.dtype} {labels.shape}."
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(
             f"{path}: field {label_key!r} must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}."
         )
@@ -127,7 +136,7 @@ def load_cifar10(split: Split, data_dir: str | Path) -> tuple[torch.Tensor, torc
 
     Example:
         >>> images, labels = load_cifar10("test", "/data")  # doctest: +SKIP
-        >>> images.shape
+        >>> images.shape  # doctest: +SKIP
         torch.Size([10000, 3, 32, 32])
     """
     files = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -154,7 +163,7 @@ def load_cifar100(split: Split, data_dir: str | Path) -> tuple[torch.Tensor, tor
 
     Example:
         >>> images, labels = load_cifar100("train", "/data/cifar-100-python")  # doctest: +SKIP
-        >>> int(labels.max())
+        >>> int(labels.max())  # doctest: +SKIP
         99
     """
     files = {"train": ["train"], "test": ["test"]}

@@ -30,7 +30,7 @@ def load_digits(split: Split, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
     that depends only on ``seed``, not on the scikit-learn version). Pixels ``0..16`` are divided by 16.
 
     Args:
-        split: ``"train"`` (1,439 images with the default seed) or ``"test"`` (358 images).
+        split: ``"train"`` (1,438 images) or ``"test"`` (359 images).
         seed: seed of the split; the two splits of one seed are disjoint and cover all 1,797 images.
 
     Returns:
@@ -42,7 +42,7 @@ def load_digits(split: Split, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
     Example:
         >>> images, labels = load_digits("test")
         >>> images.shape, labels.dtype
-        (torch.Size([358, 1, 8, 8]), torch.int64)
+        (torch.Size([359, 1, 8, 8]), torch.int64)
     """
     _check_split(split)
     from sklearn.datasets import load_digits as _sklearn_load_digits

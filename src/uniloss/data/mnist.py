@@ -78,7 +78,7 @@ def load_mnist(split: Split, data_dir: str | Path) -> tuple[torch.Tensor, torch.
 
     Example:
         >>> images, labels = load_mnist("test", "/data/mnist")  # doctest: +SKIP
-        >>> images.shape
+        >>> images.shape  # doctest: +SKIP
         torch.Size([10000, 1, 28, 28])
     """
     return _load_idx_pair(split, Path(data_dir), ("", "raw", "MNIST/raw"), _MNIST_HINT)
@@ -105,7 +105,7 @@ def load_fashion_mnist(split: Split, data_dir: str | Path | None = None) -> tupl
 
     Example:
         >>> images, labels = load_fashion_mnist("test")  # doctest: +SKIP
-        >>> images.shape, labels[:3].tolist()
+        >>> images.shape, labels[:3].tolist()  # doctest: +SKIP
         (torch.Size([10000, 1, 28, 28]), [9, 2, 1])
     """
     folder = FASHION_MNIST_DIR if data_dir is None else Path(data_dir)

@@ -19,9 +19,7 @@ from uniloss.metrics.base import MetricRefactoring
 __all__ = ["PCK", "pck"]
 
 
-def _check_inputs(
-    heatmaps: object, joints: object, visible: object, head_size: object
-) -> None:
+def _check_inputs(heatmaps: object, joints: object, visible: object, head_size: object) -> None:
     heatmaps = check_tensor("heatmaps", heatmaps)
     joints = check_tensor("joints", joints)
     visible = check_tensor("visible", visible)
@@ -150,9 +148,7 @@ class PCK(MetricRefactoring):
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``heatmaps (N, J, H, W)``, ``joints (N, J, 2)``, ``visible (N, J)``, ``head_size (N,)``."""
         if len(targets) != 3:
-            raise TypeError(
-                f"PCK takes (heatmaps, joints, visible, head_size), but got {1 + len(targets)} tensors."
-            )
+            raise TypeError(f"PCK takes (heatmaps, joints, visible, head_size), but got {1 + len(targets)} tensors.")
         _check_inputs(scores, *targets)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

@@ -1,0 +1,496 @@
+"""Every option of a training run in one frozen dataclass, the paper presets, and their validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import torch
+
+__all__ = [
+    "BENCH_SUITES",
+    "CLASSIFICATION_DATASETS",
+    "DATASETS",
+    "LOSSES",
+    "MODELS",
+    "OPTIMIZERS",
+    "POSE_DATASETS",
+    "PRESETS",
+    "SCHEDULERS",
+    "TASKS",
+    "TrainConfig",
+    "make_config",
+]
+
+TaskName = Literal["ap", "accuracy", "pck"]
+LossName = Literal["uniloss", "baseline"]
+OptimizerName = Literal["sgd", "adam", "rmsprop"]
+SchedulerName = Literal["none", "multistep", "cosine"]
+ApMode = Literal["step", "interpolated"]
+
+TASKS: tuple[str, ...] = get_args(TaskName)
+LOSSES: tuple[str, ...] = get_args(LossName)
+OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
+SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
+MODELS: tuple[str, ...] = ("mlp", "small_cnn", "resnet20", "hourglass")
+CLASSIFICATION_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+POSE_DATASETS: tuple[str, ...] = ("keypoints", "mpii")
+DATASETS: tuple[str, ...] = CLASSIFICATION_DATASETS + POSE_DATASETS
+
+_DEFAULT_DATASET: dict[str, str] = {"ap": "digits", "accuracy": "digits", "pck": "keypoints"}
+_DEFAULT_MODEL: dict[str, str] = {"ap": "mlp", "accuracy": "small_cnn", "pck": "hourglass"}
+_METRIC_NAME: dict[str, str] = {"ap": "average_precision", "accuracy": "accuracy", "pck": "pck"}
+_BASELINE_NAME: dict[str, str] = {"ap": "binary cross-entropy", "accuracy": "cross-entropy", "pck": "heatmap MSE"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """All options of one training run; the defaults train UniLoss for AP on the embedded digits in seconds.
+
+    Formally a run is ``train(model(config), data(config), loss(config), optimizer(config), epochs)``; every
+    field below is one command-line option of ``uniloss train`` (``batch_size`` is ``--batch-size``). ``None``
+    means "the task's default": ``dataset`` is ``digits`` for ``ap`` and ``accuracy`` and ``keypoints`` for
+    ``pck``; ``model`` is ``mlp`` for ``ap``, ``small_cnn`` for ``accuracy`` and ``hourglass`` for ``pck``.
+    A config is validated when it is built (see :meth:`validate`).
+
+    Args:
+        task: ``"ap"`` (one class against the rest), ``"accuracy"`` (multi-class) or ``"pck"`` (keypoints).
+        dataset: one of :data:`DATASETS`; ``None`` for the task's default.
+        loss: ``"uniloss"`` or ``"baseline"`` (binary cross-entropy, cross-entropy or heatmap MSE).
+        model: ``"mlp"``, ``"small_cnn"``, ``"resnet20"`` or ``"hourglass"``; ``None`` for the task's default.
+        positive_class: the class scored against the rest for ``ap``.
+        epochs: number of epochs (the total, also when resuming).
+        batch_size: training batch size.
+        eval_batch_size: batch size of the evaluation passes.
+        lr: initial learning rate.
+        optimizer: ``"sgd"``, ``"adam"`` or ``"rmsprop"``.
+        momentum: momentum of SGD and RMSprop (ignored by Adam).
+        weight_decay: L2 weight decay.
+        scheduler: ``"none"``, ``"multistep"`` (multiply by ``gamma`` at each of ``milestones``) or
+            ``"cosine"`` (to zero over ``epochs``); stepped once per epoch.
+        milestones: epochs at which ``multistep`` multiplies the learning rate by ``gamma``.
+        gamma: factor of the ``multistep`` schedule.
+        grad_clip: clip the gradient norm to this value; ``None`` for no clipping.
+        seed: seeds the model's initialisation, the data order and the UniLoss anchors.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        data_dir: folder of MNIST, Fashion-MNIST, CIFAR or MPII files; ``None`` for the loader's default.
+        out: folder for ``checkpoint.pt`` and ``history.json``; ``None`` writes nothing.
+        resume: continue from ``out/checkpoint.pt`` when it exists.
+        stop_after: stop after this epoch although ``epochs`` is larger (an interruption that ``resume`` can
+            continue); ``None`` to run to the end.
+        temperature: temperature of UniLoss's sigmoid relaxation (paper: 1).
+        power: power of UniLoss's inverse-distance weighting (paper: 1).
+        ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
+        candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
+            (paper: 21 on CIFAR-100); ``None`` for all classes.
+        threshold: PCK radius as a fraction of the head size (0.5 for PCKh@0.5).
+        hidden: hidden layer widths of the MLP.
+        width: width of ``small_cnn`` (first block) or ``hourglass`` (features); ``None`` for 32 and 64.
+        stacks: number of hourglass stacks (the loss is applied to every stack and summed).
+        depth: halvings inside each hourglass.
+        limit_train: use only the first ``limit_train`` training examples; ``None`` for all.
+        limit_test: use only the first ``limit_test`` test examples; ``None`` for all.
+        num_workers: data-loading worker processes (0 loads in the main process).
+        augment: random 4-pixel-padded crops and horizontal flips of training images (classification only; the
+            paper's CIFAR recipe).
+        preset: name of the preset the run came from (recorded only; see :func:`make_config`).
+
+    Raises:
+        TypeError: if a field has the wrong type.
+        ValueError: if a field has a wrong value, naming the field, e.g. ``"`batch_size` must be a positive int,
+            but got 0."``
+
+    Example:
+        >>> config = TrainConfig(task="accuracy", epochs=2)
+        >>> config.dataset_name, config.model_name, config.metric_name
+        ('digits', 'small_cnn', 'accuracy')
+        >>> TrainConfig(batch_size=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `batch_size` must be a positive int, but got 0.
+    """
+
+    task: TaskName = "ap"
+    dataset: str | None = None
+    loss: LossName = "uniloss"
+    model: str | None = None
+    positive_class: int = 0
+    epochs: int = 10
+    batch_size: int = 128
+    eval_batch_size: int = 512
+    lr: float = 1e-3
+    optimizer: OptimizerName = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    scheduler: SchedulerName = "none"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+    grad_clip: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    data_dir: str | None = None
+    out: str | None = None
+    resume: bool = False
+    stop_after: int | None = None
+    temperature: float = 1.0
+    power: float = 1.0
+    ap_mode: ApMode = "step"
+    candidates: int | None = None
+    threshold: float = 0.5
+    hidden: tuple[int, ...] = (500, 300)
+    width: int | None = None
+    stacks: int = 2
+    depth: int = 3
+    limit_train: int | None = None
+    limit_test: int | None = None
+    num_workers: int = 0
+    augment: bool = False
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        # Lists from JSON or argparse become tuples, so configs stay hashable and compare equal after a reload.
+        for name in ("milestones", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        self.validate()
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset, with the task's default filled in."""
+        return self.dataset if self.dataset is not None else _DEFAULT_DATASET[self.task]
+
+    @property
+    def model_name(self) -> str:
+        """The model, with the task's default filled in."""
+        return self.model if self.model is not None else _DEFAULT_MODEL[self.task]
+
+    @property
+    def metric_name(self) -> str:
+        """Name of the task's exact metric: ``average_precision``, ``accuracy`` or ``pck``."""
+        return _METRIC_NAME[self.task]
+
+    @property
+    def baseline_name(self) -> str:
+        """Human name of the task's baseline loss."""
+        return _BASELINE_NAME[self.task]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
+        return {field.name: _plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild a config from :meth:`to_dict` output; unknown keys raise ``ValueError``."""
+        _check_known(values)
+        return cls(**dict(values))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied and validated; unknown names raise ``ValueError``."""
+        _check_known(changes)
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        """Check every field; called by the constructor.
+
+        Raises:
+            TypeError: if a field has the wrong type.
+            ValueError: if a field has a wrong value or the task, dataset and model do not fit together.
+        """
+        _choice("task", self.task, TASKS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("scheduler", self.scheduler, SCHEDULERS)
+        _choice("ap_mode", self.ap_mode, get_args(ApMode))
+        if self.dataset is not None:
+            _choice("dataset", self.dataset, DATASETS)
+        if self.model is not None:
+            _choice("model", self.model, MODELS)
+        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth"):
+            _positive_int(name, getattr(self, name))
+        for name in ("width", "limit_train", "limit_test", "stop_after"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        for name in ("positive_class", "seed", "num_workers"):
+            _nonnegative_int(name, getattr(self, name))
+        for name in ("lr", "temperature", "power", "threshold"):
+            _positive_float(name, getattr(self, name))
+        for name in ("momentum", "weight_decay"):
+            _nonnegative_float(name, getattr(self, name))
+        if self.grad_clip is not None:
+            _positive_float("grad_clip", self.grad_clip)
+        _positive_float("gamma", self.gamma)
+        if self.gamma > 1:
+            raise ValueError(f"`gamma` must be in (0, 1], but got {self.gamma!r}.")
+        self._validate_sequences()
+        if self.candidates is not None and _positive_int("candidates", self.candidates) < 2:
+            raise ValueError(f"`candidates` must be at least 2 (the true class and one other), but got {self.candidates}.")
+        for name in ("resume", "augment"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"`{name}` must be a bool, but got {getattr(self, name)!r}.")
+        for name in ("data_dir", "out", "preset"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"`{name}` must be a str or None, but got {type(value).__name__} {value!r}.")
+        _check_device(self.device)
+        self._validate_combination()
+
+    def _validate_sequences(self) -> None:
+        if not isinstance(self.milestones, tuple):
+            raise TypeError(f"`milestones` must be a tuple of ints, but got {type(self.milestones).__name__}.")
+        for index, milestone in enumerate(self.milestones):
+            _positive_int(f"milestones[{index}]", milestone)
+        if list(self.milestones) != sorted(set(self.milestones)):
+            raise ValueError(f"`milestones` must be strictly increasing, but got {list(self.milestones)}.")
+        if self.scheduler == "multistep" and not self.milestones:
+            raise ValueError("`milestones` must list at least one epoch when `scheduler` is 'multistep', but got ().")
+        if not isinstance(self.hidden, tuple):
+            raise TypeError(f"`hidden` must be a tuple of ints, but got {type(self.hidden).__name__}.")
+        for index, size in enumerate(self.hidden):
+            _positive_int(f"hidden[{index}]", size)
+
+    def _validate_combination(self) -> None:
+        pose = self.task == "pck"
+        if pose and self.dataset_name not in POSE_DATASETS:
+            raise ValueError(
+                f"`dataset` must be one of {list(POSE_DATASETS)} for task 'pck', but got {self.dataset_name!r}."
+            )
+        if not pose and self.dataset_name not in CLASSIFICATION_DATASETS:
+            raise ValueError(
+                f"`dataset` must be one of {list(CLASSIFICATION_DATASETS)} for task {self.task!r}, "
+                f"but got {self.dataset_name!r}."
+            )
+        if pose != (self.model_name == "hourglass"):
+            allowed = ["hourglass"] if pose else [name for name in MODELS if name != "hourglass"]
+            raise ValueError(f"`model` must be one of {allowed} for task {self.task!r}, but got {self.model_name!r}.")
+        if pose and self.augment:
+            raise ValueError("`augment` must be False for task 'pck' (joints would move with the image), but got True.")
+        if self.task == "ap":
+            from uniloss.data import dataset_info
+
+            num_classes = dataset_info(self.dataset_name)["num_classes"]
+            if self.positive_class >= num_classes:
+                raise ValueError(
+                    f"`positive_class` must be in 0..{num_classes - 1} for {self.dataset_name!r}, "
+                    f"but got {self.positive_class}."
+                )
+        if self.stop_after is not None and self.stop_after > self.epochs:
+            raise ValueError(f"`stop_after` must be at most `epochs` ({self.epochs}), but got {self.stop_after}.")
+
+
+# The paper's settings (Liu, Wang and Deng, ECCV 2020, and its published scripts), as overrides of TrainConfig.
+PRESETS: dict[str, dict[str, Any]] = {
+    # MNIST, digit 0 against the rest: MLP 784-500-300-1, batch 16, SGD lr 0.01 momentum 0.5, 30 epochs.
+    "paper-mnist-ap": {
+        "task": "ap",
+        "dataset": "mnist",
+        "model": "mlp",
+        "hidden": (500, 300),
+        "positive_class": 0,
+        "batch_size": 16,
+        "optimizer": "sgd",
+        "lr": 0.01,
+        "momentum": 0.5,
+        "weight_decay": 0.0,
+        "scheduler": "none",
+        "epochs": 30,
+        "temperature": 1.0,
+        "power": 1.0,
+    },
+    # CIFAR-10: ResNet-20, batch 128, SGD lr 0.1 momentum 0.9, weight decay 1e-4, 200 epochs, x0.1 at 140 and 160.
+    "paper-cifar10": {
+        "task": "accuracy",
+        "dataset": "cifar10",
+        "model": "resnet20",
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "scheduler": "multistep",
+        "milestones": (140, 160),
+        "gamma": 0.1,
+        "epochs": 200,
+        "candidates": None,
+        "augment": True,
+        "temperature": 1.0,
+        "power": 1.0,
+    },
+    # CIFAR-100: as CIFAR-10 with the top-21 candidate classes, 750 epochs, x0.1 at 600 and 650.
+    "paper-cifar100": {
+        "task": "accuracy",
+        "dataset": "cifar100",
+        "model": "resnet20",
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "scheduler": "multistep",
+        "milestones": (600, 650),
+        "gamma": 0.1,
+        "epochs": 750,
+        "candidates": 21,
+        "augment": True,
+        "temperature": 1.0,
+        "power": 1.0,
+    },
+    # MPII: stacked hourglass (8 stacks, 256 features, depth 4) on 256x256 crops -> 64x64 heatmaps, batch 6,
+    # RMSprop lr 2.5e-4 (no momentum, no weight decay), 50 epochs, x0.25 at 30 and 40, PCKh@0.5.
+    "paper-mpii": {
+        "task": "pck",
+        "dataset": "mpii",
+        "model": "hourglass",
+        "stacks": 8,
+        "width": 256,
+        "depth": 4,
+        "batch_size": 6,
+        "eval_batch_size": 24,
+        "optimizer": "rmsprop",
+        "lr": 2.5e-4,
+        "momentum": 0.0,
+        "weight_decay": 0.0,
+        "scheduler": "multistep",
+        "milestones": (30, 40),
+        "gamma": 0.25,
+        "epochs": 50,
+        "threshold": 0.5,
+        "temperature": 1.0,
+        "power": 1.0,
+    },
+}
+
+# Benchmark suites for ``uniloss bench``: named lists of settings, each a name and TrainConfig overrides. The
+# loss is set by the bench (UniLoss and the task's baseline); seeds come from ``--seeds``.
+BENCH_SUITES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "quick": [
+        # 8 against the rest: the hardest digit, so AP is not saturated at 1.0 after a few epochs.
+        ("ap-digits", {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 8}),
+        ("accuracy-digits", {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8}),
+        (
+            "pck-keypoints",
+            {
+                "task": "pck",
+                "dataset": "keypoints",
+                "model": "hourglass",
+                "stacks": 1,
+                "width": 32,
+                "depth": 2,
+                "batch_size": 32,
+                "epochs": 6,
+            },
+        ),
+    ],
+    "digits": [
+        ("ap-digits", {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 20}),
+        ("accuracy-digits", {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "epochs": 20}),
+    ],
+    "keypoints": [
+        (
+            "pck-keypoints",
+            {"task": "pck", "dataset": "keypoints", "model": "hourglass", "stacks": 2, "width": 64, "batch_size": 32},
+        ),
+    ],
+    # Fashion-MNIST: T-shirt/top (class 0) against the rest with the MLP 784-500-300-1, and 10-class accuracy with
+    # the MLP 784-500-300-10; Adam 1e-3, batch 128, 5 epochs (the settings of DESIGN.md's measurements).
+    "fashion-mnist": [
+        ("ap-fashion-mnist", {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 5}),
+        ("accuracy-fashion-mnist", {"task": "accuracy", "dataset": "fashion-mnist", "model": "mlp", "epochs": 5}),
+    ],
+}
+
+
+def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
+    """Build a validated :class:`TrainConfig` from a preset and overrides (overrides win).
+
+    Formally ``TrainConfig(**{**PRESETS[preset], **overrides, "preset": preset})``.
+
+    Args:
+        preset: a key of :data:`PRESETS`, or ``None`` for the plain defaults.
+        **overrides: field values; ``None`` values are kept (they mean "task default" for some fields).
+
+    Returns:
+        The config.
+
+    Raises:
+        ValueError: for an unknown preset or option, or any invalid value.
+
+    Example:
+        >>> make_config("paper-cifar100", epochs=1).candidates
+        21
+    """
+    _check_known(overrides)
+    values: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"`preset` must be one of {sorted(PRESETS)}, but got {preset!r}.")
+        values.update(PRESETS[preset])
+        values["preset"] = preset
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def _check_known(values: Mapping[str, Any]) -> None:
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; the options are {sorted(known)}.")
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, but got {value!r}.")
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be a positive int, but got {type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be a positive int, but got {value}.")
+    return value
+
+
+def _nonnegative_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be a non-negative int, but got {type(value).__name__} {value!r}.")
+    if value < 0:
+        raise ValueError(f"`{name}` must be a non-negative int, but got {value}.")
+    return value
+
+
+def _real(name: str, value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a {what} float, but got {type(value).__name__} {value!r}.")
+    return float(value)
+
+
+def _positive_float(name: str, value: object) -> float:
+    number = _real(name, value, "positive")
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"`{name}` must be a positive float, but got {value!r}.")
+    return number
+
+
+def _nonnegative_float(name: str, value: object) -> float:
+    number = _real(name, value, "non-negative")
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"`{name}` must be a non-negative float, but got {value!r}.")
+    return number
+
+
+def _check_device(device: object) -> None:
+    if not isinstance(device, str):
+        raise TypeError(f"`device` must be a str, but got {type(device).__name__} {device!r}.")
+    if device == "auto":
+        return
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', but got {device!r}.") from None
