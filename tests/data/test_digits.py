@@ -12,9 +12,12 @@ def _rows(images, labels):
 
 def test_images_are_float32_n_1_8_8_in_unit_range_and_labels_int64():
     images, labels = load_digits("train")
-    assert images.dtype == torch.float32 and images.shape[1:] == (1, 8, 8)
-    assert labels.dtype == torch.int64 and labels.shape == (images.shape[0],)
-    assert images.min() == 0.0 and images.max() == 1.0
+    assert images.dtype == torch.float32
+    assert images.shape[1:] == (1, 8, 8)
+    assert labels.dtype == torch.int64
+    assert labels.shape == (images.shape[0],)
+    assert images.min() == 0.0
+    assert images.max() == 1.0
     assert set(labels.tolist()) == set(range(10))
 
 
@@ -36,7 +39,8 @@ def test_split_is_stratified_with_a_fifth_of_each_class_in_test():
 
 def test_same_seed_gives_the_same_split_and_another_seed_a_different_one():
     first, again, other = load_digits("test", seed=3), load_digits("test", seed=3), load_digits("test", seed=4)
-    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert torch.equal(first[0], again[0])
+    assert torch.equal(first[1], again[1])
     assert not torch.equal(first[0], other[0])
 
 

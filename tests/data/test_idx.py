@@ -22,7 +22,9 @@ def test_detects_gzip_from_content_not_from_the_file_name(tmp_path, write_idx):
     np.testing.assert_array_equal(read_idx(path, expected_magic=LABELS_MAGIC), labels)
 
 
-@pytest.mark.parametrize(("type_code", "dtype"), [(0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32)])
+@pytest.mark.parametrize(
+    ("type_code", "dtype"), [(0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32)]
+)
 def test_reads_big_endian_types_into_native_arrays(tmp_path, write_idx, type_code, dtype):
     values = np.array([[-2, 1000], [7, -300]], dtype=dtype) if type_code != 0x09 else np.array([[-2, 100], [7, -3]])
     array = read_idx(write_idx(tmp_path / "values", values, type_code=type_code))
@@ -35,7 +37,11 @@ def _header(type_code, *shape):
 
 
 ERROR_CASES = [
-    ("truncated_pixels", _header(0x08, 10000, 28, 28) + bytes(1234), r"truncated: expected 7840000 bytes of pixels, got 1234"),
+    (
+        "truncated_pixels",
+        _header(0x08, 10000, 28, 28) + bytes(1234),
+        r"truncated: expected 7840000 bytes of pixels, got 1234",
+    ),
     ("trailing_labels", _header(0x08, 3) + bytes(5), r"trailing data: expected 3 bytes of labels, got 5"),
     ("short_header", bytes([0, 0, 8]), r"truncated: expected a 4-byte IDX header, got 3 bytes"),
     ("short_sizes", _header(0x08, 10, 28, 28)[:9], r"truncated: expected 16 bytes of header, got 9"),

@@ -15,11 +15,13 @@ def test_loads_each_split_scaled_to_unit_range_with_int64_labels(mnist_folder, s
     folder, arrays = mnist_folder
     images, labels = load_mnist(split, folder)
     expected_images, expected_labels = arrays[prefix]
-    assert images.dtype == torch.float32 and images.shape == (len(expected_labels), 1, 28, 28)
+    assert images.dtype == torch.float32
+    assert images.shape == (len(expected_labels), 1, 28, 28)
     assert labels.dtype == torch.int64
     torch.testing.assert_close(images[:, 0], torch.from_numpy(expected_images).float() / 255)
     assert labels.tolist() == expected_labels.tolist()
-    assert images.min() >= 0 and images.max() <= 1
+    assert images.min() >= 0
+    assert images.max() <= 1
 
 
 def test_accepts_uncompressed_files(mnist_folder):
@@ -28,7 +30,8 @@ def test_accepts_uncompressed_files(mnist_folder):
         path.with_suffix("").write_bytes(gzip.decompress(path.read_bytes()))
         path.unlink()
     images, labels = load_mnist("test", folder)
-    assert images.shape[0] == 4 and labels.tolist() == arrays["t10k"][1].tolist()
+    assert images.shape[0] == 4
+    assert labels.tolist() == arrays["t10k"][1].tolist()
 
 
 @pytest.mark.parametrize(("loader", "layout"), [(load_mnist, "MNIST/raw"), (load_fashion_mnist, "FashionMNIST/raw")])
@@ -47,7 +50,9 @@ def test_fashion_mnist_reads_the_folder_it_is_given(mnist_folder):
 
 def test_fashion_mnist_without_folder_names_the_debian_package(tmp_path, monkeypatch):
     monkeypatch.setattr(mnist, "FASHION_MNIST_DIR", tmp_path / "absent")
-    with pytest.raises(FileNotFoundError, match=r"absent does not exist; install Debian's package dataset-fashion-mnist"):
+    with pytest.raises(
+        FileNotFoundError, match=r"absent does not exist; install Debian's package dataset-fashion-mnist"
+    ):
         load_fashion_mnist("test")
 
 
@@ -111,8 +116,11 @@ def test_unknown_split_is_rejected(mnist_folder):
 
 def test_real_fashion_mnist_test_split_loads_when_installed():
     if not (mnist.FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"Fashion-MNIST is not installed in {mnist.FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)")
+        pytest.skip(
+            f"Fashion-MNIST is not installed in {mnist.FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)"
+        )
     images, labels = load_fashion_mnist("test")
-    assert images.shape == (10000, 1, 28, 28) and images.dtype == torch.float32
+    assert images.shape == (10000, 1, 28, 28)
+    assert images.dtype == torch.float32
     assert torch.bincount(labels).tolist() == [1000] * 10
     assert labels[:3].tolist() == [9, 2, 1]

@@ -16,9 +16,8 @@ _LIMBS: tuple[tuple[int, int, int], ...] = (
     (6, 7, 0), (7, 8, 0), (12, 13, 0), (2, 3, 0), (2, 1, 1), (1, 0, 1), (3, 4, 2), (4, 5, 2),
     (12, 11, 1), (11, 10, 1), (13, 14, 2), (14, 15, 2),
 )  # fmt: skip
-_BASE_COLOURS = np.array(
-    [[0.95, 0.9, 0.35], [1.0, 0.3, 0.25], [0.25, 0.45, 1.0]], dtype=np.float32
-)  # centre, right, left
+# Colours of the groups: 0 torso and head (yellow), 1 right limbs (red), 2 left limbs (blue).
+_BASE_COLOURS = np.array([[0.95, 0.9, 0.35], [1.0, 0.3, 0.25], [0.25, 0.45, 1.0]], dtype=np.float32)
 # Joints kept first when num_joints < 16 (reported in MPII order): head, wrists, ankles, shoulders, elbows, ...
 _PRIORITY = (9, 8, 10, 15, 0, 5, 12, 13, 11, 14, 1, 4, 2, 3, 6, 7)
 
@@ -75,37 +74,32 @@ def _render(
     return image + alpha * (colours[:, 0, :, None] - image)
 
 
-def _chunk(seed: int, chunk: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Generate the 256 samples of one chunk: images ``(B, 3, S, S)``, joints ``(B, 16, 2)`` px, visible."""
+def _chunk(seed: int, chunk: int, size: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Generate the first `count` of the 256 samples of one chunk: images ``(B, 3, S, S)``, joints px, visible."""
     rng = np.random.default_rng([seed, chunk])
-    body = _pose(rng, _CHUNK)
+    body = _pose(rng, _CHUNK)[:count]
     body -= (body.min(axis=1) + body.max(axis=1))[:, None] / 2  # centre the figure's bounding box
-    height = rng.uniform(0.55, 0.95, _CHUNK) * size
+    height = rng.uniform(0.55, 0.95, _CHUNK)[:count] * size
     rotation = np.where(rng.random(_CHUNK) < 0.8, rng.uniform(-0.5, 0.5, _CHUNK), rng.uniform(-np.pi, np.pi, _CHUNK))
-    cos, sin = np.cos(rotation), np.sin(rotation)
-    rotated = np.stack(
-        [
-            cos[:, None] * body[..., 0] - sin[:, None] * body[..., 1],
-            sin[:, None] * body[..., 0] + cos[:, None] * body[..., 1],
-        ],
-        axis=-1,
-    )
-    position = rng.uniform(0.3, 0.7, (_CHUNK, 1, 2)) * size - 0.5
+    cos, sin = np.cos(rotation[:count, None]), np.sin(rotation[:count, None])
+    x, y = body[..., 0], body[..., 1]
+    rotated = np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1)
+    position = rng.uniform(0.3, 0.7, (_CHUNK, 1, 2))[:count] * size - 0.5
     joints = (rotated * height[:, None, None] + position).astype(np.float32)  # pixel i has its centre at i
-    colours = np.clip(_BASE_COLOURS + rng.uniform(-0.15, 0.15, (_CHUNK, 3, 3)), 0, 1).astype(np.float32)
-    base = rng.uniform(0.0, 0.55, (_CHUNK, 3, 1)).astype(np.float32)
-    noise = 0.08 * rng.standard_normal((_CHUNK, 3, size * size), dtype=np.float32)
+    colours = np.clip(_BASE_COLOURS + rng.uniform(-0.15, 0.15, (_CHUNK, 3, 3))[:count], 0, 1).astype(np.float32)
+    base = rng.uniform(0.0, 0.55, (_CHUNK, 3, 1))[:count].astype(np.float32)
     width = np.maximum(0.045 * height, 1.5).astype(np.float32)
     # Occluders: with probability 0.25, a noisy rectangle painted over the figure hides the joints under it.
-    has_occluder = rng.random(_CHUNK) < 0.25
-    corner = rng.uniform(0.0, 0.8, (_CHUNK, 2)) * size
-    extent = rng.uniform(0.15, 0.35, (_CHUNK, 2)) * size
-    occluder_colour = rng.uniform(0.0, 1.0, (_CHUNK, 3, 1)).astype(np.float32)
-    ys, xs = np.divmod(np.arange(size * size), size)
-    images = np.empty((_CHUNK, 3, size * size), dtype=np.float32)
-    for start in range(0, _CHUNK, _RENDER_BATCH):
+    has_occluder = (rng.random(_CHUNK) < 0.25)[:count]
+    corner = rng.uniform(0.0, 0.8, (_CHUNK, 2))[:count] * size
+    extent = rng.uniform(0.15, 0.35, (_CHUNK, 2))[:count] * size
+    occluder_colour = rng.uniform(0.0, 1.0, (_CHUNK, 3, 1))[:count].astype(np.float32)
+    noise = 0.08 * rng.standard_normal((count, 3, size * size), dtype=np.float32)  # last draw: a prefix of 256
+    images = np.empty((count, 3, size * size), dtype=np.float32)
+    for start in range(0, count, _RENDER_BATCH):
         part = slice(start, start + _RENDER_BATCH)
         images[part] = _render(joints[part], colours[part], base[part] + noise[part], width[part], size)
+    ys, xs = np.divmod(np.arange(size * size), size)
     in_box = (
         (xs >= corner[:, None, 0]) & (xs < corner[:, None, 0] + extent[:, None, 0])
         & (ys >= corner[:, None, 1]) & (ys < corner[:, None, 1] + extent[:, None, 1])
@@ -114,7 +108,7 @@ def _chunk(seed: int, chunk: int, size: int) -> tuple[np.ndarray, np.ndarray, np
     painted = np.clip(np.where(covered, occluder_colour + noise[:, ::-1], images), 0.0, 1.0)
     inside = ((joints >= -0.5) & (joints < size - 0.5)).all(axis=2)
     under = ((joints >= corner[:, None]) & (joints < (corner + extent)[:, None])).all(axis=2) & has_occluder[:, None]
-    return painted.reshape(_CHUNK, 3, size, size), joints, inside & ~under
+    return painted.reshape(count, 3, size, size), joints, inside & ~under
 
 
 class SyntheticKeypoints(TensorDataset):
@@ -135,14 +129,14 @@ class SyntheticKeypoints(TensorDataset):
         num_joints: joints reported, ``1..16``: the first `num_joints` of head top, upper neck, wrists,
             ankles, shoulders, elbows, knees, hips, pelvis, thorax, listed in MPII order (see `joint_names`).
         sigma: Gaussian standard deviation in heatmap pixels.
-        seed: seed of the generator.
+        seed: non-negative seed of the generator.
 
     Returns:
         Items ``(image, heatmaps, joints, visible, head_size)``: float32 ``(3, S, S)`` in ``[0, 1]``, float32
         ``(J, H, H)``, float32 ``(J, 2)`` as ``(x, y)`` heatmap pixels, bool ``(J,)`` and a float32 scalar.
 
     Raises:
-        ValueError: if a size or `num_joints` is out of range or `sigma` is not positive.
+        ValueError: if a size, `num_joints` or `seed` is out of range or `sigma` is not positive.
 
     Example:
         >>> dataset = SyntheticKeypoints(4, image_size=32, heatmap_size=16)
@@ -171,8 +165,13 @@ class SyntheticKeypoints(TensorDataset):
             raise ValueError(f"`num_joints` must be an int in 1..{len(JOINT_NAMES)}, but got {num_joints!r}.")
         if not sigma > 0:
             raise ValueError(f"`sigma` must be a positive float, but got {sigma!r}.")
-        chunks = [_chunk(seed, index, image_size) for index in range((num_samples + _CHUNK - 1) // _CHUNK)]
-        images, joints, visible = (np.concatenate(part)[:num_samples] for part in zip(*chunks, strict=True))
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"`seed` must be a non-negative int, but got {seed!r}.")
+        chunks = [
+            _chunk(seed, start // _CHUNK, image_size, min(_CHUNK, num_samples - start))
+            for start in range(0, num_samples, _CHUNK)
+        ]
+        images, joints, visible = (np.concatenate(part) for part in zip(*chunks, strict=True))
         to_heatmap = heatmap_size / image_size
         head = np.linalg.norm(joints[:, 9] - joints[:, 8], axis=1) * HEAD_SIZE_FACTOR * to_heatmap
         keep = sorted(_PRIORITY[:num_joints])

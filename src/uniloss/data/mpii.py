@@ -124,7 +124,7 @@ class MPII(Dataset[PoseItem]):
         FileNotFoundError: naming the path, if the annotation, the image folder or (when read) an image is missing.
         ValueError: if an argument is out of range, or naming the file, the record index and the field, if a
             record is malformed; naming the path, if an image path is absolute, uses ``..`` or resolves (through
-            symlinks) outside `images_dir`.
+            symlinks) outside `images_dir`, or (when read) the image cannot be decoded.
 
     Example:
         >>> dataset = MPII("/data/mpii", "/data/mpii/images", "test")  # doctest: +SKIP
@@ -192,8 +192,11 @@ class MPII(Dataset[PoseItem]):
 
         left, top = center[0] + 0.5 - side / 2, center[1] + 0.5 - side / 2  # pixel i spans [i, i + 1)
         box = (math.floor(left), math.floor(top), math.ceil(left + side), math.ceil(top + side))
-        with Image.open(path) as opened:
-            region = opened.convert("RGB").crop(box)  # zero padding where the box leaves the image
+        try:
+            with Image.open(path) as opened:
+                region = opened.convert("RGB").crop(box)  # zero padding where the box leaves the image
+        except OSError as error:  # includes PIL.UnidentifiedImageError and truncated files
+            raise ValueError(f"{path}: not a readable image ({error}).") from error
         sub_box = (left - box[0], top - box[1], left + side - box[0], top + side - box[1])
         size = (self.input_size, self.input_size)
         resized = region.resize(size, Image.Resampling.BILINEAR, box=sub_box)
