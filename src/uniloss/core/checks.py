@@ -11,6 +11,7 @@ __all__ = [
     "check_finite",
     "check_floating",
     "check_integer_range",
+    "check_nonempty",
     "check_nonnegative_int",
     "check_positive",
     "check_positive_int",
@@ -60,7 +61,8 @@ def check_tensor(name: str, value: object) -> torch.Tensor:
 
 
 def _format_shape(shape: Sequence[int | str]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    inner = ", ".join(str(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def check_shape(name: str, value: torch.Tensor, expected: Sequence[int | str], sizes: dict[str, int]) -> None:
@@ -96,6 +98,12 @@ def check_shape(name: str, value: torch.Tensor, expected: Sequence[int | str], s
     sizes.update(bound)
 
 
+def check_nonempty(name: str, value: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``value`` has no example (a zero-sized first dimension)."""
+    if value.ndim == 0 or value.shape[0] == 0:
+        raise ValueError(f"`{name}` must hold at least one example, but got shape {_format_shape(tuple(value.shape))}.")
+
+
 def check_floating(name: str, value: torch.Tensor) -> None:
     """Raise ``TypeError`` unless ``value`` has a floating-point dtype."""
     if not value.is_floating_point():
@@ -109,15 +117,16 @@ def check_finite(name: str, value: torch.Tensor) -> None:
         raise ValueError(f"`{name}` must be finite, but got {bad} values.")
 
 
-def check_integer_range(name: str, value: torch.Tensor, low: int, high: int) -> None:
-    """Raise unless ``value`` is a bool or integer tensor with every entry in ``[low, high]`` (one sync).
+def check_integer_range(name: str, value: torch.Tensor, low: int, high: int, allow_bool: bool = True) -> None:
+    """Raise unless ``value`` is an integer (or bool) tensor with every entry in ``[low, high]`` (one sync).
 
     Raises:
-        TypeError: for a floating-point or complex dtype.
+        TypeError: for a floating-point or complex dtype, or bool when ``allow_bool`` is false.
         ValueError: for an entry out of range, naming the smallest and largest received.
     """
-    if value.is_floating_point() or value.is_complex():
-        raise TypeError(f"`{name}` must be an integer or bool tensor, but got {value.dtype}.")
+    kinds = "an integer or bool" if allow_bool else "an integer"
+    if value.is_floating_point() or value.is_complex() or (value.dtype == torch.bool and not allow_bool):
+        raise TypeError(f"`{name}` must be {kinds} tensor, but got {value.dtype}.")
     if value.numel() == 0 or value.dtype == torch.bool:
         return
     lo, hi = int(value.min()), int(value.max())

@@ -7,7 +7,7 @@ import torch
 from uniloss.anchors import _bits
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
 from uniloss.anchors.paper_anchors import PaperAnchors
-from uniloss.core.checks import check_finite, check_tensor
+from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.relax import Relaxation, Sigmoid
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -16,13 +16,6 @@ from uniloss.metrics.base import MetricRefactoring
 __all__ = ["UniLoss", "anchor_values", "uniloss"]
 
 _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
-
-
-def _work_dtype(values: torch.Tensor) -> torch.Tensor:
-    """Comparisons in float32 at least (half precision loses the distances)."""
-    if values.dtype in (torch.float16, torch.bfloat16):
-        return values.float()
-    return values
 
 
 def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
@@ -101,6 +94,39 @@ def _squared_distances(
     return torch.cat([fixed, random]).clamp_min(0)
 
 
+def _surrogate(
+    scores: torch.Tensor,
+    targets: tuple[torch.Tensor, ...],
+    metric: MetricRefactoring,
+    relax: Relaxation,
+    anchors: AnchorSampler,
+    interpolator: InverseDistanceWeighting,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
+    comparisons = metric.comparisons(scores, *targets)
+    values = comparisons.values
+    mask = comparisons.mask
+    if values.numel() == 0:
+        rows = values.shape[0]
+        exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+        return exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
+    to_right, to_wrong = relax.distances(values)
+    with torch.no_grad():
+        wrong = values <= 0
+        if mask is not None:
+            wrong &= mask
+    if mask is not None:
+        to_right = torch.where(mask, to_right, 0.0)
+        to_wrong = torch.where(mask, to_wrong, 2.0)
+    drawn = anchors.sample(wrong, mask, generator)
+    with torch.no_grad():
+        exact_values = anchor_values(metric, comparisons, wrong, drawn)
+    squared = _squared_distances(to_right, to_wrong, wrong, drawn)
+    return interpolator(squared, exact_values)
+
+
+@torch.compiler.disable
 def uniloss(
     scores: torch.Tensor,
     *targets: torch.Tensor,
@@ -116,7 +142,9 @@ def uniloss(
     Formally ``loss = 1 - sum_k w_k g(a_k) / sum_k w_k`` (``g`` itself for a lower-is-better metric) with
     ``w_k = ||b - a_k||^-p``, ``b = relax(comparisons(scores))`` and anchors ``a_k`` drawn by ``anchors``.
     Gradients come from autograd through this formula. A batch without any binary (for example AP with no
-    positive) gives the constant ``1 - metric`` with zero gradients.
+    positive) gives the constant ``1 - metric`` with zero gradients. Under ``torch.compile`` the loss runs
+    eagerly (one graph break): its seeded random draws and data-dependent layouts would break the graph
+    a dozen times anyway.
 
     Args:
         scores: raw scores (logits, heatmaps) of the shape the metric expects.
@@ -148,35 +176,17 @@ def uniloss(
         raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
     if validate_args:
         check_tensor("scores", scores)
-        if scores.ndim == 0 or scores.shape[0] == 0:
-            raise ValueError(f"`scores` must hold at least one example, but got shape {tuple(scores.shape)}.")
+        check_nonempty("scores", scores)
         metric.check(scores, *targets)
         check_finite("scores", scores)
     relax = Sigmoid() if relax is None else relax
     anchors = PaperAnchors() if anchors is None else anchors
     interpolator = InverseDistanceWeighting() if interpolator is None else interpolator
 
-    comparisons = metric.comparisons(scores, *targets)
-    values = _work_dtype(comparisons.values)
-    mask = comparisons.mask
-    if values.numel() == 0:
-        rows = values.shape[0]
-        exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
-        value = exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
-        return 1 - value if metric.higher_is_better else value
-    to_right, to_wrong = relax.distances(values)
-    with torch.no_grad():
-        wrong = values <= 0
-        if mask is not None:
-            wrong &= mask
-    if mask is not None:
-        to_right = torch.where(mask, to_right, 0.0)
-        to_wrong = torch.where(mask, to_wrong, 2.0)
-    drawn = anchors.sample(wrong, mask, generator)
-    with torch.no_grad():
-        exact_values = anchor_values(metric, comparisons, wrong, drawn)
-    squared = _squared_distances(to_right, to_wrong, wrong, drawn)
-    value = interpolator(squared, exact_values)
+    if scores.dtype in (torch.float16, torch.bfloat16):
+        scores = scores.float()  # comparisons and distances in float32 at least
+    with torch.autocast(device_type=scores.device.type, enabled=False):
+        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator)
     return 1 - value if metric.higher_is_better else value
 
 
@@ -195,6 +205,12 @@ class UniLoss(torch.nn.Module):
         interpolator: an interpolator (default ``InverseDistanceWeighting(power=1.0)``).
         generator: random source of the anchors; a seeded one makes runs repeat exactly.
         validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        distributed: under an initialised process group of several ranks, gather scores and targets from
+            every rank (keeping the local gradient) and return the loss of the global batch, identical on
+            every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
+            single-process loss on the concatenated batch. Anchors are drawn identically on every rank: from
+            ``generator`` (seed it identically on every rank) or, without one, from a seed that rank 0
+            broadcasts on the first call. Ignored without a process group.
 
     Raises:
         TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
@@ -222,6 +238,7 @@ class UniLoss(torch.nn.Module):
         interpolator: InverseDistanceWeighting | None = None,
         generator: torch.Generator | None = None,
         validate_args: bool = True,
+        distributed: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(metric, MetricRefactoring):
@@ -238,9 +255,20 @@ class UniLoss(torch.nn.Module):
         )
         self.generator = generator
         self.validate_args = validate_args
+        self.distributed = distributed
 
     def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
         """Return the loss of one batch; see :func:`uniloss` for the arguments."""
+        generator = self.generator
+        if self.distributed:
+            from uniloss import distributed
+
+            if distributed.is_distributed():
+                if generator is None:
+                    seed = distributed.broadcast_seed(None, scores.device)
+                    generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
+                scores = distributed.gather(scores)
+                targets = tuple(distributed.gather(target) for target in targets)
         return uniloss(
             scores,
             *targets,
@@ -248,7 +276,7 @@ class UniLoss(torch.nn.Module):
             relax=self.relax,
             anchors=self.anchors,
             interpolator=self.interpolator,
-            generator=self.generator,
+            generator=generator,
             validate_args=self.validate_args,
         )
 

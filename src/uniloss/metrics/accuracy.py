@@ -7,6 +7,7 @@ import torch
 from uniloss.core.checks import (
     check_floating,
     check_integer_range,
+    check_nonempty,
     check_positive_int,
     check_same_device,
     check_shape,
@@ -27,9 +28,8 @@ def _check_inputs(scores: object, targets: object, num_classes: int | None) -> N
     check_shape("targets", targets, ("N",), sizes)
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
-    if targets.dtype == torch.bool:
-        raise TypeError("`targets` must be an integer tensor of class indices, but got torch.bool.")
-    check_integer_range("targets", targets, 0, sizes["C"] - 1)
+    check_nonempty("scores", scores)
+    check_integer_range("targets", targets, 0, sizes["C"] - 1, allow_bool=False)
 
 
 def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:

@@ -6,7 +6,14 @@ from typing import Literal
 
 import torch
 
-from uniloss.core.checks import check_floating, check_integer_range, check_same_device, check_shape, check_tensor
+from uniloss.core.checks import (
+    check_floating,
+    check_integer_range,
+    check_nonempty,
+    check_same_device,
+    check_shape,
+    check_tensor,
+)
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.metrics.base import MetricRefactoring
@@ -31,6 +38,7 @@ def _check_inputs(scores: object, targets: object) -> None:
     check_shape("targets", targets, ("N",), sizes)
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
+    check_nonempty("scores", scores)
     check_integer_range("targets", targets, 0, 1)
 
 

@@ -7,6 +7,7 @@ import torch
 from uniloss.core.checks import (
     check_finite,
     check_floating,
+    check_nonempty,
     check_positive,
     check_same_device,
     check_shape,
@@ -35,6 +36,7 @@ def _check_inputs(heatmaps: object, joints: object, visible: object, head_size: 
     if visible.is_floating_point() or visible.is_complex():
         raise TypeError(f"`visible` must be a bool or integer tensor, but got {visible.dtype}.")
     check_same_device("heatmaps", heatmaps, joints=joints, visible=visible, head_size=head_size)
+    check_nonempty("heatmaps", heatmaps)
     check_finite("joints", joints)
     check_finite("head_size", head_size)
     if bool((head_size <= 0).any()):
