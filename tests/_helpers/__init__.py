@@ -1,1 +1,1 @@
-"""Shared test helpers; import from the submodules (``from _helpers.tolerances import assert_close``)."""
+"""Shared test helpers; import from the submodules (``from tests._helpers.tolerances import assert_close``)."""

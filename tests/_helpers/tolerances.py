@@ -28,10 +28,6 @@ GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
 """Arguments of ``torch.autograd.gradcheck`` (always run in float64)."""
 
 
-def tolerance(dtype: torch.dtype) -> Tolerance:
-    return TOLERANCES[dtype]
-
-
 def assert_close(actual, expected, dtype: torch.dtype | None = None, msg: str | None = None) -> None:
     """Compare with the tolerance of ``dtype`` (default: the dtype of ``actual``, float32 for non-tensors)."""
     actual = torch.as_tensor(actual)

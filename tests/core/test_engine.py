@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 
@@ -136,9 +138,16 @@ def test_a_perfect_saturated_batch_sits_on_the_ground_truth_anchor():
 @pytest.mark.parametrize(
     ("targets", "expected"), [(torch.zeros(5, dtype=torch.long), 1.0), (torch.ones(5, dtype=torch.long), 0.0)]
 )
-def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(targets, expected):
+def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(targets, expected, monkeypatch):
+    from uniloss.core import engine
+
+    monkeypatch.setattr(engine, "_WARNED", set())
     scores = torch.randn(5, requires_grad=True)
-    loss = uniloss.UniLoss(AveragePrecision())(scores, targets)
+    with pytest.warns(UserWarning, match="no comparison"):
+        loss = uniloss.UniLoss(AveragePrecision())(scores, targets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        uniloss.UniLoss(AveragePrecision())(scores, targets)  # at most once per run
     loss.backward()
     assert loss.item() == expected
     assert torch.equal(scores.grad, torch.zeros(5))
@@ -146,7 +155,9 @@ def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(ta
 
 def test_a_single_class_gives_zero_loss_and_zero_gradients():
     scores = torch.randn(4, 1, requires_grad=True)
-    loss = uniloss.UniLoss(Accuracy(num_classes=1))(scores, torch.zeros(4, dtype=torch.long))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loss = uniloss.UniLoss(Accuracy(num_classes=1))(scores, torch.zeros(4, dtype=torch.long))
     loss.backward()
     assert loss.item() == 0.0
     assert torch.equal(scores.grad, torch.zeros(4, 1))

@@ -42,3 +42,7 @@ def test_idw_passes_gradcheck():
 def test_invalid_power_is_refused(power, error):
     with pytest.raises(error, match="`power` must be a positive float"):
         InverseDistanceWeighting(power)
+
+
+def test_equal_values_are_returned_exactly_despite_rounding_of_the_weights():
+    assert InverseDistanceWeighting()(torch.full((10,), 4.0), torch.ones(10)).item() == 1.0

@@ -1,5 +1,5 @@
 """Fixtures of the metric tests, defined in ``tests/_helpers``."""
 
-from _helpers.metric_cases import metric_case
+from tests._helpers.metric_cases import metric_case
 
 __all__ = ["metric_case"]

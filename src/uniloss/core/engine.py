@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from uniloss.anchors import _bits
@@ -94,6 +96,16 @@ def _squared_distances(
     return torch.cat([fixed, random]).clamp_min(0)
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    key = message.split(":")[0]
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
 def _surrogate(
     scores: torch.Tensor,
     targets: tuple[torch.Tensor, ...],
@@ -110,6 +122,11 @@ def _surrogate(
     if values.numel() == 0:
         rows = values.shape[0]
         exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+        _warn_once(
+            f"{metric!r}: the batch gives no comparison (layout {tuple(values.shape)}), so the loss is constant "
+            "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
+            "This warning is shown once per run."
+        )
         return exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
     to_right, to_wrong = relax.distances(values)
     with torch.no_grad():

@@ -46,7 +46,9 @@ class InverseDistanceWeighting:
         """
         eps = torch.finfo(squared_distances.dtype).tiny ** 0.5
         log_weights = -0.5 * self.power * torch.log(squared_distances + eps)
-        return (torch.softmax(log_weights, dim=0) * values.to(log_weights.dtype)).sum()
+        values = values.to(log_weights.dtype)
+        mixed = (torch.softmax(log_weights, dim=0) * values).sum()
+        return mixed.clamp(values.min(), values.max())  # weights sum to 1 only up to rounding
 
     def __repr__(self) -> str:
         return f"InverseDistanceWeighting(power={self.power})"
