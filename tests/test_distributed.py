@@ -1,5 +1,3 @@
-import socket
-
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -8,16 +6,8 @@ import uniloss
 from tests._helpers import ddp
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(tmp_path, task, split, seeded=True):
-    mp.start_processes(
-        ddp.worker, args=(2, task, split, _free_port(), str(tmp_path), seeded), nprocs=2, start_method="spawn"
-    )
+    mp.start_processes(ddp.worker, args=(2, task, split, str(tmp_path), seeded), nprocs=2, start_method="spawn")
     return [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_nn
 
 __all__ = ["broadcast_seed", "gather", "is_distributed"]
 
@@ -14,11 +15,27 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+class _AllGather(torch.autograd.Function):
+    """Stack equal-sized tensors of every rank; the backward sums the gradients of all ranks for the local part."""
+
+    @staticmethod
+    def forward(ctx: Any, local: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(local) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, local.contiguous())
+        return torch.stack(parts)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad[dist.get_rank()]
+
+
 def gather(tensor: torch.Tensor) -> torch.Tensor:
     """Concatenate ``tensor`` from every rank along dimension 0, in rank order; sizes may differ.
 
     Formally ``gather(x)`` is ``cat([x_0, ..., x_{W-1}])``. When ``tensor`` requires a gradient the gather is
-    differentiable (``torch.distributed.nn``): the gradient that reaches rank ``r``'s input is the sum over
+    differentiable: the gradient that reaches rank ``r``'s input is the sum over
     ranks of the gradients of their outputs w.r.t. ``x_r``. When every rank computes the same loss of the
     gathered batch, that is ``W`` times its gradient, and DDP's averaging over ``W`` ranks then gives each
     parameter exactly the gradient of the single-process loss on the concatenated batch.
@@ -40,7 +57,7 @@ def gather(tensor: torch.Tensor) -> torch.Tensor:
     if padding:
         local = torch.cat([local, local.new_zeros((padding, *local.shape[1:]))])
     if local.requires_grad:
-        parts = list(dist_nn.all_gather(local))
+        parts = list(_AllGather.apply(local).unbind(0))
     else:
         parts = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(parts, local.contiguous())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import torch
@@ -31,10 +32,10 @@ def forward(model: torch.nn.Module, features: torch.Tensor) -> torch.Tensor:
     return out.squeeze(1) if out.shape[1] == 1 else out
 
 
-def worker(rank: int, world: int, task: str, split: int, port: int, out_dir: str, seeded: bool) -> None:
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+def worker(rank: int, world: int, task: str, split: int, out_dir: str, seeded: bool) -> None:
+    store = "file://" + os.path.join(out_dir, "store")  # a file rendezvous: no port to race for
+    timeout = datetime.timedelta(seconds=120)
+    dist.init_process_group("gloo", init_method=store, rank=rank, world_size=world, timeout=timeout)
     try:
         features, labels, metric, outputs = make_problem(task)
         part = slice(0, split) if rank == 0 else slice(split, None)

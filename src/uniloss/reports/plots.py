@@ -1,0 +1,91 @@
+"""PNG plots of benchmark results: the test metric per epoch, UniLoss and the baseline on one chart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from uniloss.reports.table import METRIC_LABELS, check_results
+
+__all__ = ["plot_setting", "write_plots"]
+
+_COLOURS = {"uniloss": "#1f77b4", "baseline": "#ff7f0e"}
+
+
+def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
+    """Draw one setting's test metric per epoch, every loss on the same axes, and save it as a PNG.
+
+    Formally, for each loss, the mean over seeds of the test metric at each epoch (a line) and the range
+    over seeds (a shaded band); epochs that not every seed reached are left out. Uses matplotlib's Agg
+    canvas directly, so the global backend is not touched.
+
+    Args:
+        setting: one entry of ``results["settings"]`` from :func:`uniloss.train.run_bench`.
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(6.0, 4.0), dpi=110)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    by_loss: dict[str, list[list[float]]] = {}
+    names: dict[str, str] = {}
+    for run in setting["runs"]:
+        if run["history"]["test_metric"]:
+            by_loss.setdefault(run["loss"], []).append([float(value) for value in run["history"]["test_metric"]])
+            names[run["loss"]] = run.get("loss_name", run["loss"])
+    for loss, curves in sorted(by_loss.items(), key=lambda item: item[0] != "uniloss"):
+        length = min(len(curve) for curve in curves)
+        epochs = list(range(1, length + 1))
+        columns = [[curve[index] for curve in curves] for index in range(length)]
+        mean = [sum(column) / len(column) for column in columns]
+        colour = _COLOURS.get(loss)
+        label = f"{names[loss]} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
+        axes.plot(epochs, mean, marker="o", markersize=3, color=colour, label=label)
+        if len(curves) > 1:
+            axes.fill_between(
+                epochs,
+                [min(column) for column in columns],
+                [max(column) for column in columns],
+                color=colour,
+                alpha=0.2,
+            )
+    metric = METRIC_LABELS.get(setting.get("metric") or "", setting.get("metric") or "metric")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(f"test {metric}")
+    axes.set_title(f"{setting['name']}: test {metric} per epoch ({setting.get('model', '?')})")
+    axes.grid(alpha=0.3)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if by_loss:
+        axes.legend(loc="lower right", title="mean; band: range over seeds", title_fontsize="small")
+    figure.tight_layout()
+    target = Path(path)
+    figure.savefig(target, format="png")
+    return target
+
+
+def write_plots(results: Mapping[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write ``<setting>.png`` for every setting of ``results`` into ``out``.
+
+    Args:
+        results: the output of :func:`uniloss.train.run_bench`.
+        out: the folder (created if needed).
+
+    Returns:
+        Map from setting name to the PNG written.
+
+    Raises:
+        ValueError: if ``results`` is malformed.
+    """
+    check_results(results)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        setting["name"]: plot_setting(setting, folder / f"{setting['name']}.png") for setting in results["settings"]
+    }
