@@ -27,6 +27,7 @@ from uniloss.models import MLP
 
 
 def main() -> None:
+    """Run the example."""
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()

@@ -15,6 +15,7 @@ import uniloss
 
 
 def main() -> None:
+    """Run the example."""
     torch.manual_seed(0)
     digits = load_digits()
     features = torch.tensor(digits.data, dtype=torch.float32) / 16

@@ -8,7 +8,6 @@ import torch
 
 from uniloss.anchors import _bits
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
-from uniloss.anchors.paper_anchors import PaperAnchors
 from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.relax import Relaxation, Sigmoid
@@ -167,9 +166,9 @@ def uniloss(
         scores: raw scores (logits, heatmaps) of the shape the metric expects.
         *targets: the metric's targets (labels; or joints, visibility and head sizes).
         metric: the refactored metric.
-        relax: relaxation of the binaries (default ``Sigmoid(temperature=1.0)``).
-        anchors: anchor sampler (default ``PaperAnchors()``: 1 ground truth, 16 good, 16 nearby, 16 bad).
-        interpolator: interpolation (default ``InverseDistanceWeighting(power=1.0)``).
+        relax: relaxation of the binaries (default: ``Sigmoid(metric.default_temperature)``).
+        anchors: anchor sampler (default: ``metric.default_anchors()``).
+        interpolator: interpolation (default: ``InverseDistanceWeighting(metric.default_power)``).
         generator: random source of the anchors; a seeded one repeats exactly.
         validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
 
@@ -196,9 +195,9 @@ def uniloss(
         check_nonempty("scores", scores)
         metric.check(scores, *targets)
         check_finite("scores", scores)
-    relax = Sigmoid() if relax is None else relax
-    anchors = PaperAnchors() if anchors is None else anchors
-    interpolator = InverseDistanceWeighting() if interpolator is None else interpolator
+    relax = Sigmoid(metric.default_temperature) if relax is None else relax
+    anchors = metric.default_anchors() if anchors is None else anchors
+    interpolator = InverseDistanceWeighting(metric.default_power) if interpolator is None else interpolator
 
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()  # comparisons and distances in float32 at least
@@ -215,11 +214,11 @@ class UniLoss(torch.nn.Module):
 
     Args:
         metric: the refactored metric, e.g. ``uniloss.metrics.AveragePrecision()``.
-        temperature: temperature of the default sigmoid relaxation (paper: 1).
-        power: power of the default inverse-distance weighting (paper: 1).
-        relax: a relaxation instance (default ``Sigmoid(temperature=1.0)``).
-        anchors: an anchor sampler (default ``PaperAnchors()``).
-        interpolator: an interpolator (default ``InverseDistanceWeighting(power=1.0)``).
+        temperature: temperature of the sigmoid relaxation (default: the metric's ``default_temperature``).
+        power: power of the inverse-distance weighting (default: the metric's ``default_power``).
+        relax: a relaxation instance (default: ``Sigmoid(temperature)``).
+        anchors: an anchor sampler (default: ``metric.default_anchors()``).
+        interpolator: an interpolator (default: ``InverseDistanceWeighting(power)``).
         generator: random source of the anchors; a seeded one makes runs repeat exactly.
         validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
         distributed: under an initialised process group of several ranks, gather scores and targets from
@@ -265,11 +264,11 @@ class UniLoss(torch.nn.Module):
         if power is not None and interpolator is not None:
             raise ValueError("give either `power` or `interpolator`, not both.")
         self.metric = metric
-        self.relax = relax if relax is not None else Sigmoid(1.0 if temperature is None else temperature)
-        self.anchors = anchors if anchors is not None else PaperAnchors()
-        self.interpolator = (
-            interpolator if interpolator is not None else InverseDistanceWeighting(1.0 if power is None else power)
-        )
+        temperature = metric.default_temperature if temperature is None else temperature
+        power = metric.default_power if power is None else power
+        self.relax = relax if relax is not None else Sigmoid(temperature)
+        self.anchors = anchors if anchors is not None else metric.default_anchors()
+        self.interpolator = interpolator if interpolator is not None else InverseDistanceWeighting(power)
         self.generator = generator
         self.validate_args = validate_args
         self.distributed = distributed

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import torch
 
+from uniloss.anchors import AnchorSampler, PaperAnchors
 from uniloss.core.comparisons import Comparisons
 
 __all__ = ["MetricRefactoring"]
@@ -25,11 +26,21 @@ class MetricRefactoring(ABC):
       engine feeds with anchors materialised in chunks).
 
     and sets ``name`` and ``higher_is_better``. :meth:`check` validates user input (may sync the device).
+    ``default_temperature``, ``default_power`` and :meth:`default_anchors` give the parts a loss of this
+    metric uses when none is given.
     The loss is ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
     """
 
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
+    default_temperature: ClassVar[float] = 1.0
+    """Temperature of the sigmoid relaxation when the loss is built without one."""
+    default_power: ClassVar[float] = 1.0
+    """Power of the inverse-distance weighting when the loss is built without one."""
+
+    def default_anchors(self) -> AnchorSampler:
+        """The anchor sampler used when the loss is built without one (the paper's 1 + 16 + 16 + 16)."""
+        return PaperAnchors()
 
     @abstractmethod
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
