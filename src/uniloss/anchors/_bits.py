@@ -50,7 +50,6 @@ def row_counts(packed: torch.Tensor) -> torch.Tensor:
     return bits.sum(-1, dtype=torch.int64)
 
 
-_NIBBLE_BITS = ((torch.arange(16).unsqueeze(0) >> torch.arange(4).unsqueeze(1)) & 1).float()  # (4, 16)
 _BYTES_PER_CHUNK = 1 << 14  # byte positions handled at once
 
 
@@ -59,27 +58,51 @@ def _nibbles(packed: torch.Tensor) -> torch.Tensor:
     return torch.stack([packed & 15, packed >> 4], dim=-1).flatten(1).T.long()
 
 
+def _pattern_sums(x4: torch.Tensor) -> torch.Tensor:
+    """``(m, 4)`` to ``(m, 16)``: column ``v`` is the sum of the entries whose bit is set in ``v``.
+
+    Built by doubling (no BLAS), so the result does not depend on threads or memory alignment.
+    """
+    out = x4.new_empty(x4.shape[0], 16)
+    out[:, 0] = 0
+    for bit in range(4):
+        width = 1 << bit
+        torch.add(out[:, :width], x4[:, bit : bit + 1], out=out[:, width : 2 * width])
+    return out
+
+
+def _pattern_sums_adjoint(weights: torch.Tensor) -> torch.Tensor:
+    """The transpose of :func:`_pattern_sums`: ``(m, 16)`` weights of the patterns to ``(m, 4)`` gradients."""
+    weights = weights.clone()
+    grad = weights.new_empty(weights.shape[0], 4)
+    for bit in reversed(range(4)):
+        width = 1 << bit
+        upper = weights[:, width : 2 * width]
+        grad[:, bit] = upper.sum(1)
+        weights[:, :width] += upper
+    return grad
+
+
 class _PackedDot(torch.autograd.Function):
     """``dots[k] = sum over set bits of anchor k of x``, for packed bits, through a 4-bit lookup table.
 
-    For each group of 4 entries of ``x`` the sums over all 16 bit patterns are one small matrix product;
-    each anchor then gathers the sum of its own pattern. The backward scatters the anchors' weights into
-    the 16 patterns and multiplies back. Work is O(binaries * (4 + anchors / 4)), never a float matrix of
-    anchors by binaries.
+    For each group of 4 entries of ``x`` the sums over all 16 bit patterns are built once; each anchor then
+    gathers the sum of its own pattern. The backward scatters the anchors' weights into the 16 patterns and
+    applies the transpose. Work is O(binaries * (4 + anchors / 4)), never a float matrix of anchors by
+    binaries, and deterministic.
     """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
         rows, length = x.shape
         groups = packed.shape[-1]
-        table = _NIBBLE_BITS.to(device=x.device, dtype=x.dtype)
         x4 = torch.nn.functional.pad(x, (0, groups * 8 - length)).reshape(-1, 4)
         flat = packed.reshape(packed.shape[0], -1)
         ctx.save_for_backward(flat)
         ctx.shape = (rows, length, groups)
         out = x.new_zeros(packed.shape[0])
         for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
-            sums = x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)] @ table
+            sums = _pattern_sums(x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)])
             out += sums.gather(1, _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])).sum(0)
         return out
 
@@ -87,13 +110,12 @@ class _PackedDot(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
         (flat,) = ctx.saved_tensors
         rows, length, groups = ctx.shape
-        table = _NIBBLE_BITS.to(device=grad_out.device, dtype=grad_out.dtype)
         grad4 = grad_out.new_empty(rows * groups * 2, 4)
         for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
             index = _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])
             weights = grad_out.new_zeros(index.shape[0], 16)
             weights.scatter_add_(1, index, grad_out.expand_as(index))
-            grad4[2 * start : 2 * start + index.shape[0]] = weights @ table.T
+            grad4[2 * start : 2 * start + index.shape[0]] = _pattern_sums_adjoint(weights)
         return grad4.view(rows, groups * 8)[:, :length], None
 
 

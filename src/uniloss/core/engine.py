@@ -64,8 +64,7 @@ def anchor_values(
 
 
 def _sum_of_squares(values: torch.Tensor) -> torch.Tensor:
-    flat = values.reshape(-1)
-    return torch.dot(flat, flat)
+    return values.square().sum()  # not BLAS: the result must not depend on threads or alignment
 
 
 def _squared_distances(
