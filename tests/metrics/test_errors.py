@@ -19,7 +19,37 @@ import uniloss
 from uniloss.anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
 from uniloss.functional import accuracy, average_precision, pck
-from uniloss.metrics import PCK, Accuracy, AveragePrecision, MetricRefactoring
+from uniloss.metrics import (
+    AUROC,
+    F1,
+    NDCG,
+    PCK,
+    Accuracy,
+    AveragePrecision,
+    BalancedAccuracy,
+    Dice,
+    FBeta,
+    IoU,
+    MeanAveragePrecision,
+    MetricRefactoring,
+    Precision,
+    PrecisionAtK,
+    Recall,
+    RecallAtK,
+    TopKAccuracy,
+)
+from uniloss.metrics.auroc import auroc
+from uniloss.metrics.balanced_accuracy import balanced_accuracy
+from uniloss.metrics.dice import dice
+from uniloss.metrics.fbeta import f1, fbeta
+from uniloss.metrics.iou import iou
+from uniloss.metrics.mean_average_precision import mean_average_precision
+from uniloss.metrics.ndcg import ndcg
+from uniloss.metrics.precision import precision
+from uniloss.metrics.precision_at_k import precision_at_k
+from uniloss.metrics.recall import recall
+from uniloss.metrics.recall_at_k import recall_at_k
+from uniloss.metrics.top_k_accuracy import top_k_accuracy
 
 META = torch.device("meta")
 
@@ -30,6 +60,10 @@ X, Y = torch.randn(4, 3, generator=_RNG), torch.tensor([0, 1, 2, 0])
 H, J = torch.randn(2, 3, 6, 6, generator=_RNG), torch.full((2, 3, 2), 2.0)
 V, HS = torch.ones(2, 3, dtype=torch.bool), torch.tensor([2.0, 3.0])
 NAN, INF = float("nan"), float("inf")
+# Multi-label (N, L) = (4, 3), queries of 4 items, segmentation masks (N, C, H, W) = (2, 3, 2, 2).
+ML, MT = torch.randn(4, 3, generator=_RNG), torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
+REL, G = torch.tensor([2, 0, 1, 0]), torch.tensor([0, 0, 1, 1])
+SEG, SEGT = torch.randn(2, 3, 2, 2, generator=_RNG), torch.tensor([[[0, 1], [2, 255]], [[1, 1], [0, 2]]])
 
 
 def _with(tensor: torch.Tensor, index, value) -> torch.Tensor:
@@ -95,6 +129,8 @@ ERRORS = [
     # --- average precision: class and loss ---
     row("AP-mode-unknown", AveragePrecision, (), {"mode": "Step"},
         ValueError, r"`mode` must be one of \('step', 'interpolated'\), but got 'Step'\."),
+    row("AP-layout-unknown", AveragePrecision, (), {"layout": "dense"},
+        ValueError, r"`layout` must be one of \('compact', 'static'\), but got 'dense'\."),
     row("AP-loss-three-tensors", AP_LOSS, (S, T, T), {},
         TypeError, r"AveragePrecision takes \(scores, targets\), but got 3 tensors\."),
     row("AP-loss-one-tensor", AP_LOSS, (S,), {},
@@ -249,6 +285,122 @@ ERRORS = [
         ValueError, r"`scores` must hold at least one example, but got shape \(0, 3, 6, 6\)\."),
     row("PCK-module-visible-float", _module(PCK()), (H, J, V.float(), HS), {},
         TypeError, r"`visible` must be a bool or integer tensor"),
+    # --- AUROC ---
+    row("auroc-targets-range", auroc, (S, T + 1), {},
+        ValueError, r"`targets` must have values in \[0, 1\], but got values in \[1, 2\]\."),
+    row("auroc-scores-2d", auroc, (S.view(2, 2), T), {},
+        ValueError, r"`scores` must have shape \(N,\), but got \(2, 2\)\."),
+    row("AUROC-loss-three-tensors", _loss(AUROC()), (S, T, T), {},
+        TypeError, r"AUROC takes \(scores, targets\), but got 3 tensors\."),
+    row("AUROC-loss-targets-float", _loss(AUROC()), (S, T.float()), {},
+        TypeError, r"`targets` must be an integer or bool tensor, but got torch\.float32\."),
+    # --- F-beta, F1, precision, recall, balanced accuracy ---
+    row("fbeta-beta-zero", fbeta, (S, T), {"beta": 0.0},
+        ValueError, r"`beta` must be a positive float, but got 0\.0\."),
+    row("fbeta-scores-3d", fbeta, (ML.view(2, 2, 3), MT.view(2, 2, 3)), {},
+        ValueError, r"`scores` must have shape \(N,\) or \(N, L\), but got \(2, 2, 3\)\."),
+    row("fbeta-targets-shape", fbeta, (ML, MT[:, :2]), {},
+        ValueError, r"`targets` must have shape \(N, L\) with N=4, L=3, but got \(4, 2\)\."),
+    row("f1-threshold-str", f1, (S, T), {"threshold": "0.5"},
+        TypeError, r"`threshold` must be a finite float, but got str '0\.5'\."),
+    row("f1-threshold-bool", f1, (S, T), {"threshold": True},
+        TypeError, r"`threshold` must be a finite float, but got bool True\."),
+    row("precision-threshold-nan", precision, (S, T), {"threshold": NAN},
+        ValueError, r"`threshold` must be a finite float, but got nan\."),
+    row("recall-average-weighted", recall, (ML, MT), {"average": "weighted"},
+        ValueError, r"`average` must be one of \('micro', 'macro'\), but got 'weighted'\."),
+    row("balanced-accuracy-targets-two", balanced_accuracy, (S, _with(T, 0, 2)), {},
+        ValueError, r"`targets` must have values in \[0, 1\], but got values in \[0, 2\]\."),
+    row("balanced-accuracy-empty", balanced_accuracy, (S[:0], T[:0]), {},
+        ValueError, r"`scores` must hold at least one example, but got shape \(0,\)\."),
+    row("FBeta-beta-negative", FBeta, (), {"beta": -1.0},
+        ValueError, r"`beta` must be a positive float, but got -1\.0\."),
+    row("FBeta-num-labels-zero", FBeta, (), {"num_labels": 0},
+        ValueError, r"`num_labels` must be a positive int, but got 0\."),
+    row("F1-average-none", F1, (), {"average": None},
+        ValueError, r"`average` must be one of \('micro', 'macro'\), but got None\."),
+    row("Precision-threshold-inf", Precision, (), {"threshold": INF},
+        ValueError, r"`threshold` must be a finite float, but got inf\."),
+    row("Recall-loss-two-targets", _loss(Recall()), (S, T, T), {},
+        TypeError, r"Recall takes \(scores, targets\), but got 3 tensors\."),
+    row("BalancedAccuracy-loss-binary-given-labels", _loss(BalancedAccuracy()), (ML, MT), {},
+        ValueError, r"`scores` must have shape \(N,\), but got \(4, 3\)\."),
+    row("F1-loss-num-labels-mismatch", _loss(F1(num_labels=2)), (ML, MT), {},
+        ValueError, r"`scores` must have shape \(N, L\) with L=2, but got \(4, 3\)\."),
+    # --- precision and recall at k, NDCG ---
+    row("precision-at-k-top-k-zero", precision_at_k, (S, T), {"top_k": 0},
+        ValueError, r"`top_k` must be a positive int, but got 0\."),
+    row("recall-at-k-groups-float", recall_at_k, (S, T, G.float()), {"top_k": 1},
+        TypeError, r"`groups` must be an integer tensor, but got torch\.float32\."),
+    row("recall-at-k-groups-bool", recall_at_k, (S, T, G.bool()), {"top_k": 1},
+        TypeError, r"`groups` must be an integer tensor, but got torch\.bool\."),
+    row("recall-at-k-groups-length", recall_at_k, (S, T, G[:3]), {"top_k": 1},
+        ValueError, r"`groups` must have shape \(N,\) with N=4, but got \(3,\)\."),
+    row("precision-at-k-groups-other-device", precision_at_k, (S, T, G.to(META)), {"top_k": 1},
+        ValueError, r"`groups` must be on the device of `scores` \(cpu\), but got meta\."),
+    row("precision-at-k-graded-targets", precision_at_k, (S, REL), {"top_k": 1},
+        ValueError, r"`targets` must have values in \[0, 1\], but got values in \[0, 2\]\."),
+    row("ndcg-targets-negative", ndcg, (S, _with(REL, 1, -1)), {},
+        ValueError, r"`targets` must be non-negative, but got a minimum of -1\."),
+    row("ndcg-targets-negative-float", ndcg, (S, _with(REL.double(), 1, -0.5)), {},
+        ValueError, r"`targets` must be non-negative, but got a minimum of -0\.5\."),
+    row("ndcg-targets-nan", ndcg, (S, _with(REL.double(), 1, NAN)), {},
+        ValueError, r"`targets` must be finite, but got NaN values\."),
+    row("ndcg-targets-complex", ndcg, (S, REL.to(torch.complex64)), {},
+        TypeError, r"`targets` must be a real tensor, but got torch\.complex64\."),
+    row("ndcg-top-k-float", ndcg, (S, REL), {"top_k": 2.0},
+        TypeError, r"`top_k` must be a positive int, but got float 2\.0\."),
+    row("PrecisionAtK-top-k-negative", PrecisionAtK, (-1,), {},
+        ValueError, r"`top_k` must be a positive int, but got -1\."),
+    row("RecallAtK-loss-four-tensors", _loss(RecallAtK(2)), (S, T, G, G), {},
+        TypeError, r"RecallAtK takes \(scores, targets\) or \(scores, targets, groups\), but got 4 tensors\."),
+    row("NDCG-loss-scores-2d", _loss(NDCG()), (ML, REL), {},
+        ValueError, r"`scores` must have shape \(N,\), but got \(4, 3\)\."),
+    row("NDCG-top-k-zero", NDCG, (0,), {},
+        ValueError, r"`top_k` must be a positive int, but got 0\."),
+    # --- mean average precision ---
+    row("map-scores-1d", mean_average_precision, (S, T), {},
+        ValueError, r"`scores` must have shape \(N, L\), but got \(4,\)\."),
+    row("map-mode-unknown", mean_average_precision, (ML, MT), {"mode": "11-point"},
+        ValueError, r"`mode` must be one of \('step', 'interpolated'\), but got '11-point'\."),
+    row("MAP-num-labels-none", MeanAveragePrecision, (None,), {},
+        TypeError, r"`num_labels` must be a positive int, but got NoneType None\."),
+    row("MAP-loss-one-tensor", _loss(MeanAveragePrecision(3)), (ML,), {},
+        TypeError, r"MeanAveragePrecision takes \(scores, targets\), but got 1 tensors\."),
+    row("MAP-loss-num-labels-mismatch", _loss(MeanAveragePrecision(2)), (ML, MT), {},
+        ValueError, r"`scores` must have shape \(N, L\) with L=2, but got \(4, 3\)\."),
+    # --- top-k accuracy ---
+    row("top-k-accuracy-top-k-zero", top_k_accuracy, (X, Y), {"top_k": 0},
+        ValueError, r"`top_k` must be a positive int, but got 0\."),
+    row("top-k-accuracy-targets-range", top_k_accuracy, (X, _with(Y, 0, 3)), {},
+        ValueError, r"`targets` must have values in \[0, 2\], but got values in \[0, 3\]\."),
+    row("TopKAccuracy-top-k-bool", TopKAccuracy, (3,), {"top_k": True},
+        TypeError, r"`top_k` must be a positive int, but got bool True\."),
+    row("TopKAccuracy-loss-three-tensors", _loss(TopKAccuracy(3)), (X, Y, Y), {},
+        TypeError, r"TopKAccuracy takes \(scores, targets\), but got 3 tensors\."),
+    # --- IoU and Dice ---
+    row("iou-scores-2d", iou, (S.view(2, 2), T.view(2, 2)), {},
+        ValueError, r"`scores` must have shape \(N, H, W\) or \(N, C, H, W\), but got \(2, 2\)\."),
+    row("iou-one-class", iou, (SEG[:, :1], SEGT), {"ignore_index": 255},
+        ValueError, r"`scores` must have shape \(N, C, H, W\) with C >= 2, but got \(2, 1, 2, 2\)\."),
+    row("iou-targets-out-of-range", iou, (SEG, SEGT), {},
+        ValueError, r"`targets` must have values in \[0, 2\], but got values in \[0, 255\]\."),
+    row("iou-targets-bool-multiclass", iou, (SEG, SEGT.bool()), {},
+        TypeError, r"`targets` must be an integer tensor, but got torch\.bool\."),
+    row("dice-ignore-index-float", dice, (SEG, SEGT), {"ignore_index": 255.0},
+        TypeError, r"`ignore_index` must be an int or None, but got float 255\.0\."),
+    row("dice-binary-targets-two", dice, (SEG[:, 0], SEGT.clamp_max(2)), {},
+        ValueError, r"`targets` must have values in \[0, 1\], but got values in \[0, 2\]\."),
+    row("IoU-num-classes-one", IoU, (1,), {},
+        ValueError, r"`num_classes` must be at least 2 \(None for binary masks\), but got 1\."),
+    row("IoU-num-classes-float", IoU, (3.0,), {},
+        TypeError, r"`num_classes` must be a positive int, but got float 3\.0\."),
+    row("Dice-ignore-index-str", Dice, (), {"ignore_index": "255"},
+        TypeError, r"`ignore_index` must be an int or None, but got str '255'\."),
+    row("Dice-loss-two-targets", _loss(Dice(3, ignore_index=255)), (SEG, SEGT, SEGT), {},
+        TypeError, r"Dice takes \(scores, targets\), but got 3 tensors\."),
+    row("IoU-loss-targets-shape", _loss(IoU(3, ignore_index=255)), (SEG, SEGT[:, :1]), {},
+        ValueError, r"`targets` must have shape \(N, H, W\) with C=3, N=2, H=2, W=2, but got \(2, 1, 2\)\."),
     # --- engine, module and parts ---
     row("loss-metric-str", uniloss.uniloss, (S, T), {"metric": "average_precision"},
         TypeError, r"`metric` must be a uniloss MetricRefactoring, but got str\."),

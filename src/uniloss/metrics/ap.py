@@ -22,6 +22,8 @@ __all__ = ["AveragePrecision", "average_precision"]
 
 Mode = Literal["step", "interpolated"]
 _MODES = ("step", "interpolated")
+Layout = Literal["compact", "static"]
+_LAYOUTS = ("compact", "static")
 
 
 def _check_mode(mode: object) -> Mode:
@@ -42,17 +44,29 @@ def _check_inputs(scores: object, targets: object) -> None:
     check_integer_range("targets", targets, 0, 1)
 
 
-def _precision_at_positives(wrong: torch.Tensor, mode: Mode) -> torch.Tensor:
-    """AP from ``(K, P)`` counts of negatives ranked at or above each positive; 0 when ``P == 0``."""
-    num_positives = wrong.shape[-1]
-    if num_positives == 0:
+def _precision_at_positives(wrong: torch.Tensor, mode: Mode, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """AP from ``(K, R)`` counts of negatives ranked at or above each positive; 0 without positives.
+
+    ``rows`` optionally marks which of the ``R`` rows are positives (the others are ignored), with no device
+    sync: the number of positives stays a tensor.
+    """
+    num_rows = wrong.shape[-1]
+    if num_rows == 0:
         return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
-    ranks = torch.arange(1, num_positives + 1, device=wrong.device, dtype=torch.float64)
-    above = wrong.sort(dim=-1).values.to(torch.float64)
-    precision = ranks / (ranks + above)
+    ranks = torch.arange(1, num_rows + 1, device=wrong.device, dtype=torch.float64)
+    if rows is None:
+        above = wrong.sort(dim=-1).values.to(torch.float64)
+        kept = torch.ones_like(ranks, dtype=torch.bool)
+        count = torch.tensor(float(num_rows), dtype=torch.float64, device=wrong.device)
+    else:
+        # Rows that are not positives sort last (their count exceeds any real one) and are then dropped.
+        above = torch.where(rows, wrong, num_rows + 1).sort(dim=-1).values.to(torch.float64)
+        count = rows.sum().to(torch.float64)
+        kept = ranks <= count
+    precision = torch.where(kept, ranks / (ranks + above), 0.0)
     if mode == "interpolated":
         precision = precision.flip(-1).cummax(-1).values.flip(-1)
-    return precision.mean(-1).to(torch.get_default_dtype())
+    return (precision.sum(-1) / count.clamp_min(1)).to(torch.get_default_dtype())
 
 
 def average_precision(
@@ -101,16 +115,20 @@ class AveragePrecision(MetricRefactoring):
     Formally ``c[p, q] = s_p - s_q`` for positives ``p`` (rows) and negatives ``q`` (columns): ``P x N``
     binaries. Row ``p`` counts the negatives ranked above positive ``p``; the metric is
     :func:`average_precision` of those counts. The ``(P, N)`` layout depends on the labels, so building it
-    takes one device sync on CUDA.
+    takes one device sync on CUDA. ``layout="static"`` instead lays out all ``N x N`` pairs with a mask of the
+    positive-negative ones: no device sync and a fixed shape (for CUDA graphs), at ``N^2`` memory and work
+    (about ``1 / (p (1 - p))`` times more with a fraction ``p`` of positives). Both give the same loss up to the
+    draw of random anchors.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
         mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
+        layout: ``"compact"`` (default, ``P x N``) or ``"static"`` (``N x N`` masked, sync-free).
 
     Raises:
-        ValueError: for an unknown ``mode``.
+        ValueError: for an unknown ``mode`` or ``layout``.
 
     Example:
         >>> import uniloss
@@ -124,8 +142,11 @@ class AveragePrecision(MetricRefactoring):
     name = "average_precision"
     higher_is_better = True
 
-    def __init__(self, mode: Mode = "step") -> None:
+    def __init__(self, mode: Mode = "step", layout: Layout = "compact") -> None:
         self.mode = _check_mode(mode)
+        if layout not in _LAYOUTS:
+            raise ValueError(f"`layout` must be one of {_LAYOUTS}, but got {layout!r}.")
+        self.layout = layout
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
@@ -134,13 +155,16 @@ class AveragePrecision(MetricRefactoring):
         _check_inputs(scores, targets[0])
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
-        """``(P, N)`` differences ``s_p - s_q`` of every positive ``p`` and negative ``q``."""
+        """``(P, N)`` differences ``s_p - s_q`` (``layout="compact"``), or ``(N, N)`` masked (``"static"``)."""
         positive = targets[0].bool()
+        if self.layout == "static":
+            mask = positive.unsqueeze(1) & ~positive.unsqueeze(0)
+            return Comparisons(scores.unsqueeze(1) - scores.unsqueeze(0), mask=mask, context=positive)
         return Comparisons(scores[positive].unsqueeze(1) - scores[~positive].unsqueeze(0))
 
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
-        """AP from the ``(K, P)`` numbers of negatives ranked above each positive."""
-        return _precision_at_positives(wrong, self.mode)
+        """AP from the ``(K, R)`` numbers of negatives ranked above each positive row."""
+        return _precision_at_positives(wrong, self.mode, comparisons.context)
 
     def __repr__(self) -> str:
-        return f"AveragePrecision(mode={self.mode!r})"
+        return f"AveragePrecision(mode={self.mode!r}, layout={self.layout!r})"
