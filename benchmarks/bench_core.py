@@ -28,17 +28,29 @@ from uniloss.core.reference import dense_uniloss
 
 CASES = {f"ap-{b}": ("ap", b) for b in (16, 64, 256, 1024, 4096)}
 CASES.update({"accuracy-10": ("accuracy", 10), "accuracy-100": ("accuracy", 100), "pck-64x64": ("pck", 64)})
+CASES.update({"auroc-4096": ("auroc", 4096), "ndcg-64x64": ("ndcg", 64), "iou-8x256x256": ("iou", 256)})
 DENSE_LIMIT = 20_000_000  # binaries beyond which the dense path is not run (its memory is ~49 floats each)
 
 
 def make_case(name: str, device: torch.device):
     g = torch.Generator().manual_seed(0)
     kind, size = CASES[name]
-    if kind == "ap":
+    if kind in ("ap", "auroc"):
         scores = torch.randn(size, generator=g)
         targets = torch.zeros(size, dtype=torch.long)
         targets[torch.randperm(size, generator=g)[: max(1, size // 10)]] = 1
-        metric, inputs = uniloss.metrics.AveragePrecision(), (scores, targets)
+        metric = uniloss.metrics.AveragePrecision() if kind == "ap" else uniloss.metrics.AUROC()
+        inputs = (scores, targets)
+    elif kind == "ndcg":  # size queries of size items, graded relevance 0..3 (a quarter of each)
+        scores = torch.randn(size * size, generator=g)
+        relevance = torch.randint(0, 4, (size * size,), generator=g)
+        groups = torch.arange(size).repeat_interleave(size)
+        metric, inputs = uniloss.metrics.NDCG(top_k=10), (scores, relevance, groups)
+    elif kind == "iou":  # binary masks of 8 x size x size, a disc of foreground in each
+        scores = torch.randn(8, size, size, generator=g)
+        ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+        targets = (((ys - size / 2) ** 2 + (xs - size / 2) ** 2) < (size / 4) ** 2).long().expand(8, -1, -1)
+        metric, inputs = uniloss.metrics.IoU(), (scores, targets.contiguous())
     elif kind == "accuracy":
         scores = torch.randn(128, size, generator=g)
         targets = torch.randint(0, size, (128,), generator=g)

@@ -1,6 +1,7 @@
 """uniloss: turn an evaluation metric into a training loss (UniLoss, Liu, Wang and Deng, ECCV 2020)."""
 
-from uniloss import anchors, functional, interpolators, metrics
+from uniloss import anchors, functional, interpolators, metrics, presets
+from uniloss.check import check_metric
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.engine import UniLoss, uniloss
 from uniloss.core.registry import METRICS, register
@@ -18,9 +19,11 @@ __all__ = [
     "UniLoss",
     "__version__",
     "anchors",
+    "check_metric",
     "functional",
     "interpolators",
     "metrics",
+    "presets",
     "register",
     "uniloss",
 ]

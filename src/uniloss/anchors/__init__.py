@@ -2,5 +2,6 @@
 
 from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet
 from uniloss.anchors.paper_anchors import PaperAnchors
+from uniloss.anchors.structured_anchors import StructuredAnchors
 
-__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "PaperAnchors"]
+__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "PaperAnchors", "StructuredAnchors"]

@@ -83,44 +83,51 @@ def _pattern_sums_adjoint(weights: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-class _PackedDot(torch.autograd.Function):
-    """``dots[k] = sum over set bits of anchor k of x``, for packed bits, through a 4-bit lookup table.
+def masked_sums(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    """``(K,)`` sums of ``x`` (``(R, L)``) over the set bits of each packed configuration (``(K, R, L8)``).
 
-    For each group of 4 entries of ``x`` the sums over all 16 bit patterns are built once; each anchor then
-    gathers the sum of its own pattern. The backward scatters the anchors' weights into the 16 patterns and
-    applies the transpose. Work is O(binaries * (4 + anchors / 4)), never a float matrix of anchors by
-    binaries, and deterministic.
+    Through a 4-bit lookup table: for each group of 4 entries of ``x`` the sums over all 16 bit patterns are
+    built once and each anchor gathers the sum of its own pattern. Work is O(binaries * (4 + anchors / 4)),
+    never a float matrix of anchors by binaries, and deterministic. Not differentiable (see :func:`packed_dot`).
     """
+    length, groups = x.shape[1], packed.shape[-1]
+    x4 = torch.nn.functional.pad(x, (0, groups * 8 - length)).reshape(-1, 4)
+    flat = packed.reshape(packed.shape[0], -1)
+    out = x.new_zeros(packed.shape[0])
+    for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
+        sums = _pattern_sums(x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)])
+        out += sums.gather(1, _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])).sum(0)
+    return out
 
+
+def masked_sums_adjoint(grad: torch.Tensor, packed: torch.Tensor, length: int) -> torch.Tensor:
+    """The transpose of :func:`masked_sums`: ``(K,)`` weights to the ``(R, L)`` sum of weighted configurations."""
+    rows, groups = packed.shape[1], packed.shape[2]
+    flat = packed.reshape(packed.shape[0], -1)
+    grad4 = grad.new_empty(rows * groups * 2, 4)
+    for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
+        index = _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])
+        weights = grad.new_zeros(index.shape[0], 16)
+        weights.scatter_add_(1, index, grad.expand_as(index))
+        grad4[2 * start : 2 * start + index.shape[0]] = _pattern_sums_adjoint(weights)
+    return grad4.view(rows, groups * 8)[:, :length]
+
+
+class _PackedDot(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-        rows, length = x.shape
-        groups = packed.shape[-1]
-        x4 = torch.nn.functional.pad(x, (0, groups * 8 - length)).reshape(-1, 4)
-        flat = packed.reshape(packed.shape[0], -1)
-        ctx.save_for_backward(flat)
-        ctx.shape = (rows, length, groups)
-        out = x.new_zeros(packed.shape[0])
-        for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
-            sums = _pattern_sums(x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)])
-            out += sums.gather(1, _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])).sum(0)
-        return out
+        ctx.save_for_backward(packed)
+        ctx.length = x.shape[1]
+        return masked_sums(x, packed)
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (flat,) = ctx.saved_tensors
-        rows, length, groups = ctx.shape
-        grad4 = grad_out.new_empty(rows * groups * 2, 4)
-        for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
-            index = _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])
-            weights = grad_out.new_zeros(index.shape[0], 16)
-            weights.scatter_add_(1, index, grad_out.expand_as(index))
-            grad4[2 * start : 2 * start + index.shape[0]] = _pattern_sums_adjoint(weights)
-        return grad4.view(rows, groups * 8)[:, :length], None
+        (packed,) = ctx.saved_tensors
+        return masked_sums_adjoint(grad_out, packed, ctx.length), None
 
 
 def packed_dot(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-    """Differentiable ``(K,)`` sums of ``x`` (``(R, L)``) over the set bits of each packed configuration.
+    """Differentiable :func:`masked_sums`: ``(K,)`` sums of ``x`` (``(R, L)``) over each configuration's set bits.
 
     Memory stays at one bit per anchor and binary plus a bounded chunk of unpacked entries.
     """

@@ -23,10 +23,10 @@ def _sample_set_entries(
     if flags is None:
         index = (uniform * size).long().clamp_max(size - 1)
         return index, torch.ones(count, dtype=torch.bool, device=device)
-    cumulative = flags.reshape(-1).cumsum(0)
+    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
     total = cumulative[-1]
-    rank = (uniform * total).long().clamp_max(total - 1).clamp_min(0)
-    index = torch.searchsorted(cumulative, rank, right=True).clamp_max(size - 1)
+    rank = (uniform * total).to(cumulative.dtype).clamp_max(total - 1).clamp_min(0)
+    index = torch.searchsorted(cumulative, rank, right=True).long().clamp_max(size - 1)
     return index, (total > 0).expand(count)
 
 

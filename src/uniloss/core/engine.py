@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 
@@ -63,26 +64,99 @@ def anchor_values(
     return torch.cat(values)
 
 
-def _sum_of_squares(values: torch.Tensor) -> torch.Tensor:
-    return values.square().sum()  # not BLAS: the result must not depend on threads or alignment
+_ROW_CHUNK_ENTRIES = 1 << 20  # entries of the layout relaxed at once by the distance sums
+
+
+def _relaxed_chunk(
+    relax: Relaxation, values: torch.Tensor, mask: torch.Tensor | None, wrong: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``1 - b``, ``1 + b`` (zero and two on padding) and the distance to the current configuration."""
+    to_right, to_wrong = relax.distances(values)
+    if mask is not None:
+        to_right = torch.where(mask, to_right, 0.0)
+        to_wrong = torch.where(mask, to_wrong, 2.0)
+    return to_right, to_wrong, torch.where(wrong, to_wrong, to_right)
+
+
+class _DistanceSums(torch.autograd.Function):
+    """The sums over binaries behind every anchor distance, relaxing the comparisons in chunks of rows.
+
+    Returns ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current
+    configuration, and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``. Only the
+    comparisons, the wrong mask and the packed anchors are kept for the backward, which relaxes each chunk
+    again and lets autograd differentiate the relaxation: a few bytes per binary instead of every
+    intermediate of the relaxation.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        values: torch.Tensor,
+        relax: Relaxation,
+        mask: torch.Tensor | None,
+        wrong: torch.Tensor,
+        random: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows, length = values.shape
+        step = max(1, _ROW_CHUNK_ENTRIES // max(length, 1))
+        to_truth = values.new_zeros(())
+        to_current = values.new_zeros(())
+        dots = values.new_zeros(0 if random is None else random.shape[0])
+        for start in range(0, rows, step):
+            part = slice(start, start + step)
+            to_right, to_wrong, near = _relaxed_chunk(
+                relax, values[part], None if mask is None else mask[part], wrong[part]
+            )
+            to_truth += to_right.square().sum()
+            to_current += near.square().sum()
+            if random is not None:
+                dots += _bits.masked_sums(to_wrong - to_right, random[:, part])
+        ctx.save_for_backward(values, mask, wrong, random)
+        ctx.relax = relax
+        return to_truth, to_current, dots
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
+    ) -> tuple[torch.Tensor | None, ...]:
+        values, mask, wrong, random = ctx.saved_tensors
+        rows, length = values.shape
+        step = max(1, _ROW_CHUNK_ENTRIES // max(length, 1))
+        grad = torch.empty_like(values)
+        for start in range(0, rows, step):
+            part = slice(start, start + step)
+            with torch.enable_grad():
+                chunk = values[part].detach().requires_grad_()
+                to_right, to_wrong, near = _relaxed_chunk(
+                    ctx.relax, chunk, None if mask is None else mask[part], wrong[part]
+                )
+                total = grad_truth * to_right.square().sum() + grad_current * near.square().sum()
+                if random is not None:
+                    weights = _bits.masked_sums_adjoint(grad_dots, random[:, part], length)
+                    total = total + ((to_wrong - to_right) * weights).sum()
+                (grad[part],) = torch.autograd.grad(total, chunk)
+        return grad, None, None, None, None
 
 
 def _squared_distances(
-    to_right: torch.Tensor, to_wrong: torch.Tensor, wrong: torch.Tensor, anchors: AnchorSet
+    values: torch.Tensor,
+    relax: Relaxation,
+    mask: torch.Tensor | None,
+    wrong: torch.Tensor,
+    anchors: AnchorSet,
 ) -> torch.Tensor:
     """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
 
-    ``to_right = 1 - b`` and ``to_wrong = 1 + b`` (zero and two on padding), so the distance to the ground
-    truth is ``sum to_right^2``; an anchor that is wrong on a set of binaries adds
-    ``to_wrong^2 - to_right^2 = 2 (to_wrong - to_right)`` for each of them (the current configuration, a
-    random anchor); toggling one binary swaps its term.
+    With ``1 - b`` and ``1 + b`` (zero and two on padding), the distance to the ground truth is
+    ``sum (1 - b)^2``; an anchor that is wrong on a set of binaries adds ``(1 + b)^2 - (1 - b)^2 =
+    2 ((1 + b) - (1 - b))`` for each of them (a random anchor); the current configuration's distance is
+    summed directly (no cancellation near it); toggling one binary swaps its term.
     """
-    difference = to_wrong - to_right
-    to_truth = _sum_of_squares(to_right)
-    to_current = _sum_of_squares(torch.where(wrong, to_wrong, to_right))  # no cancellation near the anchor
+    to_truth, to_current, dots = _DistanceSums.apply(values, relax, mask, wrong, anchors.random)
     flip = anchors.flip
     index = flip.clamp_min(0)
-    at_right, at_wrong, was_wrong = to_right.reshape(-1)[index], to_wrong.reshape(-1)[index], wrong.reshape(-1)[index]
+    at_right, at_wrong = relax.distances(values.reshape(-1)[index])
+    was_wrong = wrong.reshape(-1)[index]
     from_current = anchors.base == CURRENT
     # Toggling from the ground truth makes the binary wrong; from the current configuration it swaps.
     becomes_wrong = torch.where(from_current, ~was_wrong, True)
@@ -90,8 +164,7 @@ def _squared_distances(
     fixed = torch.where(from_current, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
     if anchors.random is None:
         return fixed.clamp_min(0)
-    random = to_truth + 2 * _bits.packed_dot(difference, anchors.random)
-    return torch.cat([fixed, random]).clamp_min(0)
+    return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)
 
 
 _WARNED: set[str] = set()
@@ -126,18 +199,14 @@ def _surrogate(
             "This warning is shown once per run."
         )
         return exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
-    to_right, to_wrong = relax.distances(values)
     with torch.no_grad():
         wrong = values <= 0
         if mask is not None:
             wrong &= mask
-    if mask is not None:
-        to_right = torch.where(mask, to_right, 0.0)
-        to_wrong = torch.where(mask, to_wrong, 2.0)
     drawn = anchors.sample(wrong, mask, generator)
     with torch.no_grad():
         exact_values = anchor_values(metric, comparisons, wrong, drawn)
-    squared = _squared_distances(to_right, to_wrong, wrong, drawn)
+    squared = _squared_distances(values, relax, mask, wrong, drawn)
     return interpolator(squared, exact_values)
 
 

@@ -120,8 +120,10 @@ class AveragePrecision(MetricRefactoring):
     (about ``1 / (p (1 - p))`` times more with a fraction ``p`` of positives). Both give the same loss up to the
     draw of random anchors.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
-    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1) of raw logits,
+    :class:`~uniloss.anchors.PaperAnchors` (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance
+    weighting with power 2 (the paper: power 1; power 2 was the best of 1-4 on Fashion-MNIST, see
+    ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe.
 
     Args:
         mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
@@ -141,6 +143,7 @@ class AveragePrecision(MetricRefactoring):
 
     name = "average_precision"
     higher_is_better = True
+    default_power = 2.0
 
     def __init__(self, mode: Mode = "step", layout: Layout = "compact") -> None:
         self.mode = _check_mode(mode)

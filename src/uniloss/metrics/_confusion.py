@@ -1,0 +1,207 @@
+"""Shared by the metrics of a confusion matrix (F-beta, precision, recall, balanced accuracy, IoU, Dice).
+
+Each ``(example, column)`` is one binary: its score compared with a threshold, ``c = s - t`` for a positive
+and ``t - s`` for a negative, so a right binary is a true positive or a true negative and a wrong one a
+false negative or a false positive. Binaries are laid out in rows that each hold only positives or only
+negatives of one column, so the number of wrong binaries in a row adds directly to ``FN`` or ``FP`` of that
+column: the engine's per-row counts are then a handful of numbers per anchor, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Literal, NamedTuple
+
+import torch
+
+from uniloss.core.checks import (
+    check_floating,
+    check_integer_range,
+    check_nonempty,
+    check_positive_int,
+    check_same_device,
+    check_shape,
+    check_tensor,
+)
+from uniloss.core.comparisons import Comparisons
+from uniloss.metrics.base import MetricRefactoring
+
+Average = Literal["micro", "macro"]
+_AVERAGES = ("micro", "macro")
+_ROW_LENGTH = 1024
+"""Most binaries in one row; a group of binaries fills ``ceil(size / 1024)`` rows, the last one padded."""
+
+
+class Counts(NamedTuple):
+    """``(K, C)`` int64 counts of true positives, false positives, false negatives and true negatives."""
+
+    tp: torch.Tensor
+    fp: torch.Tensor
+    fn: torch.Tensor
+    tn: torch.Tensor
+
+
+class GroupedLayout(NamedTuple):
+    """Context of a grouped layout: the group of each row and the number of binaries in each group."""
+
+    row_group: torch.Tensor
+    """``(R,)`` int64: group ``2 * column + positive`` of each row."""
+    sizes: torch.Tensor
+    """``(2 * C,)`` int64 numbers of binaries per group: negatives then positives of each column."""
+
+
+def check_average(average: object) -> Average:
+    """Return ``average`` if it is ``"micro"`` or ``"macro"``, else raise ``ValueError``."""
+    if average not in _AVERAGES:
+        raise ValueError(f"`average` must be one of {_AVERAGES}, but got {average!r}.")
+    return average  # type: ignore[return-value]
+
+
+def check_threshold(threshold: object) -> float:
+    """Return ``threshold`` as a float if it is a finite real number, else raise."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"`threshold` must be a finite float, but got {type(threshold).__name__} {threshold!r}.")
+    if not math.isfinite(threshold):
+        raise ValueError(f"`threshold` must be a finite float, but got {threshold!r}.")
+    return float(threshold)
+
+
+def check_label_inputs(scores: object, targets: object, num_labels: int | None, infer: bool) -> None:
+    """Validate ``scores`` float and ``targets`` in ``{0, 1}``, both ``(N,)`` (binary) or ``(N, L)`` (multi-label).
+
+    With ``infer`` the shape of ``scores`` decides; otherwise ``num_labels`` does (``None``: binary).
+    """
+    scores = check_tensor("scores", scores)
+    targets = check_tensor("targets", targets)
+    if infer and scores.ndim not in (1, 2):
+        raise ValueError(f"`scores` must have shape (N,) or (N, L), but got {tuple(scores.shape)}.")
+    multilabel = scores.ndim == 2 if infer else num_labels is not None
+    sizes: dict[str, int] = {} if num_labels is None else {"L": num_labels}
+    shape = ("N", "L") if multilabel else ("N",)
+    check_shape("scores", scores, shape, sizes)
+    check_shape("targets", targets, shape, sizes)
+    check_floating("scores", scores)
+    check_same_device("scores", scores, targets=targets)
+    check_nonempty("scores", scores)
+    check_integer_range("targets", targets, 0, 1)
+
+
+def grouped_comparisons(
+    values: torch.Tensor, column: torch.Tensor, positive: torch.Tensor, num_columns: int
+) -> Comparisons:
+    """Lay out ``B`` oriented comparisons in rows of one group each (one device sync).
+
+    Args:
+        values: ``(B,)`` oriented comparisons, differentiable.
+        column: ``(B,)`` int64 column (label, class) of each binary, in ``[0, C)``.
+        positive: ``(B,)`` bool, whether the binary's example is a positive of its column.
+        num_columns: ``C``.
+
+    Returns:
+        ``Comparisons`` of shape ``(R, L)`` with ``L <= 1024``, a padding mask and a :class:`GroupedLayout`.
+    """
+    group = 2 * column + positive.long()
+    sizes = torch.bincount(group, minlength=2 * num_columns)
+    length = max(1, min(_ROW_LENGTH, int(sizes.max())))
+    rows_per_group = (sizes + length - 1) // length
+    first_row = rows_per_group.cumsum(0) - rows_per_group
+    first_item = sizes.cumsum(0) - sizes
+    order = torch.argsort(group, stable=True)
+    sorted_group = group[order]
+    position = torch.arange(group.numel(), device=group.device) - first_item[sorted_group]
+    flat = (first_row[sorted_group] + position // length) * length + position % length
+    num_rows = int(rows_per_group.sum())
+    laid_out = values.new_zeros(num_rows * length).index_put((flat,), values[order])
+    mask = torch.zeros(num_rows * length, dtype=torch.bool, device=values.device).index_fill(0, flat, True)
+    row_group = torch.searchsorted(first_row + rows_per_group, torch.arange(num_rows, device=group.device), right=True)
+    context = GroupedLayout(row_group, sizes)
+    return Comparisons(laid_out.view(num_rows, length), mask.view(num_rows, length), context)
+
+
+def threshold_comparisons(
+    scores: torch.Tensor, targets: torch.Tensor, threshold: float, positives_only: bool = False
+) -> Comparisons:
+    """Every score of ``(N,)`` or ``(N, C)`` against ``threshold``, oriented by its target, in a grouped layout.
+
+    With ``positives_only`` the negatives' binaries are left out (their counts, ``FP`` and ``TN``, read 0).
+    """
+    columns = 1 if scores.ndim == 1 else scores.shape[1]
+    positive = targets.bool().reshape(-1)
+    flat = scores.reshape(-1) - threshold
+    values = torch.where(positive, flat, -flat)
+    column = torch.arange(columns, device=scores.device).repeat(scores.shape[0])
+    if positives_only:
+        values, column, positive = values[positive], column[positive], positive[positive]
+    return grouped_comparisons(values, column, positive, columns)
+
+
+def counts_from_wrong(wrong: torch.Tensor, comparisons: Comparisons) -> Counts:
+    """Confusion counts per column from the ``(K, R)`` wrong binaries per row of a grouped layout."""
+    layout: GroupedLayout = comparisons.context
+    per_group = wrong.new_zeros((wrong.shape[0], layout.sizes.numel())).index_add_(1, layout.row_group, wrong)
+    wrong_negatives, wrong_positives = per_group[:, 0::2], per_group[:, 1::2]
+    negatives, positives = layout.sizes[0::2], layout.sizes[1::2]
+    return Counts(positives - wrong_positives, wrong_negatives, wrong_positives, negatives - wrong_negatives)
+
+
+def threshold_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float) -> Counts:
+    """Confusion counts ``(1, C)`` straight from scores; a score equal to ``threshold`` is wrong for either label."""
+    scores = scores.detach().unsqueeze(1) if scores.ndim == 1 else scores.detach()
+    positive = targets.bool().reshape(scores.shape)
+    above, below = scores > threshold, scores < threshold
+    return Counts(
+        (positive & above).sum(0, keepdim=True),
+        (~positive & ~below).sum(0, keepdim=True),
+        (positive & ~above).sum(0, keepdim=True),
+        (~positive & below).sum(0, keepdim=True),
+    )
+
+
+def ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    """``numerator / denominator`` in float64, ``0`` where the denominator is ``0`` (``zero_division=0``)."""
+    numerator, denominator = numerator.double(), denominator.double()
+    return torch.where(denominator > 0, numerator / torch.where(denominator > 0, denominator, 1.0), 0.0)
+
+
+def averaged(statistic: Callable[[Counts], torch.Tensor], counts: Counts, average: Average) -> torch.Tensor:
+    """``(K,)`` statistic of the summed counts (``"micro"``) or mean of the per-column statistic (``"macro"``)."""
+    if average == "micro":
+        counts = Counts(*(count.sum(-1, keepdim=True) for count in counts))
+    return statistic(counts).mean(-1).to(torch.get_default_dtype())
+
+
+class ThresholdMetric(MetricRefactoring):
+    """Base of the metrics of a confusion matrix at a decision threshold (see this module's docstring).
+
+    A subclass sets ``name`` and implements :meth:`statistic`, the metric per column from the counts.
+    """
+
+    def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
+        self.threshold = check_threshold(threshold)
+        self.num_labels = None if num_labels is None else check_positive_int("num_labels", num_labels)
+        self.average = check_average(average)
+
+    @abstractmethod
+    def statistic(self, counts: Counts) -> torch.Tensor:
+        """``(K, C)`` float64 metric per column of ``(K, C)`` counts."""
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        """Validate ``scores`` and ``targets`` of shape ``(N,)``, or ``(N, L)`` with ``L = num_labels``."""
+        if len(targets) != 1:
+            raise TypeError(f"{type(self).__name__} takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_label_inputs(scores, targets[0], self.num_labels, infer=False)
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """Each score minus the threshold (negated for negatives), grouped by label and target."""
+        return threshold_comparisons(scores, targets[0], self.threshold)
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """The metric of the counts: wrong binaries are false negatives (positive rows) or false positives."""
+        return averaged(self.statistic, counts_from_wrong(wrong, comparisons), self.average)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(threshold={self.threshold}, num_labels={self.num_labels}, average={self.average!r})"
+        )

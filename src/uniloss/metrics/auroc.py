@@ -1,0 +1,93 @@
+"""Area under the ROC curve of a binary batch: every positive compared with every negative."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.registry import register
+from uniloss.metrics.ap import _check_inputs
+from uniloss.metrics.base import MetricRefactoring
+
+__all__ = ["AUROC", "auroc"]
+
+
+def _fraction_right(right: torch.Tensor, num_pairs: int) -> torch.Tensor:
+    """``right / num_pairs`` in the default dtype, 0 when there is no pair."""
+    if num_pairs == 0:
+        return torch.zeros(right.shape, dtype=torch.get_default_dtype(), device=right.device)
+    return (right.double() / num_pairs).to(torch.get_default_dtype())
+
+
+def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+    """Exact area under the ROC curve of a batch, computed from the scores (not differentiable).
+
+    Formally ``AUROC = #{(p, q) : s_p > s_q} / (P N)`` over positives ``p`` and negatives ``q``: the fraction of
+    pairs ranked the right way (the Wilcoxon-Mann-Whitney statistic). A positive tied with a negative counts
+    as wrong; scikit-learn's ``roc_auc_score`` gives such a pair half credit, so the two agree on scores
+    without such ties and this value is lower otherwise. A batch without a positive or without a negative
+    has AUROC 0 (torchmetrics' value; scikit-learn raises).
+
+    Args:
+        scores: ``(N,)`` float scores, higher means more likely positive.
+        targets: ``(N,)`` bool or int in ``{0, 1}``.
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
+        ValueError: for mismatched shapes or devices, or targets outside ``{0, 1}``.
+
+    Example:
+        >>> auroc(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
+        tensor(0.7500)
+    """
+    if validate_args:
+        _check_inputs(scores, targets)
+    positive = targets.bool()
+    negatives = scores.detach()[~positive].sort().values
+    below = torch.searchsorted(negatives, scores.detach()[positive], right=False)  # negatives strictly below
+    return _fraction_right(below.sum(), below.numel() * negatives.numel())
+
+
+@register("auroc")
+class AUROC(MetricRefactoring):
+    """AUROC as a UniLoss refactoring: every positive compared with every negative.
+
+    Formally ``c[p, q] = s_p - s_q`` for positives ``p`` (rows) and negatives ``q`` (columns): ``P x N``
+    binaries, the layout of :class:`~uniloss.metrics.AveragePrecision`. AUROC is the fraction of right
+    binaries, so it follows from the number of wrong binaries per row. The layout depends on the labels, so
+    building it takes one device sync on CUDA.
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Example:
+        >>> import uniloss
+        >>> metric = AUROC()
+        >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0])
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.7500])
+    """
+
+    name = "auroc"
+    higher_is_better = True
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
+        if len(targets) != 1:
+            raise TypeError(f"AUROC takes (scores, targets), but got {1 + len(targets)} tensors.")
+        _check_inputs(scores, targets[0])
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """``(P, N)`` differences ``s_p - s_q`` of every positive ``p`` and negative ``q``."""
+        positive = targets[0].bool()
+        return Comparisons(scores[positive].unsqueeze(1) - scores[~positive].unsqueeze(0))
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """Fraction of the ``P x N`` pairs that are right."""
+        num_pairs = comparisons.num_binaries
+        return _fraction_right(num_pairs - wrong.sum(-1), num_pairs)

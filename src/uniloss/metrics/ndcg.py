@@ -1,0 +1,107 @@
+"""Normalised discounted cumulative gain: each relevant item compared with the items of other relevance."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.checks import check_positive_int
+from uniloss.core.registry import register
+from uniloss.metrics._ranking import RankingMetric, check_ranking_inputs
+
+__all__ = ["NDCG", "ndcg"]
+
+
+def ndcg(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    groups: torch.Tensor | None = None,
+    top_k: int | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Exact NDCG (at ``top_k``) of a ranking, averaged over queries, computed from the scores.
+
+    Formally, per query, ``DCG / IDCG`` with ``DCG = sum_{i : p_i <= k} rel_i / log2(1 + p_i)``, ``p_i`` the
+    position of item ``i`` in the ranking by decreasing score, and ``IDCG`` the DCG of the ideal ordering:
+    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics. Of two tied items of different relevance
+    the less relevant ranks first (a tie is wrong, so ties never help); ties within one relevance level do not
+    change the value. scikit-learn averages the gains of tied items instead; the two agree without ties. A
+    query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean, as in scikit-learn.
+
+    Args:
+        scores: ``(N,)`` float scores.
+        targets: ``(N,)`` relevances ``>= 0`` (bool, int or float).
+        groups: optional ``(N,)`` int query id of each item; default: one query.
+        top_k: cut-off ``k``; ``None`` (default) ranks every item.
+        validate_args: check the inputs (device syncs).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
+        ValueError: for mismatched shapes or devices, negative or non-finite targets, or ``top_k < 1``.
+
+    Example:
+        >>> ndcg(torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1]))
+        tensor(0.4992)
+    """
+    metric = NDCG(top_k)
+    if validate_args:
+        check_ranking_inputs(scores, targets, groups, graded=True)
+    return metric.exact(scores, targets, groups)
+
+
+@register("ndcg")
+class NDCG(RankingMetric):
+    """NDCG as a UniLoss refactoring: each relevant item against the items of other relevance.
+
+    Formally each item ``i`` of relevance ``> 0`` has two rows: ``c[i, j] = s_i - s_j`` for every less relevant
+    item ``j`` of its query, and ``c[i, j] = s_j - s_i`` for every more relevant one, so the wrong counts give
+    the number of items of other relevance above ``i``; its position follows by placing items of one level
+    among themselves, and the metric is :func:`ndcg` of those positions (see :mod:`uniloss.metrics._ranking`;
+    items of relevance 0 add nothing to the DCG and need no row). A pair of relevant items of different
+    relevance thus appears in both items' rows. Rows are padded to the largest query (a mask marks padding);
+    building the layout takes one device sync.
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        top_k: cut-off ``k``; ``None`` (default) ranks every item.
+
+    Raises:
+        TypeError: if ``top_k`` is not an int or None.
+        ValueError: if ``top_k < 1``.
+
+    Example:
+        >>> import uniloss
+        >>> metric = NDCG(top_k=3)
+        >>> scores, targets = torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1])
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.0941])
+    """
+
+    name = "ndcg"
+    higher_is_better = True
+    graded = True
+
+    def __init__(self, top_k: int | None = None) -> None:
+        self.top_k = None if top_k is None else check_positive_int("top_k", top_k)
+
+    def discount(self, pos: torch.Tensor) -> torch.Tensor:
+        """``1 / log2(1 + position)`` in the top ``k``, else 0."""
+        weight = 1 / torch.log2(1 + pos.double())
+        return weight if self.top_k is None else torch.where(pos <= self.top_k, weight, 0.0)
+
+    def normaliser(self, relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+        """The ideal DCG of each query: its relevances in decreasing order."""
+        order = torch.argsort(relevance, descending=True, stable=True)
+        order = order[torch.argsort(query[order], stable=True)]
+        start = sizes.cumsum(0) - sizes
+        ranks = 1 + torch.arange(query.numel(), device=query.device) - start[query[order]]
+        ideal = torch.zeros(sizes.shape, dtype=torch.float64, device=sizes.device)
+        return ideal.index_add_(0, query[order], relevance[order] * self.discount(ranks))
+
+    def __repr__(self) -> str:
+        return f"NDCG(top_k={self.top_k})"

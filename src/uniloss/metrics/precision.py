@@ -1,0 +1,101 @@
+"""Precision at a decision threshold: every score compared with the threshold."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.registry import register
+from uniloss.metrics._confusion import (
+    Average,
+    Counts,
+    ThresholdMetric,
+    averaged,
+    check_average,
+    check_label_inputs,
+    check_threshold,
+    ratio,
+    threshold_counts,
+)
+
+__all__ = ["Precision", "precision"]
+
+
+def _precision_of(counts: Counts) -> torch.Tensor:
+    return ratio(counts.tp, counts.tp + counts.fp)
+
+
+def precision(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    threshold: float = 0.0,
+    average: Average = "macro",
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Exact precision of a batch at a decision threshold on the logits, not differentiable.
+
+    Formally ``TP / (TP + FP)``, an example being predicted positive when its score exceeds ``threshold``. A
+    score exactly at the threshold is wrong for either label: a negative there is a false positive (scikit-learn
+    on ``scores > threshold`` counts it as a true negative), a positive there a false negative. No predicted
+    positive gives 0 (scikit-learn's ``zero_division=0``). Multi-label input is averaged over every label
+    (``"macro"``) or pooled first (``"micro"``).
+
+    Args:
+        scores: ``(N,)`` (binary) or ``(N, L)`` (multi-label) float logits.
+        targets: bool or int in ``{0, 1}``, the shape of ``scores``.
+        threshold: decision threshold on the scores (default 0).
+        average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores``, float ``targets`` or a non-number threshold.
+        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an invalid option.
+
+    Example:
+        >>> precision(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
+        tensor(0.5000)
+    """
+    threshold, average = check_threshold(threshold), check_average(average)
+    if validate_args:
+        check_label_inputs(scores, targets, None, infer=True)
+    return averaged(_precision_of, threshold_counts(scores, targets, threshold), average)[0]
+
+
+@register("precision")
+class Precision(ThresholdMetric):
+    """Precision as a UniLoss refactoring: every score against the decision threshold.
+
+    Formally one binary per ``(example, label)``, ``c = s - t`` for a positive and ``c = t - s`` for a
+    negative; wrong binaries of negatives are the false positives and right binaries of positives the true
+    positives, and the metric is :func:`precision` of those counts. Binaries sit in rows of positives or of
+    negatives of one label, so anchors cost O(rows) (see :class:`~uniloss.metrics.FBeta`).
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        threshold: decision threshold on the logits (default 0).
+        num_labels: ``None`` (default) for binary ``(N,)`` scores, ``L`` for multi-label ``(N, L)`` scores.
+        average: ``"macro"`` (default) or ``"micro"`` over labels.
+
+    Raises:
+        TypeError: if an option has the wrong type.
+        ValueError: if ``threshold`` is not finite, ``num_labels < 1`` or ``average`` unknown.
+
+    Example:
+        >>> import uniloss
+        >>> metric = Precision()
+        >>> scores, targets = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0])
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.5000])
+    """
+
+    name = "precision"
+    higher_is_better = True
+
+    def statistic(self, counts: Counts) -> torch.Tensor:
+        """Precision per column."""
+        return _precision_of(counts)

@@ -1,0 +1,106 @@
+"""Recall at a decision threshold: every score compared with the threshold."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.registry import register
+from uniloss.metrics._confusion import (
+    Average,
+    Counts,
+    ThresholdMetric,
+    averaged,
+    check_average,
+    check_label_inputs,
+    check_threshold,
+    ratio,
+    threshold_comparisons,
+    threshold_counts,
+)
+
+__all__ = ["Recall", "recall"]
+
+
+def _recall_of(counts: Counts) -> torch.Tensor:
+    return ratio(counts.tp, counts.tp + counts.fn)
+
+
+def recall(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    threshold: float = 0.0,
+    average: Average = "macro",
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Exact recall (sensitivity) of a batch at a decision threshold on the logits, not differentiable.
+
+    Formally ``TP / (TP + FN)``, an example being predicted positive when its score exceeds ``threshold``. A
+    positive scored exactly at the threshold is a false negative (as in scikit-learn on ``scores > threshold``).
+    No positive gives 0 (scikit-learn's ``zero_division=0``). Multi-label input is averaged over every label
+    (``"macro"``) or pooled first (``"micro"``).
+
+    Args:
+        scores: ``(N,)`` (binary) or ``(N, L)`` (multi-label) float logits.
+        targets: bool or int in ``{0, 1}``, the shape of ``scores``.
+        threshold: decision threshold on the scores (default 0).
+        average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores``, float ``targets`` or a non-number threshold.
+        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an invalid option.
+
+    Example:
+        >>> recall(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
+        tensor(0.6667)
+    """
+    threshold, average = check_threshold(threshold), check_average(average)
+    if validate_args:
+        check_label_inputs(scores, targets, None, infer=True)
+    return averaged(_recall_of, threshold_counts(scores, targets, threshold), average)[0]
+
+
+@register("recall")
+class Recall(ThresholdMetric):
+    """Recall as a UniLoss refactoring: every score against the decision threshold.
+
+    Formally one binary per positive ``(example, label)``, ``c = s - t`` (negatives cannot change recall, so
+    they have none): a right binary is a true positive and a wrong one a false negative, and the metric is
+    :func:`recall` of those counts. Binaries sit in rows of positives of one label (at most 1024 each), so
+    anchors cost O(rows) (see :class:`~uniloss.metrics.FBeta`).
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        threshold: decision threshold on the logits (default 0).
+        num_labels: ``None`` (default) for binary ``(N,)`` scores, ``L`` for multi-label ``(N, L)`` scores.
+        average: ``"macro"`` (default) or ``"micro"`` over labels.
+
+    Raises:
+        TypeError: if an option has the wrong type.
+        ValueError: if ``threshold`` is not finite, ``num_labels < 1`` or ``average`` unknown.
+
+    Example:
+        >>> import uniloss
+        >>> metric = Recall()
+        >>> scores, targets = torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0])
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.6667])
+    """
+
+    name = "recall"
+    higher_is_better = True
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """Each positive's score minus the threshold, grouped by label."""
+        return threshold_comparisons(scores, targets[0], self.threshold, positives_only=True)
+
+    def statistic(self, counts: Counts) -> torch.Tensor:
+        """Recall per column."""
+        return _recall_of(counts)

@@ -1,0 +1,106 @@
+"""Top-k accuracy: the true class's score compared with every other class."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.checks import check_positive_int
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.registry import register
+from uniloss.metrics.accuracy import _check_inputs
+from uniloss.metrics.base import MetricRefactoring
+
+__all__ = ["TopKAccuracy", "top_k_accuracy"]
+
+
+def _fraction_below(above: torch.Tensor, top_k: int) -> torch.Tensor:
+    """``(K,)`` fraction of examples with fewer than ``top_k`` other classes at or above the true one."""
+    return (above < top_k).to(torch.get_default_dtype()).mean(-1)
+
+
+def top_k_accuracy(
+    scores: torch.Tensor, targets: torch.Tensor, top_k: int = 1, validate_args: bool = True
+) -> torch.Tensor:
+    """Exact top-k accuracy of a batch, computed from the scores (not differentiable).
+
+    Formally ``mean_n [#{j != y_n : s[n, j] >= s[n, y_n]} < k]``: the true class is among the ``k`` highest
+    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` breaks such
+    ties by class order instead, so the two agree on scores without ties. ``top_k >= C`` gives 1.
+
+    Args:
+        scores: ``(N, C)`` float scores (logits).
+        targets: ``(N,)`` int class indices in ``[0, C)``.
+        top_k: how many of the highest-scoring classes count (default 1: accuracy, ties wrong).
+        validate_args: check the inputs (one device sync).
+
+    Returns:
+        A float scalar tensor.
+
+    Raises:
+        TypeError: for non-tensor input, non-float ``scores``, non-integer ``targets`` or a non-int ``top_k``.
+        ValueError: for mismatched shapes or devices, targets out of range or ``top_k < 1``.
+
+    Example:
+        >>> top_k_accuracy(torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]]), torch.tensor([1, 0]), top_k=2)
+        tensor(0.5000)
+    """
+    top_k = check_positive_int("top_k", top_k)
+    if validate_args:
+        _check_inputs(scores, targets, None)
+    true = scores.detach().gather(1, targets.long().unsqueeze(1))
+    above = (scores.detach() >= true).sum(1) - 1  # the true class itself is not above
+    return _fraction_below(above.unsqueeze(0), top_k)[0]
+
+
+@register("top_k_accuracy")
+class TopKAccuracy(MetricRefactoring):
+    """Top-k accuracy as a UniLoss refactoring: per example, the true class against every other class.
+
+    Formally ``c[n, j] = s[n, y_n] - s[n, o_j(n)]`` for the ``C - 1`` other classes ``o(n)``, the layout of
+    :class:`~uniloss.metrics.Accuracy`: ``N x (C - 1)`` binaries. Example ``n`` is right iff its row has fewer
+    than ``k`` wrong binaries. The layout has a static shape: no device sync.
+
+    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+
+    Args:
+        num_classes: number of classes ``C``.
+        top_k: how many of the highest-scoring classes count (default 1).
+
+    Raises:
+        TypeError: if ``num_classes`` or ``top_k`` is not an int.
+        ValueError: if one is smaller than 1.
+
+    Example:
+        >>> import uniloss
+        >>> metric = TopKAccuracy(num_classes=3, top_k=2)
+        >>> c = metric.comparisons(torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]]), torch.tensor([1, 0]))
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.5000])
+    """
+
+    name = "top_k_accuracy"
+    higher_is_better = True
+
+    def __init__(self, num_classes: int, top_k: int = 1) -> None:
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.top_k = check_positive_int("top_k", top_k)
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
+        if len(targets) != 1:
+            raise TypeError(f"TopKAccuracy takes (scores, targets), but got {1 + len(targets)} tensors.")
+        _check_inputs(scores, targets[0], self.num_classes)
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        """``(N, C - 1)`` differences of the true class's score and every other class's score."""
+        target = targets[0].long().unsqueeze(1)
+        columns = torch.arange(scores.shape[1] - 1, device=scores.device).expand(scores.shape[0], -1)
+        return Comparisons(scores.gather(1, target) - scores.gather(1, columns + (columns >= target).long()))
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        """Fraction of rows (examples) with fewer than ``top_k`` wrong binaries."""
+        return _fraction_below(wrong, self.top_k)
+
+    def __repr__(self) -> str:
+        return f"TopKAccuracy(num_classes={self.num_classes}, top_k={self.top_k})"
