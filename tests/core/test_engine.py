@@ -232,3 +232,20 @@ def test_accuracy_loss_runs_without_host_device_synchronisation():
         criterion(scores, targets).backward()
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_distance_sums_in_many_row_chunks_equal_the_dense_reference(case, monkeypatch):
+    from uniloss.core import engine
+
+    monkeypatch.setattr(engine, "_ROW_CHUNK_ENTRIES", {"cpu": 7})  # a chunk of one row at a time
+    metric, make = CASES[case]
+    scores, targets = make(torch.Generator().manual_seed(11), torch.float64)
+    results = []
+    for fn in (uniloss.uniloss, dense_uniloss):
+        s = scores.clone().requires_grad_()
+        loss = fn(s, *targets, metric=metric, generator=torch.Generator().manual_seed(2), **_parts(0.5, 2.0))
+        loss.backward()
+        results.append((loss, s.grad))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1])

@@ -129,6 +129,12 @@ ERRORS = [
     # --- average precision: class and loss ---
     row("AP-mode-unknown", AveragePrecision, (), {"mode": "Step"},
         ValueError, r"`mode` must be one of \('step', 'interpolated'\), but got 'Step'\."),
+    row("pck-empty-heatmap", pck, (torch.zeros(1, 1, 0, 4), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool),
+                                   torch.ones(1)), {},
+        ValueError, r"`heatmaps` must have H and W of at least 1, but got shape \(1, 1, 0, 4\)\."),
+    row("precision-no-label", uniloss.functional.precision, (torch.zeros(1, 0), torch.zeros(1, 0, dtype=torch.long)),
+        {"average": "macro"}, ValueError,
+        r"`scores` must have at least one label \(L >= 1\), but got shape \(1, 0\)\."),
     row("AP-layout-unknown", AveragePrecision, (), {"layout": "dense"},
         ValueError, r"`layout` must be one of \('compact', 'static'\), but got 'dense'\."),
     row("AP-loss-three-tensors", AP_LOSS, (S, T, T), {},

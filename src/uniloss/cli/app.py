@@ -1,9 +1,11 @@
-"""The ``uniloss`` command: ``train``, ``bench``, ``report`` and ``presets``; argument parsing only."""
+"""The ``uniloss`` command: ``train``, ``bench``, ``report``, ``diagnose`` and ``presets``; argument parsing only."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
 import shlex
 import sys
 import time
@@ -13,6 +15,7 @@ from typing import Any
 
 import uniloss
 from uniloss.train.config import (
+    BENCH_LR_GRIDS,
     BENCH_SUITES,
     DATASETS,
     LOSSES,
@@ -115,6 +118,15 @@ def _add_training_options(parser: argparse.ArgumentParser, bench: bool) -> None:
     add("--limit-test", type=int, default=suppress, metavar="N", help="use the first N test examples")
     add("--num-workers", type=int, default=suppress, help=f"data-loading processes ({_default('num_workers')})")
     add("--augment", action=argparse.BooleanOptionalAction, default=suppress, help="random crops and flips")
+    if not bench:
+        add("--nproc", type=int, default=suppress, metavar="N", help="processes sharing each batch (default: 1)")
+        add("--threads", type=int, default=suppress, metavar="N", help="CPU threads per process (default: PyTorch's)")
+        add(
+            "--skip-nonfinite",
+            action="store_true",
+            default=suppress,
+            help="skip a batch whose loss is NaN or infinite (counted in history.json) instead of stopping",
+        )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
 
 
@@ -125,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train with UniLoss (a metric turned into a loss) and compare it with the usual losses.",
     )
     parser.add_argument("--version", action="version", version=f"uniloss {uniloss.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,bench,report,presets}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,bench,report,diagnose,presets}")
     formatter = argparse.RawDescriptionHelpFormatter
 
     train = commands.add_parser(
@@ -150,11 +162,43 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--suite", choices=sorted(BENCH_SUITES), help="a named list of settings (see below)")
     choice.add_argument("--quick", action="store_true", help="the quick suite: digits AP and accuracy, keypoints PCK")
     bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    bench.add_argument(
+        "--lrs",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="LR",
+        help="learning rates searched for both losses, each reported at its best (default: the suite's grid, "
+        + ", ".join(f"{name}: {' '.join(f'{lr:g}' for lr in grid)}" for name, grid in BENCH_LR_GRIDS.items())
+        + "; none for other suites)",
+    )
+    bench.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each (default: 1)")
+    bench.add_argument(
+        "--markdown",
+        default=None,
+        metavar="FILE",
+        help="also write the report there, with the command and the commit (e.g. docs/results.md)",
+    )
     _add_training_options(bench, bench=True)
 
     report = commands.add_parser("report", help="rebuild results.md and the plots from a saved results.json")
     report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
     report.add_argument("--out", default=None, help="write there instead of RUN_DIR")
+    report.add_argument(
+        "--markdown", default=None, metavar="FILE", help="also write the report there, with the command and commit"
+    )
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="train with UniLoss and plot the surrogate next to the exact metric on the same batches",
+        description="Train one model with UniLoss, recording on every training batch the surrogate metric "
+        "(1 - loss) and the exact metric of the same batch; write OUT/diagnostic.png (both along training, and "
+        "their scatter with the Pearson correlation) and OUT/diagnostic.json.",
+        epilog=_describe_presets(),
+        formatter_class=formatter,
+    )
+    diagnose.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: all epochs)")
+    _add_training_options(diagnose, bench=False)
 
     commands.add_parser("presets", help="list the presets and benchmark suites and what they set")
     return parser
@@ -185,6 +229,8 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     start = time.perf_counter()
     history = train(config, progress=not args.no_progress)
     seconds = time.perf_counter() - start
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, process 0 alone reports
+        return 0
     epochs = len(history["test_metric"])
     per_epoch = sum(history["epoch_time"]) / max(epochs, 1)
     print(
@@ -196,9 +242,38 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return 0
 
 
+def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:
+    """Copy the report to ``path`` with the command and the commit that made it, and the settings in Python."""
+    from uniloss.train.bench import source_commit
+
+    command = results.get("command") or "uniloss bench"
+    words = shlex.split(command)
+    suite = words[words.index("--suite") + 1] if "--suite" in words[:-1] else ("quick" if "--quick" in words else None)
+    markdown = Path(path)
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    commit = results.get("commit") or source_commit()
+    header = f"Made by `{command}` at commit `{commit}`.\n\n" if commit else f"Made by `{command}`.\n\n"
+    text = re.sub(r"## Test metric per epoch\n.*?(?=\n## |\Z)", "", report.read_text(), flags=re.S)  # PNGs stay
+    title, _, rest = text.partition("\n")
+    markdown.write_text(f"{title}\n\n{header}{rest.lstrip()}{_settings_block(suite)}")
+    return markdown
+
+
+def _settings_block(suite: str | None) -> str:
+    """A Python block that lists the benchmark's settings (the docs pages' code blocks run as tests)."""
+    if suite is None:
+        return ""
+    return (
+        "\n## The settings in Python\n\n```python\nfrom uniloss.train.bench import bench_settings, setting_names\n\n"
+        f"settings = bench_settings({suite!r})\n"
+        "for name, config in zip(setting_names(settings), settings):\n"
+        '    print(name, config.model_name, f"epochs={config.epochs}", f"batch={config.batch_size}")\n```\n'
+    )
+
+
 def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from uniloss.reports import write_report
-    from uniloss.train.bench import bench_settings, run_bench, setting_name
+    from uniloss.train.bench import bench_settings, lr_search_markdown, run_bench, setting_name
 
     suite = "quick" if args.quick else args.suite
     overrides = _overrides(args, _FIELDS)
@@ -213,18 +288,65 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         out = str(Path("runs") / "bench" / label)
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
-    results = run_bench(settings, args.seeds, out, progress=not args.no_progress, resume=resume, command=command)
+    lrs = args.lrs if args.lrs is not None else BENCH_LR_GRIDS.get(suite or "")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive int, but got {args.jobs}.")
+    results = run_bench(
+        settings,
+        args.seeds,
+        out,
+        progress=not args.no_progress,
+        resume=resume,
+        command=command,
+        lrs=lrs,
+        jobs=args.jobs,
+    )
     files = write_report(results, out)
-    print(files[0].read_text())
+    report = files[0]
+    if results.get("lrs"):
+        report.write_text(report.read_text() + lr_search_markdown(results))
+    if args.markdown is not None:
+        files.append(_write_markdown(results, report, args.markdown))
+    print(report.read_text())
     print(f"wrote {Path(out) / 'results.json'}, " + ", ".join(str(file) for file in files))
     print(f"bench finished in {time.perf_counter() - start:.1f} s")
     return 0
 
 
+def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from uniloss.reports.diagnostic import diagnose
+    from uniloss.train.config import make_config
+
+    try:
+        overrides = _overrides(args, _FIELDS)
+        overrides["loss"] = "uniloss"
+        config = make_config(args.preset, **overrides)
+        if config.out is None:
+            name = f"{config.task}-{config.dataset_name}-seed{config.seed}"
+            config = config.replace(out=str(Path("runs") / "diagnose" / name))
+        if args.steps is not None and args.steps < 1:
+            raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
+    summary, png = diagnose(config, steps=args.steps, progress=not args.no_progress)
+    print(
+        f"{len(summary['steps'])} steps: Pearson r of surrogate and exact {summary['metric']} = "
+        f"{summary['correlation']:.3f} (of their step-to-step changes: {summary['correlation_of_changes']:.3f})"
+    )
+    print(f"wrote {png} and {png.with_suffix('.json')}")
+    return 0
+
+
 def _run_report(args: argparse.Namespace) -> int:
-    from uniloss.reports import rebuild_report
+    from uniloss.reports import load_results, rebuild_report
+    from uniloss.train.bench import lr_search_markdown
 
     files = rebuild_report(args.run_dir, args.out)
+    results = load_results(args.run_dir)
+    if results.get("lrs"):
+        files[0].write_text(files[0].read_text() + lr_search_markdown(results))
+    if args.markdown is not None:
+        files.append(_write_markdown(results, files[0], args.markdown))
     print(files[0].read_text())
     print("wrote " + ", ".join(str(file) for file in files))
     return 0
@@ -258,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_bench(args, parser)
         if args.command == "report":
             return _run_report(args)
+        if args.command == "diagnose":
+            return _run_diagnose(args, parser)
         print(_describe_presets() + "\n\n" + _describe_suites())
         return 0
     except (FileNotFoundError, NonFiniteLossError, ValueError) as error:

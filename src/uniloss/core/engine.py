@@ -64,7 +64,13 @@ def anchor_values(
     return torch.cat(values)
 
 
-_ROW_CHUNK_ENTRIES = 1 << 20  # entries of the layout relaxed at once by the distance sums
+_ROW_CHUNK_ENTRIES = {"cpu": 1 << 16}  # entries relaxed at once by the distance sums, per device type
+_DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
+
+
+def _row_step(values: torch.Tensor) -> int:
+    entries = _ROW_CHUNK_ENTRIES.get(values.device.type, _DEFAULT_ROW_CHUNK_ENTRIES)
+    return max(1, entries // max(values.shape[1], 1))
 
 
 def _relaxed_chunk(
@@ -97,8 +103,7 @@ class _DistanceSums(torch.autograd.Function):
         wrong: torch.Tensor,
         random: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rows, length = values.shape
-        step = max(1, _ROW_CHUNK_ENTRIES // max(length, 1))
+        rows, step = values.shape[0], _row_step(values)
         to_truth = values.new_zeros(())
         to_current = values.new_zeros(())
         dots = values.new_zeros(0 if random is None else random.shape[0])
@@ -120,8 +125,7 @@ class _DistanceSums(torch.autograd.Function):
         ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
     ) -> tuple[torch.Tensor | None, ...]:
         values, mask, wrong, random = ctx.saved_tensors
-        rows, length = values.shape
-        step = max(1, _ROW_CHUNK_ENTRIES // max(length, 1))
+        (rows, length), step = values.shape, _row_step(values)
         grad = torch.empty_like(values)
         for start in range(0, rows, step):
             part = slice(start, start + step)
@@ -198,7 +202,7 @@ def _surrogate(
             "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
             "This warning is shown once per run."
         )
-        return exact.to(values.dtype) + 0 * scores.sum().to(values.dtype)
+        return exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
     with torch.no_grad():
         wrong = values <= 0
         if mask is not None:

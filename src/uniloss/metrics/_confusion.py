@@ -85,6 +85,8 @@ def check_label_inputs(scores: object, targets: object, num_labels: int | None, 
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
+    if multilabel and scores.shape[1] == 0:
+        raise ValueError(f"`scores` must have at least one label (L >= 1), but got shape {tuple(scores.shape)}.")
     check_integer_range("targets", targets, 0, 1)
 
 

@@ -37,6 +37,8 @@ def _check_inputs(heatmaps: object, joints: object, visible: object, head_size: 
         raise TypeError(f"`visible` must be a bool or integer tensor, but got {visible.dtype}.")
     check_same_device("heatmaps", heatmaps, joints=joints, visible=visible, head_size=head_size)
     check_nonempty("heatmaps", heatmaps)
+    if heatmaps.shape[-1] == 0 or heatmaps.shape[-2] == 0:
+        raise ValueError(f"`heatmaps` must have H and W of at least 1, but got shape {tuple(heatmaps.shape)}.")
     check_finite("joints", joints)
     check_finite("head_size", head_size)
     if bool((head_size <= 0).any()):

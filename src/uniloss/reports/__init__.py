@@ -7,15 +7,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from uniloss.reports.diagnostic import SurrogateMonitor, exact_batch_metric, pearson
 from uniloss.reports.plots import plot_setting, write_plots
 from uniloss.reports.table import check_results, markdown_report, summarize
 
 __all__ = [
     "REPORT_NAME",
     "RESULTS_NAME",
+    "SurrogateMonitor",
     "check_results",
+    "exact_batch_metric",
     "load_results",
     "markdown_report",
+    "pearson",
     "plot_setting",
     "rebuild_report",
     "summarize",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ import uniloss
 from uniloss.train.config import BENCH_SUITES, TrainConfig, make_config
 from uniloss.train.loop import train
 
-__all__ = ["RESULTS_NAME", "bench_settings", "run_bench"]
+__all__ = [
+    "RESULTS_NAME",
+    "bench_settings",
+    "lr_search_markdown",
+    "run_bench",
+    "setting_names",
+    "source_commit",
+]
 
 RESULTS_NAME = "results.json"
 RESULTS_FORMAT = 1
@@ -66,6 +74,26 @@ def setting_name(config: TrainConfig) -> str:
     return f"{config.task}-{config.dataset_name}"
 
 
+def setting_names(settings: Sequence[TrainConfig]) -> list[str]:
+    """Names of several settings: :func:`setting_name`, with ``-class<K>`` for AP settings that share one.
+
+    Example:
+        >>> setting_names(bench_settings("quality"))[:2]
+        ['ap-fashion-mnist-class0', 'ap-fashion-mnist-class6']
+    """
+    names = [setting_name(config) for config in settings]
+    return [
+        f"{name}-class{config.positive_class}" if names.count(name) > 1 and config.task == "ap" else name
+        for name, config in zip(names, settings, strict=True)
+    ]
+
+
+def _train_quietly(config: TrainConfig, threads: int) -> dict[str, Any]:
+    """One run in a worker process: ``threads`` torch threads, no progress bars."""
+    torch.set_num_threads(threads)
+    return train(config, progress=False)
+
+
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(payload, indent=1, allow_nan=True))
@@ -79,21 +107,30 @@ def run_bench(
     progress: bool = True,
     resume: bool = False,
     command: str | None = None,
+    lrs: Sequence[float] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Train UniLoss and the baseline for every setting and seed, and write ``out/results.json``.
 
     Formally, for each setting, seed and loss: ``train(setting.replace(loss=loss, seed=seed,
-    out=out/<setting>/<loss>-seed<seed>))``. ``results.json`` is rewritten after every run, so an interrupted
-    benchmark keeps what it finished; with ``resume`` each run continues from its own checkpoint (a finished
-    run is not trained again).
+    out=out/<setting>/<loss>-seed<seed>))``. ``results.json`` is rewritten after every setting (every run when
+    ``jobs`` is 1), so an interrupted benchmark keeps what it finished; with ``resume`` each run continues from
+    its own checkpoint (a finished run is not trained again).
+
+    With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
+    at the one with the best mean final test metric over the seeds (the same grid for both losses; the choice
+    is made on the test split for both, so it favours neither). The setting's entry keeps every run under
+    ``lr_search`` (``{loss: {lr: [final metric per seed]}}``) and the chosen rate under ``chosen_lr``.
 
     Args:
         settings: configurations from :func:`bench_settings` (their ``loss``, ``seed`` and ``out`` are replaced).
         seeds: the seeds, e.g. ``(0, 1, 2)``.
         out: the benchmark folder.
-        progress: show progress bars and per-epoch lines.
+        progress: show progress bars and per-epoch lines (only with ``jobs=1``).
         resume: continue each run from its checkpoint.
         command: the command line that started the benchmark, recorded in the results.
+        lrs: learning rates to search, or ``None`` to use each setting's ``lr``.
+        jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
 
     Returns:
         The results: ``format``, ``created``, versions, ``seeds`` and ``settings``, a list of dicts with
@@ -101,16 +138,22 @@ def run_bench(
         ``loss``, ``loss_name``, ``seed`` and ``history``). :mod:`uniloss.reports` turns it into a table and plots.
 
     Raises:
-        ValueError: if ``seeds`` is empty or has repeats, or two settings share a name.
+        ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, or two
+            settings share a name.
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"`seeds` must be distinct and at least one, but got {seeds}.")
-    names = [setting_name(config) for config in settings]
+    if lrs is not None and (not lrs or any(not (lr > 0) for lr in lrs) or len(set(lrs)) != len(lrs)):
+        raise ValueError(f"`lrs` must be distinct positive learning rates, but got {list(lrs)}.")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"`jobs` must be a positive int, but got {jobs!r}.")
+    names = setting_names(settings)
     if len(set(names)) != len(names):
         raise ValueError(f"benchmark settings must have distinct task-dataset names, but got {names}.")
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
         "command": command,
@@ -119,29 +162,159 @@ def run_bench(
         "torch_version": str(torch.__version__),
         "python_version": platform.python_version(),
         "platform": platform.platform(),
-        "cpu_threads": torch.get_num_threads(),
+        "cpu_threads": threads if jobs == 1 else max(1, threads // jobs),
+        "jobs": jobs,
         "seeds": seeds,
+        "lrs": None if lrs is None else list(lrs),
         "settings": [],
     }
-    for name, base in zip(names, settings, strict=True):
-        entry: dict[str, Any] = {
-            "name": name,
-            "task": base.task,
-            "dataset": base.dataset_name,
-            "model": base.model_name,
-            "metric": base.metric_name,
-            "baseline": base.baseline_name,
-            "config": {key: value for key, value in base.to_dict().items() if key not in ("loss", "seed", "out")},
-            "runs": [],
-        }
-        results["settings"].append(entry)
-        for seed in seeds:
-            for loss in LOSS_ORDER:
-                config = base.replace(loss=loss, seed=seed, out=str(root / name / f"{loss}-seed{seed}"), resume=resume)
-                history = train(config, progress=progress)
-                entry["runs"].append(
-                    {"loss": loss, "loss_name": history["loss_name"], "seed": seed, "history": history}
-                )
-                _write_json(root / RESULTS_NAME, results)
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for name, base in zip(names, settings, strict=True):
+            entry: dict[str, Any] = {
+                "name": name,
+                "task": base.task,
+                "dataset": base.dataset_name,
+                "model": base.model_name,
+                "metric": base.metric_name,
+                "baseline": base.baseline_name,
+                "config": {key: value for key, value in base.to_dict().items() if key not in ("loss", "seed", "out")},
+                "runs": [],
+            }
+            results["settings"].append(entry)
+            grid: list[float | None] = [None] if lrs is None else list(lrs)
+            plan = []
+            for lr in grid:
+                for seed in seeds:
+                    for loss in LOSS_ORDER:
+                        folder = f"{loss}-seed{seed}" if lr is None else f"{loss}-lr{lr:g}-seed{seed}"
+                        changes: dict[str, Any] = {"loss": loss, "seed": seed, "out": str(root / name / folder)}
+                        if lr is not None:
+                            changes["lr"] = lr
+                        plan.append((lr, seed, loss, base.replace(resume=resume, **changes)))
+            done: list[tuple[float | None, int, str, dict[str, Any]]] = []
+            if pool is None:
+                for lr, seed, loss, config in plan:
+                    done.append((lr, seed, loss, train(config, progress=progress)))
+                    if lrs is None:
+                        entry["runs"] = [_run_entry(loss_, seed_, history) for _, seed_, loss_, history in done]
+                        _write_json(root / RESULTS_NAME, results)
+            else:
+                per_job = max(1, threads // jobs)
+                futures = [pool.submit(_train_quietly, config, per_job) for *_, config in plan]
+                for (lr, seed, loss, _config), future in zip(plan, futures, strict=True):
+                    done.append((lr, seed, loss, future.result()))
+            _select(entry, done, lrs)
+            _write_json(root / RESULTS_NAME, results)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     _write_json(root / RESULTS_NAME, results)
     return results
+
+
+def _run_entry(loss: str, seed: int, history: dict[str, Any]) -> dict[str, Any]:
+    return {"loss": loss, "loss_name": history["loss_name"], "seed": seed, "history": history}
+
+
+def _select(
+    entry: dict[str, Any], done: Sequence[tuple[float | None, int, str, dict[str, Any]]], lrs: Sequence[float] | None
+) -> None:
+    """Fill ``entry["runs"]`` with each loss's runs at its best learning rate (all runs without a grid)."""
+    if lrs is None:
+        entry["runs"] = [_run_entry(loss, seed, history) for _, seed, loss, history in done]
+        return
+    search: dict[str, dict[str, list[float]]] = {}
+    for lr, _seed, loss, history in done:
+        final = history["final_metric"]
+        search.setdefault(loss, {}).setdefault(f"{lr:g}", []).append(math.nan if final is None else float(final))
+    chosen: dict[str, float] = {}
+    for loss, by_lr in search.items():
+
+        def score(item: tuple[str, list[float]]) -> float:
+            values = item[1]
+            mean = sum(values) / len(values)
+            return mean if math.isfinite(mean) else -math.inf
+
+        chosen[loss] = float(max(by_lr.items(), key=score)[0])
+    entry["lr_search"] = search
+    entry["chosen_lr"] = chosen
+    entry["runs"] = [
+        _run_entry(loss, seed, history)
+        for lr, seed, loss, history in done
+        if lr is not None and f"{lr:g}" == f"{chosen[loss]:g}"
+    ]
+
+
+def lr_search_markdown(results: Mapping[str, Any]) -> str:
+    """A Markdown section listing, per setting and loss, the mean final test metric at every searched rate.
+
+    Example:
+        >>> results = {"lrs": [0.001], "settings": [{"name": "ap-digits", "chosen_lr": {"uniloss": 0.001},
+        ...            "lr_search": {"uniloss": {"0.001": [0.9, 0.8]}}}]}
+        >>> print(lr_search_markdown(results).strip().splitlines()[-1])
+        | ap-digits | uniloss | **0.8500** (0.001) |
+    """
+    lrs = [f"{lr:g}" for lr in results.get("lrs") or []]
+    lines = [
+        "",
+        "## Learning-rate search",
+        "",
+        "Mean final test metric over the seeds at each learning rate (the same grid for both losses); each loss is "
+        "reported above at its best rate (in bold). The rate is chosen on the test split for both losses alike.",
+        "",
+        "| setting | loss | " + " | ".join(f"lr {lr}" for lr in lrs) + " |",
+        "|---|---|" + "---|" * len(lrs),
+    ]
+    for setting in results.get("settings", []):
+        for loss, by_lr in setting.get("lr_search", {}).items():
+            chosen = f"{setting['chosen_lr'][loss]:g}"
+            cells = []
+            for lr in lrs:
+                values = by_lr.get(lr, [])
+                mean = sum(values) / len(values) if values else math.nan
+                cell = f"{mean:.4f}"
+                cells.append(f"**{cell}** ({lr})" if lr == chosen else cell)
+            lines.append(f"| {setting['name']} | {loss} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def source_commit(start: str | Path | None = None) -> str | None:
+    """The commit checked out in the git repository holding ``start`` (default: this package), read from ``.git``.
+
+    Reads ``HEAD`` and the ref it names (loose or packed) without running git; ``None`` outside a repository.
+    """
+    folder = Path(start if start is not None else __file__).resolve()
+    for candidate in (folder, *folder.parents):
+        git = candidate / ".git"
+        if git.is_file():  # a worktree or submodule: "gitdir: PATH"
+            text = git.read_text().strip()
+            if text.startswith("gitdir:"):
+                git = (candidate / text.split(":", 1)[1].strip()).resolve()
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text().strip()
+            if not head.startswith("ref:"):
+                return head or None
+            ref = head.split(":", 1)[1].strip()
+            common = git
+            if (git / "commondir").is_file():
+                common = (git / (git / "commondir").read_text().strip()).resolve()
+            for base in (git, common):
+                if (base / ref).is_file():
+                    return (base / ref).read_text().strip()
+                packed = base / "packed-refs"
+                if packed.is_file():
+                    for line in packed.read_text().splitlines():
+                        if line.endswith(" " + ref):
+                            return line.split()[0]
+        except OSError:
+            return None
+        return None
+    return None

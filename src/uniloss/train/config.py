@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 import torch
 
 __all__ = [
+    "BENCH_LR_GRIDS",
     "BENCH_SUITES",
     "CLASSIFICATION_DATASETS",
     "DATASETS",
@@ -81,8 +82,10 @@ class TrainConfig:
         resume: continue from ``out/checkpoint.pt`` when it exists.
         stop_after: stop after this epoch although ``epochs`` is larger (an interruption that ``resume`` can
             continue); ``None`` to run to the end.
-        temperature: temperature of UniLoss's sigmoid relaxation (paper: 1).
-        power: power of UniLoss's inverse-distance weighting (paper: 1).
+        temperature: temperature of UniLoss's sigmoid relaxation; ``None`` for the metric's
+            ``default_temperature`` (see ``docs/ablation.md``; the paper presets set 1).
+        power: power of UniLoss's inverse-distance weighting; ``None`` for the metric's ``default_power``
+            (the paper presets set 1).
         ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
         candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
             (paper: 21 on CIFAR-100); ``None`` for all classes.
@@ -96,6 +99,14 @@ class TrainConfig:
         num_workers: data-loading worker processes (0 loads in the main process).
         augment: random 4-pixel-padded crops and horizontal flips of training images (classification only; the
             paper's CIFAR recipe).
+        nproc: number of training processes on this machine (``uniloss train --nproc N``): ``N`` processes
+            (gloo on the CPU, nccl on ``N`` GPUs) share each batch of ``batch_size`` examples, UniLoss computes
+            the loss of the whole batch, and the result matches one process up to floating-point noise (see
+            ``docs/distributed.md``).
+        threads: CPU threads of each process (``torch.set_num_threads``); ``None`` keeps PyTorch's default, or
+            splits the cores evenly between the ``nproc`` processes.
+        skip_nonfinite: skip a batch whose loss is NaN or infinite (counted in the history's ``skipped``) instead
+            of stopping the run.
         preset: name of the preset the run came from (recorded only; see :func:`make_config`).
 
     Raises:
@@ -135,8 +146,8 @@ class TrainConfig:
     out: str | None = None
     resume: bool = False
     stop_after: int | None = None
-    temperature: float = 1.0
-    power: float = 1.0
+    temperature: float | None = None
+    power: float | None = None
     ap_mode: ApMode = "step"
     candidates: int | None = None
     threshold: float = 0.5
@@ -148,6 +159,9 @@ class TrainConfig:
     limit_test: int | None = None
     num_workers: int = 0
     augment: bool = False
+    nproc: int = 1
+    threads: int | None = None
+    skip_nonfinite: bool = False
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -209,15 +223,18 @@ class TrainConfig:
             _choice("dataset", self.dataset, DATASETS)
         if self.model is not None:
             _choice("model", self.model, MODELS)
-        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc"):
             _positive_int(name, getattr(self, name))
-        for name in ("width", "limit_train", "limit_test", "stop_after"):
+        for name in ("width", "limit_train", "limit_test", "stop_after", "threads"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
         for name in ("positive_class", "seed", "num_workers"):
             _nonnegative_int(name, getattr(self, name))
-        for name in ("lr", "temperature", "power", "threshold"):
+        for name in ("lr", "threshold"):
             _positive_float(name, getattr(self, name))
+        for name in ("temperature", "power"):
+            if getattr(self, name) is not None:
+                _positive_float(name, getattr(self, name))
         for name in ("momentum", "weight_decay"):
             _nonnegative_float(name, getattr(self, name))
         if self.grad_clip is not None:
@@ -230,7 +247,7 @@ class TrainConfig:
             raise ValueError(
                 f"`candidates` must be at least 2 (the true class and one other), but got {self.candidates}."
             )
-        for name in ("resume", "augment"):
+        for name in ("resume", "augment", "skip_nonfinite"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be a bool, but got {getattr(self, name)!r}.")
         for name in ("data_dir", "out", "preset"):
@@ -281,6 +298,11 @@ class TrainConfig:
                 )
         if self.stop_after is not None and self.stop_after > self.epochs:
             raise ValueError(f"`stop_after` must be at most `epochs` ({self.epochs}), but got {self.stop_after}.")
+        if self.nproc > 1 and self.batch_size < 2 * self.nproc:
+            raise ValueError(
+                f"`batch_size` must be at least 2 x `nproc` = {2 * self.nproc} (each process needs two examples), "
+                f"but got {self.batch_size}."
+            )
 
 
 # The paper's settings (Liu, Wang and Deng, ECCV 2020, and its published scripts), as overrides of TrainConfig.
@@ -399,7 +421,40 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
         {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 5},
         {"task": "accuracy", "dataset": "fashion-mnist", "model": "mlp", "epochs": 5},
     ],
+    # The quality study (docs/results.md): every task's UniLoss against its usual loss with the same model, data,
+    # epochs, seeds and learning-rate grid (BENCH_LR_GRIDS), on two CPU cores in about 20 minutes with --jobs 2.
+    # AP: Fashion-MNIST T-shirt/top (0) and Shirt (6, the hardest class) against the rest, MLP 784-500-300-1,
+    # batch 128, 3 epochs; accuracy: Fashion-MNIST 10 classes with a small CNN (width 16) on the first 10,000
+    # training images, and the embedded digits; PCKh: 1,024 synthetic keypoint images, one-stack hourglass.
+    "quality": [
+        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3},
+        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3},
+        {
+            "task": "accuracy",
+            "dataset": "fashion-mnist",
+            "model": "small_cnn",
+            "width": 16,
+            "limit_train": 10000,
+            "epochs": 3,
+        },
+        {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
+        {
+            "task": "pck",
+            "dataset": "keypoints",
+            "model": "hourglass",
+            "stacks": 1,
+            "width": 32,
+            "depth": 2,
+            "batch_size": 32,
+            "limit_train": 1024,
+            "epochs": 5,
+        },
+    ],
 }
+
+# Learning rates a suite tries for every loss (the same grid for UniLoss and the baseline); each loss is reported
+# at its best mean final test metric over the seeds. Suites without an entry run at the setting's ``lr``.
+BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3)}
 
 
 def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:

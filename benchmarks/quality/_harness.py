@@ -1,0 +1,207 @@
+"""Shared harness of the quality ablations: a lean Fashion-MNIST AP trainer and a 2-process job runner.
+
+Every ablation script describes runs as ``(setting, variant, seed)``; a *variant* is a dict of loss options:
+
+- ``loss``: ``"uniloss"`` (default), ``"bce"`` or ``"pairwise"`` (logistic loss on every positive-negative pair);
+- ``scores``: ``"logits"`` (default) or ``"sigmoid"`` (the published code: sigmoid outputs compared);
+- ``temperature``: a float, or ``"spread"`` with ``spread`` k: ``t = k * std(comparisons)`` of the batch;
+- ``power``: inverse-distance power; ``anchors``: ``PaperAnchors`` counts; ``scale``: loss multiplier;
+- ``memory``: rank the batch together with the last ``memory`` detached scores (small-batch AP);
+- ``lr``: Adam learning rate (default 1e-3).
+
+A *setting* is ``{"positive_class", "batch_size", "epochs"}`` on Fashion-MNIST with the MLP 784-500-300-1.
+Results (test AP per epoch, training seconds per epoch) are appended to a JSON file as they finish, so an
+interrupted ablation keeps its runs and a rerun skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CACHE = Path(os.environ.get("UNILOSS_CACHE", "/tmp/uniloss-fmnist.pt"))
+CLASS_NAMES = {0: "T-shirt", 6: "Shirt"}
+
+
+def _data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    if CACHE.exists():
+        return torch.load(CACHE)
+    from uniloss.data import load_fashion_mnist
+
+    train = load_fashion_mnist("train")
+    test = load_fashion_mnist("test")
+    data = (train[0].reshape(-1, 784), train[1], test[0].reshape(-1, 784), test[1])
+    torch.save(data, CACHE)
+    return data
+
+
+class SpreadSigmoid:
+    """Sigmoid relaxation whose temperature is ``k`` times the standard deviation of the batch's comparisons."""
+
+    def __init__(self, k: float) -> None:
+        from uniloss.core.relax import Sigmoid
+
+        self.k = k
+        self._sigmoid = Sigmoid
+
+    def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scale = (self.k * values.detach().std()).clamp_min(1e-3)
+        scaled = values / scale
+        return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
+
+
+def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., torch.Tensor]:
+    """The loss of ``variant`` as ``loss(outputs, *targets)``."""
+    import torch.nn.functional as F
+
+    import uniloss
+    from uniloss.core.relax import Relaxation
+
+    kind = variant.get("loss", "uniloss")
+    scale = float(variant.get("scale", 1.0))
+    if kind == "bce":
+        return lambda out, y: scale * F.binary_cross_entropy_with_logits(out, y.float())
+    if kind == "ce":
+        return lambda out, y: scale * F.cross_entropy(out, y)
+    if kind == "pairwise":
+
+        def pairwise(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            pos, neg = out[y == 1], out[y == 0]
+            if pos.numel() == 0 or neg.numel() == 0:
+                return 0 * out.sum()
+            return scale * F.softplus(neg[None, :] - pos[:, None]).mean()
+
+        return pairwise
+    options: dict[str, Any] = {"generator": torch.Generator().manual_seed(seed), "validate_args": False}
+    temperature = variant.get("temperature")
+    if temperature == "spread":
+        relax = SpreadSigmoid(float(variant.get("spread", 1.0)))
+        Relaxation.register(SpreadSigmoid)  # duck-typed relaxation
+        options["relax"] = relax
+    elif temperature is not None:
+        options["temperature"] = float(temperature)
+    if "power" in variant:
+        options["power"] = float(variant["power"])
+    if "anchors" in variant:
+        options["anchors"] = uniloss.anchors.PaperAnchors(**variant["anchors"])
+    if "structured" in variant:
+        options["anchors"] = uniloss.anchors.StructuredAnchors(**variant["structured"])
+    criterion = uniloss.UniLoss(metric, **options)
+    sigmoid = variant.get("scores", "logits") == "sigmoid"
+    size = int(variant.get("memory", 0))
+    if size:
+        # A running memory of the last `size` (detached) scores and labels, ranked together with the batch: the AP
+        # of a larger sample, with gradients reaching only the current batch's scores.
+        memory: dict[str, torch.Tensor] = {"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.long)}
+
+        def with_memory(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            scores = torch.sigmoid(out) if sigmoid else out
+            value = scale * criterion(torch.cat([scores, memory["scores"]]), torch.cat([labels, memory["labels"]]))
+            memory["scores"] = torch.cat([scores.detach(), memory["scores"]])[:size]
+            memory["labels"] = torch.cat([labels, memory["labels"]])[:size]
+            return value
+
+        return with_memory
+
+    def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        return scale * criterion(torch.sigmoid(out) if sigmoid else out, *targets)
+
+    return loss
+
+
+def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Train the MLP 784-500-300-1 on Fashion-MNIST ``positive_class`` vs rest; test AP after each epoch."""
+    torch.set_num_threads(1)
+    import uniloss
+    from uniloss.functional import average_precision
+    from uniloss.models import build_model
+
+    x_train, y_train, x_test, y_test = _data()
+    positive = setting["positive_class"]
+    y_train, y_test = (y_train == positive).long(), (y_test == positive).long()
+    torch.manual_seed(seed)
+    model = build_model("mlp", in_features=784, hidden=(500, 300), out_features=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(variant.get("lr", 1e-3)))
+    loss_fn = make_loss(variant, uniloss.metrics.AveragePrecision(), seed)
+    order_gen = torch.Generator().manual_seed(seed)
+    batch = setting["batch_size"]
+    aps, seconds = [], []
+    for _epoch in range(setting["epochs"]):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(x_train.shape[0], generator=order_gen)
+        for first in range(0, order.numel() - 1, batch):
+            index = order[first : first + batch]
+            if index.numel() < 2:
+                continue
+            loss = loss_fn(model(x_train[index]), y_train[index])
+            if not torch.isfinite(loss):
+                return {"test_metric": [*aps, math.nan], "epoch_time": seconds, "diverged": True}
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+        model.eval()
+        with torch.no_grad():
+            scores = torch.cat([model(x_test[i : i + 2048]) for i in range(0, x_test.shape[0], 2048)])
+        aps.append(float(average_precision(scores, y_test, validate_args=False)))
+    return {"test_metric": aps, "epoch_time": seconds}
+
+
+def _key(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> str:
+    return json.dumps([setting, variant, seed], sort_keys=True)
+
+
+def _job(args: tuple[Callable[..., dict[str, Any]], dict[str, Any], dict[str, Any], int]) -> tuple[str, dict[str, Any]]:
+    trainer, setting, variant, seed = args
+    return _key(setting, variant, seed), trainer(setting, variant, seed)
+
+
+def run_jobs(
+    path: Path,
+    jobs: Sequence[tuple[dict[str, Any], dict[str, Any], int]],
+    trainer: Callable[..., dict[str, Any]] = train_ap,
+    workers: int = 2,
+) -> dict[str, dict[str, Any]]:
+    """Run ``(setting, variant, seed)`` jobs not already in the JSON file ``path``, ``workers`` at a time."""
+    results: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
+    todo = [(trainer, s, v, seed) for s, v, seed in jobs if _key(s, v, seed) not in results]
+    print(f"{len(jobs) - len(todo)} runs cached, {len(todo)} to run", file=sys.stderr, flush=True)
+    _data()
+    with ProcessPoolExecutor(workers) as pool:
+        for done, (key, result) in enumerate(pool.map(_job, todo), start=1):
+            results[key] = result
+            path.write_text(json.dumps(results, indent=0))
+            print(f"[{done}/{len(todo)}] {key} -> {result['test_metric'][-1]:.4f}", file=sys.stderr, flush=True)
+    return results
+
+
+def lookup(results: dict[str, dict[str, Any]], setting: dict[str, Any], variant: dict[str, Any], seeds: Sequence[int]):
+    """Final test metrics and median s/epoch of one (setting, variant) over ``seeds``."""
+    runs = [results[_key(setting, variant, seed)] for seed in seeds]
+    finals = [run["test_metric"][-1] for run in runs]
+    times = [t for run in runs for t in run["epoch_time"]]
+    return finals, statistics.median(times) if times else math.nan
+
+
+def fmt(values: Sequence[float]) -> str:
+    """``mean ± sd`` of final metrics (``—`` when a run diverged)."""
+    if any(not math.isfinite(v) for v in values):
+        return "diverged"
+    mean = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{mean:.4f} ± {sd:.4f}"
+
+
+def mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values) if all(math.isfinite(v) for v in values) else math.nan
