@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -6,8 +8,16 @@ import uniloss
 from tests._helpers import ddp
 
 
-def _run(tmp_path, task, split, seeded=True):
-    mp.start_processes(ddp.worker, args=(2, task, split, str(tmp_path), seeded), nprocs=2, start_method="spawn")
+def _run(tmp_path, task, split, seeded=True, timeout=180.0):
+    context = mp.start_processes(
+        ddp.worker, args=(2, task, split, str(tmp_path), seeded), nprocs=2, join=False, start_method="spawn"
+    )
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=2):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"the two DDP processes did not finish within {timeout:.0f} s")
     return [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 

@@ -48,3 +48,4 @@ def worker(rank: int, world: int, task: str, split: int, out_dir: str, seeded: b
         torch.save({"loss": loss.detach(), "grads": grads}, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
+    os._exit(0)  # success: skip interpreter teardown, where a lingering gloo thread has been seen to hang
