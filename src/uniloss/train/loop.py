@@ -1102,6 +1102,9 @@ def _process_main(rank: int, config: TrainConfig, progress: bool, device_type: s
         raise
     finally:
         dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # success: skip interpreter teardown, where a lingering gloo thread has been seen to hang
 
 
 def _exit_with_parent(parent: int) -> None:
