@@ -38,6 +38,15 @@ class AnchorSet:
         """Total number of anchors, ``K + Kr``."""
         return self.base.shape[0] + (0 if self.random is None else self.random.shape[0])
 
+    def toggled_to_wrong(self, wrong: torch.Tensor) -> torch.Tensor:
+        """``(K,)`` whether each toggled binary is wrong in its anchor (meaningless where ``flip == -1``).
+
+        Toggling a binary of the ground truth makes it wrong; toggling one of the current configuration swaps
+        it (a wrong binary becomes right, a right one wrong).
+        """
+        was_wrong = wrong.reshape(-1)[self.flip.clamp_min(0)]
+        return torch.where(self.base == CURRENT, ~was_wrong, True)
+
     def materialise(self, wrong: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Anchors ``start:stop`` as a dense ``(k, R, L)`` bool tensor of wrong binaries (slow path).
 

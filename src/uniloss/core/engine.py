@@ -27,10 +27,7 @@ def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
     counts = torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current))
     flip = anchors.flip
     index = flip.clamp_min(0)
-    # Toggling a binary from the ground truth makes it wrong; from the current configuration it changes
-    # wrong <-> right.
-    becomes_wrong = torch.where(anchors.base == CURRENT, ~wrong.reshape(-1)[index], True)
-    step = torch.where(becomes_wrong, 1, -1) * (flip >= 0)
+    step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
     counts = counts.scatter_add(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
     if anchors.random is not None:
         counts = torch.cat([counts, _bits.row_counts(anchors.random)])
@@ -160,12 +157,8 @@ def _squared_distances(
     flip = anchors.flip
     index = flip.clamp_min(0)
     at_right, at_wrong = relax.distances(values.reshape(-1)[index])
-    was_wrong = wrong.reshape(-1)[index]
-    from_current = anchors.base == CURRENT
-    # Toggling from the ground truth makes the binary wrong; from the current configuration it swaps.
-    becomes_wrong = torch.where(from_current, ~was_wrong, True)
-    change = torch.where(becomes_wrong, 1.0, -1.0) * (at_wrong.square() - at_right.square())
-    fixed = torch.where(from_current, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
+    change = torch.where(anchors.toggled_to_wrong(wrong), 1.0, -1.0) * (at_wrong.square() - at_right.square())
+    fixed = torch.where(anchors.base == CURRENT, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
     if anchors.random is None:
         return fixed.clamp_min(0)
     return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)

@@ -389,23 +389,26 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Benchmark suites for ``uniloss bench``: named lists of settings, each a dict of TrainConfig overrides (a setting
 # is named task-dataset). The bench runs both losses (UniLoss and the task's baseline) for every seed of ``--seeds``.
+_SMALL_PCK: dict[str, Any] = {
+    "task": "pck",
+    "dataset": "keypoints",
+    "model": "hourglass",
+    "stacks": 1,
+    "width": 32,
+    "depth": 2,
+    "batch_size": 32,
+    "limit_train": 1024,
+    "epochs": 5,
+}
+"""PCKh on 1,024 synthetic keypoint images with a one-stack hourglass: minutes on two CPU cores."""
+
 BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # Minutes on two CPU cores: digits AP (8 against the rest: the hardest digit, so AP does not saturate at 1.0)
     # and 10-class accuracy, and PCKh on 1,024 synthetic keypoint images with a one-stack hourglass.
     "quick": [
         {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 8},
         {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
-        {
-            "task": "pck",
-            "dataset": "keypoints",
-            "model": "hourglass",
-            "stacks": 1,
-            "width": 32,
-            "depth": 2,
-            "batch_size": 32,
-            "limit_train": 1024,
-            "epochs": 5,
-        },
+        _SMALL_PCK,
     ],
     "digits": [
         {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 20},
@@ -438,17 +441,7 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
             "epochs": 3,
         },
         {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
-        {
-            "task": "pck",
-            "dataset": "keypoints",
-            "model": "hourglass",
-            "stacks": 1,
-            "width": 32,
-            "depth": 2,
-            "batch_size": 32,
-            "limit_train": 1024,
-            "epochs": 5,
-        },
+        _SMALL_PCK,
     ],
 }
 
