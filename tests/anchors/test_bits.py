@@ -4,52 +4,91 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from uniloss.anchors import _bits
+from uniloss.anchors._bits import AnchorBits
 
 
-@settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 5), length=st.integers(1, 30), seed=st.integers(0, 2**16))
-def test_pack_then_unpack_gives_back_the_mask(rows, length, seed):
-    mask = torch.rand(rows, length, generator=torch.Generator().manual_seed(seed)) < 0.5
-    assert torch.equal(_bits.unpack(_bits.pack(mask), length).bool(), mask)
-
-
-@settings(max_examples=40, deadline=None)
-@given(rows=st.integers(1, 5), length=st.integers(1, 30), anchors=st.integers(1, 4), seed=st.integers(0, 2**16))
-def test_packed_dot_and_row_counts_equal_the_dense_computation(rows, length, anchors, seed):
+def _bits_and_dense(count, rows, length, seed, with_mask=False):
     g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(rows, length, generator=g) < 0.6 if with_mask else None
+    anchors = AnchorBits.uniform(count, mask, (rows, length), g, torch.device("cpu"))
+    return anchors, anchors.dense(), mask, g
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    count=st.integers(1, 20),
+    rows=st.integers(1, 5),
+    length=st.integers(1, 30),
+    seed=st.integers(0, 2**16),
+    with_mask=st.booleans(),
+)
+def test_sums_adjoint_and_row_counts_equal_the_dense_computation(count, rows, length, seed, with_mask):
+    anchors, dense, mask, g = _bits_and_dense(count, rows, length, seed, with_mask)
+    assert dense.shape == (count, rows, length)
+    if mask is not None:
+        assert not torch.any(dense & ~mask)
     x = torch.randn(rows, length, generator=g, dtype=torch.float64)
-    packed = _bits.random_bytes((anchors, rows, (length + 7) // 8), g, torch.device("cpu"))
-    packed = packed & _bits.pack(torch.ones(1, length, dtype=torch.bool))
-    dense = _bits.unpack(packed, length).double()
-    torch.testing.assert_close(_bits.packed_dot(x, packed), (dense * x).sum((1, 2)))
-    assert torch.equal(_bits.row_counts(packed), dense.sum(-1).long())
+    weights = torch.randn(count, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(anchors.sums(x), (dense * x).sum((1, 2)))
+    torch.testing.assert_close(anchors.sums_adjoint(weights), (dense * weights.view(-1, 1, 1)).sum(0))
+    assert torch.equal(anchors.row_counts(), dense.sum(-1))
 
 
-@pytest.mark.grad
-def test_packed_dot_passes_gradcheck():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 11, generator=g, dtype=torch.float64, requires_grad=True)
-    packed = _bits.random_bytes((4, 3, 2), g, torch.device("cpu"))
-    assert torch.autograd.gradcheck(lambda x: _bits.packed_dot(x, packed), (x,))
+def test_row_counts_of_long_rows_use_the_histogram_and_agree(monkeypatch):
+    anchors, dense, _mask, _g = _bits_and_dense(19, 3, 40, seed=2)
+    direct = anchors.row_counts()
+    monkeypatch.setattr(_bits, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
+    assert torch.equal(anchors.row_counts(), direct)
+    assert torch.equal(direct, dense.sum(-1))
 
 
-def test_packed_dot_handles_more_bytes_than_one_chunk(monkeypatch):
-    monkeypatch.setattr(_bits, "_BYTES_PER_CHUNK", 3)
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(4, 50, generator=g, dtype=torch.float64, requires_grad=True)
-    packed = _bits.random_bytes((2, 4, 7), g, torch.device("cpu"))
-    dense = _bits.unpack(packed, 50).double()
-    out = _bits.packed_dot(x, packed)
-    torch.testing.assert_close(out, (dense * x).sum((1, 2)))
-    out.sum().backward()
-    torch.testing.assert_close(x.grad, dense.sum(0))
+def test_no_bit_past_the_count_is_set():
+    anchors = AnchorBits.uniform(11, None, (50, 60), torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert anchors.codes.shape == (2, 50, 60)
+    assert not torch.any(anchors.codes[1] >> 3)
+    assert torch.any(anchors.codes[1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(sizes=st.lists(st.integers(0, 11), min_size=1, max_size=4), seed=st.integers(0, 2**16))
+def test_from_masks_and_cat_keep_every_anchor_in_order(sizes, seed):
+    g = torch.Generator().manual_seed(seed)
+    masks = [torch.rand(size, 3, 7, generator=g) < 0.5 for size in sizes]
+    parts = [AnchorBits.from_masks(mask) for mask in masks]
+    for part, mask in zip(parts, masks, strict=True):
+        assert torch.equal(part.dense(), mask)
+    joined = AnchorBits.cat(parts)
+    assert joined.count == sum(sizes)
+    assert torch.equal(joined.dense(), torch.cat(masks))
+    assert torch.equal(joined.dense(2, 5), torch.cat(masks)[2:5])
+
+
+def test_rows_restricts_every_anchor_to_those_rows():
+    anchors, dense, _mask, g = _bits_and_dense(9, 6, 10, seed=3)
+    part = anchors.rows(slice(2, 5))
+    x = torch.randn(3, 10, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(part.sums(x), (dense[:, 2:5] * x).sum((1, 2)))
+
+
+def test_float32_sums_stay_accurate_over_many_binaries():
+    g = torch.Generator().manual_seed(4)
+    anchors = AnchorBits.uniform(16, None, (64, 4096), g, torch.device("cpu"))
+    x = torch.rand(64, 4096, generator=g)
+    exact = (anchors.dense().double() * x.double()).sum((1, 2))
+    torch.testing.assert_close(anchors.sums(x).double(), exact, rtol=1e-5, atol=0)
 
 
 def test_random_bytes_are_uniform_bits_and_repeat_with_a_seed():
     data = _bits.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
-    bits = _bits.unpack(data, 8 * data.numel()).double()
+    bits = AnchorBits(data.view(1, 1, -1), 8).dense().double()  # (8 bit positions, 1, N)
     assert abs(bits.mean().item() - 0.5) < 0.002
-    per_position = _bits.unpack(data.view(-1, 1), 8).double().mean(0)
-    assert torch.all((per_position - 0.5).abs() < 0.01)
+    assert torch.all((bits.mean((1, 2)) - 0.5).abs() < 0.01)
     again = _bits.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
     assert torch.equal(data, again)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sums_keep_the_dtype(dtype):
+    anchors = AnchorBits.uniform(3, None, (2, 5), torch.Generator().manual_seed(5), torch.device("cpu"))
+    assert anchors.sums(torch.ones(2, 5, dtype=dtype)).dtype == dtype
+    assert anchors.sums_adjoint(torch.ones(3, dtype=dtype)).dtype == dtype

@@ -18,7 +18,8 @@ def test_counts_of_each_kind_add_up():
     anchors = PaperAnchors(ground_truth=1, good=3, nearby=4, bad=5, current=2).sample(wrong, mask, None)
     assert anchors.num_anchors == 15
     assert anchors.base.shape == anchors.flip.shape == (10,)
-    assert anchors.random.shape == (5, 6, 2)
+    assert anchors.random.count == 5
+    assert anchors.random.codes.shape == (1, 6, 9)
 
 
 def test_good_anchors_flip_one_real_binary_of_the_ground_truth():
@@ -61,7 +62,7 @@ def test_random_anchors_never_touch_padding():
     assert dense.float().mean() > 0.25
 
 
-def test_without_mask_random_anchors_cover_the_whole_row_but_not_the_byte_padding():
+def test_without_mask_random_anchors_cover_the_whole_row_and_no_bit_past_the_count():
     wrong, _ = _layout(length=13, with_mask=False)
     anchors = PaperAnchors(ground_truth=0, good=0, nearby=0, bad=64).sample(
         wrong, None, torch.Generator().manual_seed(4)
@@ -69,7 +70,8 @@ def test_without_mask_random_anchors_cover_the_whole_row_but_not_the_byte_paddin
     dense = anchors.materialise(wrong)
     assert dense.shape == (64, 6, 13)
     assert torch.all(dense.float().mean((0, 1)) > 0.3)
-    assert not torch.any(anchors.random[..., 1] >> 5)
+    odd = PaperAnchors(ground_truth=0, good=0, nearby=0, bad=13).sample(wrong, None, torch.Generator().manual_seed(4))
+    assert not torch.any(odd.random.codes[-1] >> 5)
 
 
 def test_the_same_seed_draws_the_same_anchors():
@@ -78,8 +80,8 @@ def test_the_same_seed_draws_the_same_anchors():
     second = PaperAnchors().sample(wrong, mask, torch.Generator().manual_seed(5))
     third = PaperAnchors().sample(wrong, mask, torch.Generator().manual_seed(6))
     assert torch.equal(first.flip, second.flip)
-    assert torch.equal(first.random, second.random)
-    assert not torch.equal(first.random, third.random)
+    assert torch.equal(first.random.codes, second.random.codes)
+    assert not torch.equal(first.random.codes, third.random.codes)
 
 
 def test_an_empty_mask_gives_ground_truth_anchors_only():

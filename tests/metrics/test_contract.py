@@ -190,7 +190,9 @@ def _materialise(drawn, wrong: torch.Tensor) -> torch.Tensor:
             anchor.view(-1)[flip] ^= True
         anchors.append(anchor)
     if drawn.random is not None:
-        bits = np.unpackbits(drawn.random.cpu().numpy(), axis=-1, bitorder="little")[..., : wrong.shape[1]]
+        codes = drawn.random.codes.cpu().numpy()  # bit k % 8 of byte plane k // 8 is anchor k
+        bits = np.unpackbits(codes[..., None], axis=-1, bitorder="little")  # (G, R, L, 8)
+        bits = bits.transpose(0, 3, 1, 2).reshape(-1, *wrong.shape)[: drawn.random.count]
         anchors.extend(torch.from_numpy(bits.astype(bool)))
     return torch.stack(anchors)
 

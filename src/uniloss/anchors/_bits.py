@@ -1,10 +1,12 @@
-"""Packed random configurations: one bit per binary variable, never a dense float matrix."""
+"""Anchor configurations stored bit by bit: for every binary variable, one byte per eight anchors."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import torch
+
+_ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
 
 
 def draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -24,112 +26,122 @@ def random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, devi
     return data.reshape(shape).to(device)
 
 
-def _shifts(device: torch.device) -> torch.Tensor:
-    return torch.arange(8, dtype=torch.uint8, device=device)
+def _bit_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(256, 8)``: entry ``[v, k]`` is bit ``k`` of the byte ``v``."""
+    values = torch.arange(256, device=device).unsqueeze(1)
+    return ((values >> torch.arange(8, device=device)) & 1).to(dtype)
 
 
-def pack(mask: torch.Tensor) -> torch.Tensor:
-    """Pack ``(..., L)`` bools into ``(..., ceil(L / 8))`` bytes; bit ``j`` of byte ``i`` is entry ``8i + j``."""
-    length = mask.shape[-1]
-    padded = torch.nn.functional.pad(mask.to(torch.uint8), (0, (-length) % 8))
-    padded = padded.view(*mask.shape[:-1], -1, 8)
-    return (padded << _shifts(mask.device)).sum(-1, dtype=torch.uint8)
+def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> torch.Tensor:
+    """Sum of ``weights`` (or count) per value of the flat integer ``index``, every value below ``bins``.
 
-
-def unpack(packed: torch.Tensor, length: int) -> torch.Tensor:
-    """Inverse of :func:`pack`: ``(..., ceil(L / 8))`` bytes to a ``(..., L)`` uint8 tensor of 0 and 1."""
-    bits = (packed.unsqueeze(-1) >> _shifts(packed.device)) & 1
-    return bits.flatten(-2)[..., :length]
-
-
-def row_counts(packed: torch.Tensor) -> torch.Tensor:
-    """Number of set bits in each row of ``(K, R, L8)`` packed bytes, as a ``(K, R)`` int64 tensor."""
-    bits = packed - ((packed >> 1) & 0x55)
-    bits = (bits & 0x33) + ((bits >> 2) & 0x33)
-    bits = (bits + (bits >> 4)) & 0x0F
-    return bits.sum(-1, dtype=torch.int64)
-
-
-_BYTES_PER_CHUNK = 1 << 14  # byte positions handled at once
-
-
-def _nibbles(packed: torch.Tensor) -> torch.Tensor:
-    """``(K, m)`` bytes to ``(2m, K)`` int64 nibble codes: low nibble of byte ``j`` at ``2j``, high at ``2j + 1``."""
-    return torch.stack([packed & 15, packed >> 4], dim=-1).flatten(1).T.long()
-
-
-def _pattern_sums(x4: torch.Tensor) -> torch.Tensor:
-    """``(m, 4)`` to ``(m, 16)``: column ``v`` is the sum of the entries whose bit is set in ``v``.
-
-    Built by doubling (no BLAS), so the result does not depend on threads or memory alignment.
+    ``bincount`` on the CPU (one deterministic pass); a scatter elsewhere, since ``bincount`` reads the
+    largest index back to the host.
     """
-    out = x4.new_empty(x4.shape[0], 16)
-    out[:, 0] = 0
-    for bit in range(4):
-        width = 1 << bit
-        torch.add(out[:, :width], x4[:, bit : bit + 1], out=out[:, width : 2 * width])
-    return out
+    if index.device.type == "cpu":
+        return torch.bincount(index, weights=weights, minlength=bins)
+    if weights is None:
+        weights = torch.ones(index.shape, dtype=torch.long, device=index.device)
+    return weights.new_zeros(bins).scatter_add_(0, index.long(), weights)
 
 
-def _pattern_sums_adjoint(weights: torch.Tensor) -> torch.Tensor:
-    """The transpose of :func:`_pattern_sums`: ``(m, 16)`` weights of the patterns to ``(m, 4)`` gradients."""
-    weights = weights.clone()
-    grad = weights.new_empty(weights.shape[0], 4)
-    for bit in reversed(range(4)):
-        width = 1 << bit
-        upper = weights[:, width : 2 * width]
-        grad[:, bit] = upper.sum(1)
-        weights[:, :width] += upper
-    return grad
+@dataclass(frozen=True)
+class AnchorBits:
+    """``count`` anchor configurations, one bit per anchor and binary, never a float matrix.
 
+    Bit ``k % 8`` of ``codes[k // 8, r, l]`` is set where anchor ``k`` has binary ``(r, l)`` wrong (``-1``);
+    padding binaries and bits past ``count`` are never set. Keeping the eight anchors of a byte together
+    turns the sums over each anchor's wrong binaries into one 256-bin histogram per byte plane.
 
-def masked_sums(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-    """``(K,)`` sums of ``x`` (``(R, L)``) over the set bits of each packed configuration (``(K, R, L8)``).
-
-    Through a 4-bit lookup table: for each group of 4 entries of ``x`` the sums over all 16 bit patterns are
-    built once and each anchor gathers the sum of its own pattern. Work is O(binaries * (4 + anchors / 4)),
-    never a float matrix of anchors by binaries, and deterministic. Not differentiable (see :func:`packed_dot`).
+    Args:
+        codes: ``(ceil(count / 8), R, L)`` uint8.
+        count: number of anchors.
     """
-    length, groups = x.shape[1], packed.shape[-1]
-    x4 = torch.nn.functional.pad(x, (0, groups * 8 - length)).reshape(-1, 4)
-    flat = packed.reshape(packed.shape[0], -1)
-    out = x.new_zeros(packed.shape[0])
-    for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
-        sums = _pattern_sums(x4[2 * start : 2 * (start + _BYTES_PER_CHUNK)])
-        out += sums.gather(1, _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])).sum(0)
-    return out
 
-
-def masked_sums_adjoint(grad: torch.Tensor, packed: torch.Tensor, length: int) -> torch.Tensor:
-    """The transpose of :func:`masked_sums`: ``(K,)`` weights to the ``(R, L)`` sum of weighted configurations."""
-    rows, groups = packed.shape[1], packed.shape[2]
-    flat = packed.reshape(packed.shape[0], -1)
-    grad4 = grad.new_empty(rows * groups * 2, 4)
-    for start in range(0, flat.shape[1], _BYTES_PER_CHUNK):
-        index = _nibbles(flat[:, start : start + _BYTES_PER_CHUNK])
-        weights = grad.new_zeros(index.shape[0], 16)
-        weights.scatter_add_(1, index, grad.expand_as(index))
-        grad4[2 * start : 2 * start + index.shape[0]] = _pattern_sums_adjoint(weights)
-    return grad4.view(rows, groups * 8)[:, :length]
-
-
-class _PackedDot(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(packed)
-        ctx.length = x.shape[1]
-        return masked_sums(x, packed)
+    codes: torch.Tensor
+    count: int
 
     @staticmethod
-    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (packed,) = ctx.saved_tensors
-        return masked_sums_adjoint(grad_out, packed, ctx.length), None
+    def uniform(
+        count: int, mask: torch.Tensor | None, shape: tuple[int, int], generator: torch.Generator | None,
+        device: torch.device,
+    ) -> AnchorBits:
+        """``count`` uniformly random configurations of the ``shape`` layout, wrong only where ``mask`` is set."""
+        codes = random_bytes(((count + 7) // 8, *shape), generator, device)
+        if count % 8:
+            codes[-1] &= (1 << count % 8) - 1
+        if mask is not None:
+            codes = codes * mask.to(torch.uint8)
+        return AnchorBits(codes, count)
 
+    @staticmethod
+    def from_masks(masks: torch.Tensor) -> AnchorBits:
+        """Pack ``(K, R, L)`` bools (``True``: wrong) into bytes of eight anchors."""
+        count = masks.shape[0]
+        padded = torch.nn.functional.pad(masks.to(torch.uint8), (0, 0, 0, 0, 0, (-count) % 8))
+        shifts = torch.arange(8, dtype=torch.uint8, device=masks.device).view(1, 8, 1, 1)
+        codes = (padded.view(-1, 8, *masks.shape[1:]) << shifts).sum(1, dtype=torch.uint8)
+        return AnchorBits(codes, count)
 
-def packed_dot(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-    """Differentiable :func:`masked_sums`: ``(K,)`` sums of ``x`` (``(R, L)``) over each configuration's set bits.
+    @staticmethod
+    def cat(parts: list[AnchorBits]) -> AnchorBits:
+        """The anchors of every part, in order."""
+        if not any(part.count for part in parts):
+            return parts[0]
+        parts = [part for part in parts if part.count]
+        if all(part.count % 8 == 0 for part in parts[:-1]):
+            return AnchorBits(torch.cat([part.codes for part in parts]), sum(part.count for part in parts))
+        return AnchorBits.from_masks(torch.cat([part.dense() for part in parts]))
 
-    Memory stays at one bit per anchor and binary plus a bounded chunk of unpacked entries.
-    """
-    out: torch.Tensor = _PackedDot.apply(x, packed)
-    return out
+    def rows(self, part: slice) -> AnchorBits:
+        """The same anchors restricted to the rows ``part`` of the layout."""
+        return AnchorBits(self.codes[:, part], self.count)
+
+    def sums(self, x: torch.Tensor) -> torch.Tensor:
+        """``(count,)`` sums of ``x`` (``(R, L)``) over each anchor's wrong binaries.
+
+        One weighted 256-bin histogram of the codes per byte plane, then each anchor adds the bins whose code
+        has its bit: O(binaries * count / 8) reads, deterministic on the CPU. Not differentiable (the engine
+        uses :meth:`sums_adjoint`).
+        """
+        table = _bit_table(x.dtype, x.device)
+        flat = x.reshape(-1)
+        planes = [
+            (_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes
+        ]
+        return torch.cat(planes)[: self.count]
+
+    def sums_adjoint(self, grad: torch.Tensor) -> torch.Tensor:
+        """The transpose of :meth:`sums`: ``(count,)`` weights to ``(R, L)`` sums of the weighted anchors."""
+        groups, rows, length = self.codes.shape
+        weights = grad.new_zeros(groups * 8)
+        weights[: self.count] = grad
+        per_code = _bit_table(grad.dtype, grad.device) @ weights.view(groups, 8).T  # (256, groups)
+        out = grad.new_zeros(rows * length)
+        for group, plane in enumerate(self.codes):
+            out += per_code[:, group].index_select(0, plane.reshape(-1).int())
+        return out.view(rows, length)
+
+    def row_counts(self) -> torch.Tensor:
+        """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor."""
+        groups, rows, length = self.codes.shape
+        if length < _ROW_HISTOGRAM_MIN_LENGTH:
+            counts = [torch.stack([((plane >> bit) & 1).sum(-1) for bit in range(8)]) for plane in self.codes]
+        else:
+            offsets = (torch.arange(rows, dtype=torch.int32, device=self.codes.device) * 256).unsqueeze(1)
+            table = _bit_table(torch.float64, self.codes.device)
+            counts = [
+                (_histogram((plane.int() + offsets).reshape(-1), None, rows * 256).view(rows, 256).double() @ table)
+                .round()
+                .long()
+                .T
+                for plane in self.codes
+            ]
+        return torch.cat(counts)[: self.count]
+
+    def dense(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Anchors ``start:stop`` as a ``(k, R, L)`` bool tensor, ``True`` where the binary is wrong."""
+        stop = self.count if stop is None else min(stop, self.count)
+        index = torch.arange(min(start, stop), stop, device=self.codes.device)
+        shifts = (index % 8).to(torch.uint8).view(-1, 1, 1)
+        return ((self.codes[index // 8] >> shifts) & 1).bool()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from uniloss.anchors._bits import AnchorBits
+
 __all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet"]
 
 GROUND_TRUTH = 0
@@ -20,23 +22,23 @@ class AnchorSet:
     """Anchor configurations of one step, never materialised as an ``(anchors, binaries)`` matrix.
 
     Anchor ``k < K`` is ``base[k]`` (``GROUND_TRUTH`` or ``CURRENT``) with the flat binary ``flip[k]``
-    toggled (``-1``: none). The ``random`` anchors follow: each is a packed configuration in which a set bit
-    means that binary is ``-1`` (padding bits are never set).
+    toggled (``-1``: none). The ``random`` anchors follow, one bit per binary each (a set bit: that
+    binary is ``-1``; padding is never set).
 
     Args:
         base: ``(K,)`` int64 base codes.
         flip: ``(K,)`` int64 flat indices into the ``(R, L)`` layout, or ``-1``.
-        random: optional ``(Kr, R, ceil(L / 8))`` uint8 packed random configurations.
+        random: optional ``Kr`` configurations stored bit by bit.
     """
 
     base: torch.Tensor
     flip: torch.Tensor
-    random: torch.Tensor | None = None
+    random: AnchorBits | None = None
 
     @property
     def num_anchors(self) -> int:
         """Total number of anchors, ``K + Kr``."""
-        return self.base.shape[0] + (0 if self.random is None else self.random.shape[0])
+        return self.base.shape[0] + (0 if self.random is None else self.random.count)
 
     def toggled_to_wrong(self, wrong: torch.Tensor) -> torch.Tensor:
         """``(K,)`` whether each toggled binary is wrong in its anchor (meaningless where ``flip == -1``).
@@ -58,8 +60,6 @@ class AnchorSet:
         Returns:
             ``(stop - start, R, L)`` bool, ``True`` where the anchor's binary is ``-1``.
         """
-        from uniloss.anchors import _bits
-
         rows, length = wrong.shape
         fixed = self.base.shape[0]
         stop = self.num_anchors if stop is None else stop
@@ -70,8 +70,7 @@ class AnchorSet:
             toggle = torch.nn.functional.one_hot(flip.clamp_min(0), rows * length).bool() & (flip >= 0).unsqueeze(1)
             parts.append((dense ^ toggle).view(-1, rows, length))
         if self.random is not None and stop > fixed:
-            random = self.random[max(start - fixed, 0) : stop - fixed]
-            parts.append(_bits.unpack(random, length).bool())
+            parts.append(self.random.dense(max(start - fixed, 0), stop - fixed))
         return torch.cat(parts)
 
 

@@ -42,7 +42,7 @@ class PaperAnchors(AnchorSampler):
       loss as the temperature goes to 0).
 
     Each count may be zero; at least one anchor is needed. Ground-truth, good, nearby and current anchors cost
-    O(1) memory each; a bad anchor costs one bit per binary.
+    O(1) memory each; a bad anchor costs one bit per binary (eight anchors to a byte).
 
     Args:
         ground_truth: number of ground-truth anchors.
@@ -93,14 +93,7 @@ class PaperAnchors(AnchorSampler):
             good_index, found = _sample_set_entries(mask, size, self.nearby, generator, device)
             bases.append(torch.where(any_wrong, CURRENT, GROUND_TRUTH))
             flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
-        random = None
-        if self.bad:
-            rows, length = wrong.shape
-            random = _bits.random_bytes((self.bad, rows, (length + 7) // 8), generator, device)
-            if mask is not None:
-                random = random & _bits.pack(mask)
-            elif length % 8:
-                random = random & _bits.pack(torch.ones(1, length, dtype=torch.bool, device=device))
+        random = _bits.AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
         return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
 
     def __repr__(self) -> str:

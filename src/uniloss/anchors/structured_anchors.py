@@ -21,7 +21,7 @@ class StructuredAnchors(PaperAnchors):
     - ``halfway``: the current configuration with each wrong binary corrected independently with probability
       1/2: an anchor halfway along the path from the current configuration to the ground truth.
 
-    Both are stored like bad anchors, one bit per binary (packed), after the paper's kinds. Every other count
+    Both are stored like bad anchors, one bit per binary, after the paper's kinds. Every other count
     is :class:`PaperAnchors`'s.
 
     Args:
@@ -66,23 +66,19 @@ class StructuredAnchors(PaperAnchors):
     def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
         """Draw the anchors of one step; see :meth:`AnchorSampler.sample`."""
         drawn = super().sample(wrong, mask, generator)
-        extra = []
-        if self.rows or self.halfway:
-            packed = _bits.pack(wrong)  # padding bits are never wrong, so never set
-            rows, width = packed.shape
-            device = wrong.device
-            if self.rows:
-                has_wrong = wrong.any(1, keepdim=True)
-                row, _found = _sample_set_entries(has_wrong, rows, self.rows, generator, device)
-                keep = torch.arange(rows, device=device).unsqueeze(0) != row.unsqueeze(1)  # (rows_k, R)
-                extra.append(packed.unsqueeze(0) * keep.unsqueeze(2).to(packed.dtype))
-            if self.halfway:
-                coins = _bits.random_bytes((self.halfway, rows, width), generator, device)
-                extra.append(packed.unsqueeze(0) & coins)
-        if not extra:
+        extra = [drawn.random] if drawn.random is not None else []
+        rows, device = wrong.shape[0], wrong.device
+        if self.rows:  # padding is never wrong, so never set
+            has_wrong = wrong.any(1, keepdim=True)
+            row, _found = _sample_set_entries(has_wrong, rows, self.rows, generator, device)
+            keep = torch.arange(rows, device=device).unsqueeze(0) != row.unsqueeze(1)  # (rows_k, R)
+            extra.append(_bits.AnchorBits.from_masks(wrong.unsqueeze(0) & keep.unsqueeze(2)))
+        if self.halfway:
+            coins = _bits.AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
+            extra.append(coins)
+        if not self.rows and not self.halfway:
             return drawn
-        random = torch.cat(([drawn.random] if drawn.random is not None else []) + extra)
-        return AnchorSet(base=drawn.base, flip=drawn.flip, random=random)
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=_bits.AnchorBits.cat(extra))
 
     def __repr__(self) -> str:
         return (

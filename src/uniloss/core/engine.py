@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from uniloss.anchors import _bits
+from uniloss.anchors._bits import AnchorBits
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
 from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
@@ -30,7 +30,7 @@ def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
     step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
     counts = counts.scatter_add(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
     if anchors.random is not None:
-        counts = torch.cat([counts, _bits.row_counts(anchors.random)])
+        counts = torch.cat([counts, anchors.random.row_counts()])
     return counts
 
 
@@ -61,7 +61,7 @@ def anchor_values(
     return torch.cat(values)
 
 
-_ROW_CHUNK_ENTRIES = {"cpu": 1 << 16}  # entries relaxed at once by the distance sums, per device type
+_ROW_CHUNK_ENTRIES = {"cpu": 1 << 18}  # entries relaxed at once by the distance sums, per device type
 _DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
 
 
@@ -70,15 +70,13 @@ def _row_step(values: torch.Tensor) -> int:
     return max(1, entries // max(values.shape[1], 1))
 
 
-def _relaxed_chunk(
-    relax: Relaxation, values: torch.Tensor, mask: torch.Tensor | None, wrong: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``1 - b``, ``1 + b`` (zero and two on padding) and the distance to the current configuration."""
-    to_right, to_wrong = relax.distances(values)
-    if mask is not None:
-        to_right = torch.where(mask, to_right, 0.0)
-        to_wrong = torch.where(mask, to_wrong, 2.0)
-    return to_right, to_wrong, torch.where(wrong, to_wrong, to_right)
+def _masked(
+    mask: torch.Tensor | None, to_right: torch.Tensor, to_wrong: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``1 - b`` and ``1 + b`` with zero and two on padding (where ``mask`` is unset)."""
+    if mask is None:
+        return to_right, to_wrong
+    return torch.where(mask, to_right, 0.0), torch.where(mask, to_wrong, 2.0)
 
 
 class _DistanceSums(torch.autograd.Function):
@@ -86,9 +84,9 @@ class _DistanceSums(torch.autograd.Function):
 
     Returns ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current
     configuration, and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``. Only the
-    comparisons, the wrong mask and the packed anchors are kept for the backward, which relaxes each chunk
-    again and lets autograd differentiate the relaxation: a few bytes per binary instead of every
-    intermediate of the relaxation.
+    comparisons, the wrong mask and the anchors' bits are kept for the backward, which relaxes each chunk
+    again and applies the closed-form derivative of these sums times the relaxation's slope ``db/dc``:
+    a few bytes per binary, a dozen elementwise passes, no autograd graph over the binaries.
     """
 
     @staticmethod
@@ -98,44 +96,42 @@ class _DistanceSums(torch.autograd.Function):
         relax: Relaxation,
         mask: torch.Tensor | None,
         wrong: torch.Tensor,
-        random: torch.Tensor | None,
+        random: AnchorBits | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rows, step = values.shape[0], _row_step(values)
         to_truth = values.new_zeros(())
         to_current = values.new_zeros(())
-        dots = values.new_zeros(0 if random is None else random.shape[0])
+        dots = values.new_zeros(0 if random is None else random.count)
         for start in range(0, rows, step):
             part = slice(start, start + step)
-            to_right, to_wrong, near = _relaxed_chunk(
-                relax, values[part], None if mask is None else mask[part], wrong[part]
-            )
+            to_right, to_wrong = _masked(None if mask is None else mask[part], *relax.distances(values[part]))
             to_truth += to_right.square().sum()
-            to_current += near.square().sum()
+            to_current += torch.where(wrong[part], to_wrong, to_right).square().sum()
             if random is not None:
-                dots += _bits.masked_sums(to_wrong - to_right, random[:, part])
-        ctx.save_for_backward(values, mask, wrong, random)
-        ctx.relax = relax
+                dots += random.rows(part).sums(to_wrong - to_right)
+        ctx.save_for_backward(values, mask, wrong)
+        ctx.relax, ctx.random = relax, random
         return to_truth, to_current, dots
 
     @staticmethod
     def backward(
         ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
     ) -> tuple[torch.Tensor | None, ...]:
-        values, mask, wrong, random = ctx.saved_tensors
-        (rows, length), step = values.shape, _row_step(values)
+        values, mask, wrong = ctx.saved_tensors
+        random: AnchorBits | None = ctx.random
+        rows, step = values.shape[0], _row_step(values)
         grad = torch.empty_like(values)
         for start in range(0, rows, step):
             part = slice(start, start + step)
-            with torch.enable_grad():
-                chunk = values[part].detach().requires_grad_()
-                to_right, to_wrong, near = _relaxed_chunk(
-                    ctx.relax, chunk, None if mask is None else mask[part], wrong[part]
-                )
-                total = grad_truth * to_right.square().sum() + grad_current * near.square().sum()
-                if random is not None:
-                    weights = _bits.masked_sums_adjoint(grad_dots, random[:, part], length)
-                    total = total + ((to_wrong - to_right) * weights).sum()
-                (grad[part],) = torch.autograd.grad(total, chunk)
+            to_right, to_wrong, slope = ctx.relax.distances_with_slope(values[part])
+            if mask is not None:  # padding is constant: no slope
+                slope = torch.where(mask[part], slope, 0.0)
+            # d/db of (1 - b)^2 is -2 (1 - b), of (1 + b)^2 is 2 (1 + b), of (1 + b) - (1 - b) is 2.
+            grad_b = torch.where(wrong[part], (2 * grad_current) * to_wrong, -(2 * grad_current) * to_right)
+            grad_b -= (2 * grad_truth) * to_right
+            if random is not None:
+                grad_b += 2 * random.rows(part).sums_adjoint(grad_dots)
+            torch.mul(grad_b, slope, out=grad[part])
         return grad, None, None, None, None
 
 

@@ -30,6 +30,23 @@ class Relaxation(ABC):
             Two tensors of the shape of ``values``.
         """
 
+    def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(1 - b, 1 + b, db/dc)`` elementwise; the slope by autograd unless a subclass knows it.
+
+        Args:
+            values: comparisons ``c`` of any shape.
+
+        Returns:
+            Three tensors of the shape of ``values``, none of them attached to a graph.
+        """
+        with torch.enable_grad():
+            leaf = values.detach().requires_grad_()
+            to_right, to_wrong = self.distances(leaf)
+            (slope,) = torch.autograd.grad(((to_wrong - to_right) / 2).sum(), leaf, allow_unused=True)
+        if slope is None:
+            slope = torch.zeros_like(values)
+        return to_right.detach(), to_wrong.detach(), slope
+
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         """Return the binary variables ``b`` in ``[-1, 1]`` of the comparisons ``values``."""
         to_right, to_wrong = self.distances(values)
@@ -61,6 +78,11 @@ class Sigmoid(Relaxation):
         scaled = values / self.temperature
         return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
 
+    def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(1 - b, 1 + b, (1 - b)(1 + b) / (2 t))``, the slope exact where ``b`` saturates."""
+        to_right, to_wrong = self.distances(values)
+        return to_right, to_wrong, to_right * to_wrong / (2 * self.temperature)
+
     def __repr__(self) -> str:
         return f"Sigmoid(temperature={self.temperature})"
 
@@ -77,6 +99,11 @@ class HardStep(Relaxation):
         """Return ``(0, 2)`` where ``c > 0`` and ``(2, 0)`` elsewhere."""
         to_right = torch.where(values > 0, 0.0, 2.0).to(values.dtype)
         return to_right, 2 - to_right
+
+    def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(1 - b, 1 + b, 0)``: the step is flat almost everywhere."""
+        to_right, to_wrong = self.distances(values)
+        return to_right, to_wrong, torch.zeros_like(values)
 
     def __repr__(self) -> str:
         return "HardStep()"
