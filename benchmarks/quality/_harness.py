@@ -6,7 +6,9 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``scores``: ``"logits"`` (default) or ``"sigmoid"`` (the published code: sigmoid outputs compared);
 - ``temperature``: a float, or ``"spread"`` with ``spread`` k: ``t = k * std(comparisons)`` of the batch;
 - ``power``: inverse-distance power; ``anchors``: ``PaperAnchors`` counts; ``scale``: loss multiplier;
-- ``memory``: rank the batch together with the last ``memory`` detached scores (small-batch AP);
+- ``memory``: rank the batch together with the last ``memory`` detached scores (``UniLoss(memory=...)``);
+- ``repeats``: average the loss over this many independent anchor draws per step;
+- ``kernel``: ``"gaussian"`` with ``bandwidth`` k: weights ``softmax(-d^2 / (k min d^2))`` instead of IDW;
 - ``lr``: Adam learning rate (default 1e-3).
 
 A *setting* is ``{"positive_class", "batch_size", "epochs"}`` on Fashion-MNIST with the MLP 784-500-300-1.
@@ -60,6 +62,19 @@ class SpreadSigmoid:
         return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
 
 
+class GaussianKernel:
+    """Interpolation weights ``softmax(-d^2 / (k min_j d_j^2))``: a kernel whose width follows the nearest anchor."""
+
+    def __init__(self, bandwidth: float) -> None:
+        self.bandwidth = bandwidth
+
+    def __call__(self, squared_distances: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        scale = squared_distances.detach().min().clamp_min(1e-6) * self.bandwidth
+        values = values.to(squared_distances.dtype)
+        mixed = (torch.softmax(-squared_distances / scale, dim=0) * values).sum()
+        return mixed.clamp(values.min(), values.max())
+
+
 def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., torch.Tensor]:
     """The loss of ``variant`` as ``loss(outputs, *targets)``."""
     import torch.nn.functional as F
@@ -90,31 +105,21 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["relax"] = relax
     elif temperature is not None:
         options["temperature"] = float(temperature)
-    if "power" in variant:
+    if variant.get("kernel") == "gaussian":
+        options["interpolator"] = GaussianKernel(float(variant.get("bandwidth", 1.0)))
+    elif "power" in variant:
         options["power"] = float(variant["power"])
     if "anchors" in variant:
         options["anchors"] = uniloss.anchors.PaperAnchors(**variant["anchors"])
     if "structured" in variant:
         options["anchors"] = uniloss.anchors.StructuredAnchors(**variant["structured"])
-    criterion = uniloss.UniLoss(metric, **options)
+    criterion = uniloss.UniLoss(metric, memory=int(variant.get("memory", 0)), **options)
     sigmoid = variant.get("scores", "logits") == "sigmoid"
-    size = int(variant.get("memory", 0))
-    if size:
-        # A running memory of the last `size` (detached) scores and labels, ranked together with the batch: the AP
-        # of a larger sample, with gradients reaching only the current batch's scores.
-        memory: dict[str, torch.Tensor] = {"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.long)}
-
-        def with_memory(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            scores = torch.sigmoid(out) if sigmoid else out
-            value = scale * criterion(torch.cat([scores, memory["scores"]]), torch.cat([labels, memory["labels"]]))
-            memory["scores"] = torch.cat([scores.detach(), memory["scores"]])[:size]
-            memory["labels"] = torch.cat([labels, memory["labels"]])[:size]
-            return value
-
-        return with_memory
+    repeats = int(variant.get("repeats", 1))
 
     def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-        return scale * criterion(torch.sigmoid(out) if sigmoid else out, *targets)
+        scores = torch.sigmoid(out) if sigmoid else out
+        return scale * sum(criterion(scores, *targets) for _ in range(repeats)) / repeats
 
     return loss
 

@@ -20,6 +20,8 @@ def test_quality_suite_settings() -> None:
     assert [(c.task, c.dataset_name, c.model_name) for c in settings] == [
         ("ap", "fashion-mnist", "mlp"),
         ("ap", "fashion-mnist", "mlp"),
+        ("ap", "fashion-mnist", "mlp"),
+        ("ap", "fashion-mnist", "mlp"),
         ("accuracy", "fashion-mnist", "small_cnn"),
         ("accuracy", "digits", "small_cnn"),
         ("pck", "keypoints", "hourglass"),
@@ -27,11 +29,14 @@ def test_quality_suite_settings() -> None:
     assert setting_names(settings) == [
         "ap-fashion-mnist-class0",
         "ap-fashion-mnist-class6",
+        "ap-fashion-mnist-class0-memory512",
+        "ap-fashion-mnist-class6-memory512",
         "accuracy-fashion-mnist",
         "accuracy-digits",
         "pck-keypoints",
     ]
     assert all(c.temperature is None and c.power is None for c in settings)  # the metrics' defaults
+    assert [c.memory for c in settings] == [0, 0, 512, 512, 0, 0, 0]
     assert len(BENCH_LR_GRIDS["quality"]) >= 2
     assert make_config("paper-mnist-ap").temperature == 1.0  # the paper presets keep their recipe
 

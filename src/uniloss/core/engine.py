@@ -9,7 +9,7 @@ import torch
 
 from uniloss.anchors._bits import AnchorBits
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
-from uniloss.core.checks import check_finite, check_nonempty, check_tensor
+from uniloss.core.checks import check_finite, check_nonempty, check_nonnegative_int, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.relax import Relaxation, Sigmoid
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -288,11 +288,17 @@ class UniLoss(torch.nn.Module):
             single-process loss on the concatenated batch. Anchors are drawn identically on every rank: from
             ``generator`` (seed it identically on every rank) or, without one, from a seed that rank 0
             broadcasts on the first call. Ignored without a process group.
+        memory: number of earlier examples ranked together with each batch (0: none). In training mode the
+            scores (detached) and targets of the last ``memory`` examples are kept and appended to each batch
+            along the first dimension, so a batch-level metric such as AP is measured on a larger sample than
+            a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
+            remembered, identically on every rank. In ``eval()`` mode the memory is neither used nor updated;
+            :meth:`reset_memory` empties it. Refused by metrics that are not ``poolable`` (query groups).
 
     Raises:
         TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
-        ValueError: if both ``temperature`` and ``relax`` (or ``power`` and ``interpolator``) are given, or a
-            value is invalid.
+        ValueError: if both ``temperature`` and ``relax`` (or ``power`` and ``interpolator``) are given, a
+            value is invalid, or ``memory`` is asked of a metric that cannot pool batches.
 
     Example:
         >>> import uniloss
@@ -316,6 +322,7 @@ class UniLoss(torch.nn.Module):
         generator: torch.Generator | None = None,
         validate_args: bool = True,
         distributed: bool = False,
+        memory: int = 0,
     ) -> None:
         super().__init__()
         if not isinstance(metric, MetricRefactoring):
@@ -333,6 +340,10 @@ class UniLoss(torch.nn.Module):
         self.generator = generator
         self.validate_args = validate_args
         self.distributed = distributed
+        self.memory = check_nonnegative_int("memory", memory)
+        if self.memory and not metric.poolable:
+            raise ValueError(f"`memory` needs a metric whose batches can be pooled, but {metric!r} cannot.")
+        self._remembered: tuple[torch.Tensor, ...] | None = None
 
     def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
         """Return the loss of one batch; see :func:`uniloss` for the arguments."""
@@ -346,6 +357,8 @@ class UniLoss(torch.nn.Module):
                     generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
                 scores = distributed.gather(scores)
                 targets = tuple(distributed.gather(target) for target in targets)
+        if self.memory and self.training:
+            scores, targets = self._pool(scores, targets)
         return uniloss(
             scores,
             *targets,
@@ -357,6 +370,46 @@ class UniLoss(torch.nn.Module):
             validate_args=self.validate_args,
         )
 
+    def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
+        """The remembered examples (see ``memory``), kept by ``state_dict()`` so a resumed run repeats exactly."""
+        return {"remembered": list(self._remembered) if self._remembered is not None else []}
+
+    def set_extra_state(self, state: dict[str, list[torch.Tensor]]) -> None:
+        """Restore the remembered examples of :meth:`get_extra_state`."""
+        remembered = state.get("remembered", [])
+        self._remembered = tuple(remembered) if remembered else None
+
+    def reset_memory(self) -> None:
+        """Forget the examples remembered from earlier batches (see ``memory``)."""
+        self._remembered = None
+
+    def _pool(
+        self, scores: torch.Tensor, targets: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """The batch followed by the remembered examples; then remember the newest ``memory`` of both."""
+        batch = (scores, *targets)
+        remembered = self._remembered
+        if remembered is not None:
+            if len(remembered) != len(batch):
+                raise ValueError(
+                    f"`memory` holds {len(remembered) - 1} targets per example, but the batch has {len(targets)}; "
+                    "call reset_memory() when the inputs change."
+                )
+            for name, old, new in zip(("scores", *(f"targets[{i}]" for i in range(len(targets)))), remembered, batch):
+                if old.shape[1:] != new.shape[1:] or old.dtype != new.dtype:
+                    raise ValueError(
+                        f"`{name}` must match the remembered examples (shape (*, {', '.join(map(str, old.shape[1:]))}), "
+                        f"{old.dtype}), but got shape {tuple(new.shape)} and {new.dtype}; call reset_memory() when "
+                        "the inputs change."
+                    )
+            batch = tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered))
+        self._remembered = tuple(part.detach()[: self.memory].clone() for part in batch)
+        return batch[0], batch[1:]
+
     def extra_repr(self) -> str:
         """The parts, shown by ``repr(module)``."""
-        return f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, interpolator={self.interpolator}"
+        memory = f", memory={self.memory}" if self.memory else ""
+        return (
+            f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, "
+            f"interpolator={self.interpolator}{memory}"
+        )

@@ -74,7 +74,8 @@ class Accuracy(MetricRefactoring):
     device sync.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
-    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 2 (the paper: 1; power
+    2 gained 3.6 points on Fashion-MNIST and stayed level on digits, see ``docs/ablation.md``).
 
     Args:
         num_classes: number of classes ``C``.
@@ -93,6 +94,7 @@ class Accuracy(MetricRefactoring):
 
     name = "accuracy"
     higher_is_better = True
+    default_power = 2.0
 
     def __init__(self, num_classes: int, candidates: int | None = None) -> None:
         self.num_classes = check_positive_int("num_classes", num_classes)

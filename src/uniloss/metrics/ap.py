@@ -122,8 +122,10 @@ class AveragePrecision(MetricRefactoring):
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1) of raw logits,
     :class:`~uniloss.anchors.PaperAnchors` (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance
-    weighting with power 2 (the paper: power 1; power 2 was the best of 1-4 on Fashion-MNIST, see
-    ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe.
+    weighting with power 1.5 (the paper: power 1; on Fashion-MNIST at batch 128 power 1.5 beat 1, 2, 3 and 4,
+    see ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small batches,
+    ``UniLoss(AveragePrecision(), memory=512)`` ranks each batch with the last 512 examples (measured: +1.3 AP
+    points on Fashion-MNIST Shirt at batch 128).
 
     Args:
         mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
@@ -143,7 +145,7 @@ class AveragePrecision(MetricRefactoring):
 
     name = "average_precision"
     higher_is_better = True
-    default_power = 2.0
+    default_power = 1.5
 
     def __init__(self, mode: Mode = "step", layout: Layout = "compact") -> None:
         self.mode = _check_mode(mode)

@@ -27,7 +27,7 @@ class MetricRefactoring(ABC):
 
     and sets ``name`` and ``higher_is_better``. :meth:`check` validates user input (may sync the device).
     ``default_temperature``, ``default_power`` and :meth:`default_anchors` give the parts a loss of this
-    metric uses when none is given.
+    metric uses when none is given; ``poolable`` says whether batches may be pooled (``UniLoss(memory=...)``).
     The loss is ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
     """
 
@@ -37,6 +37,9 @@ class MetricRefactoring(ABC):
     """Temperature of the sigmoid relaxation when the loss is built without one."""
     default_power: ClassVar[float] = 1.0
     """Power of the inverse-distance weighting when the loss is built without one."""
+    poolable: ClassVar[bool] = True
+    """Whether the examples of several batches can be pooled along the first dimension of the scores and every
+    target (``UniLoss(memory=...)``); ``False`` for metrics whose targets index queries."""
 
     def default_anchors(self) -> AnchorSampler:
         """The anchor sampler used when the loss is built without one (the paper's 1 + 16 + 16 + 16)."""

@@ -138,6 +138,8 @@ def _settings_line(setting: Mapping[str, Any]) -> str:
             parts.append(f"{key} {config[key]}")
     if setting.get("task") == "ap" and "positive_class" in config:
         parts.append(f"positive class {config['positive_class']}")
+    if config.get("memory"):
+        parts.append(f"UniLoss memory {config['memory']}")
     if setting.get("task") == "pck" and "stacks" in config:
         parts.append(f"stacks {config['stacks']}, width {config.get('width')}, depth {config.get('depth')}")
     return ", ".join(parts)

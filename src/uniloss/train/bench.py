@@ -82,9 +82,12 @@ def setting_names(settings: Sequence[TrainConfig]) -> list[str]:
         ['ap-fashion-mnist-class0', 'ap-fashion-mnist-class6']
     """
     names = [setting_name(config) for config in settings]
-    return [
+    names = [
         f"{name}-class{config.positive_class}" if names.count(name) > 1 and config.task == "ap" else name
         for name, config in zip(names, settings, strict=True)
+    ]
+    return [
+        f"{name}-memory{config.memory}" if config.memory else name for name, config in zip(names, settings, strict=True)
     ]
 
 

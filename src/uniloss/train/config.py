@@ -86,6 +86,8 @@ class TrainConfig:
             ``default_temperature`` (see ``docs/ablation.md``; the paper presets set 1).
         power: power of UniLoss's inverse-distance weighting; ``None`` for the metric's ``default_power``
             (the paper presets set 1).
+        memory: number of earlier training examples UniLoss ranks together with each batch (its scores
+            detached); 0 for none. See ``UniLoss(memory=...)`` and ``docs/ablation.md``.
         ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
         candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
             (paper: 21 on CIFAR-100); ``None`` for all classes.
@@ -148,6 +150,7 @@ class TrainConfig:
     stop_after: int | None = None
     temperature: float | None = None
     power: float | None = None
+    memory: int = 0
     ap_mode: ApMode = "step"
     candidates: int | None = None
     threshold: float = 0.5
@@ -228,7 +231,7 @@ class TrainConfig:
         for name in ("width", "limit_train", "limit_test", "stop_after", "threads"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
-        for name in ("positive_class", "seed", "num_workers"):
+        for name in ("positive_class", "seed", "num_workers", "memory"):
             _nonnegative_int(name, getattr(self, name))
         for name in ("lr", "threshold"):
             _positive_float(name, getattr(self, name))
@@ -427,11 +430,13 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # The quality study (docs/results.md): every task's UniLoss against its usual loss with the same model, data,
     # epochs, seeds and learning-rate grid (BENCH_LR_GRIDS), on two CPU cores in about 20 minutes with --jobs 2.
     # AP: Fashion-MNIST T-shirt/top (0) and Shirt (6, the hardest class) against the rest, MLP 784-500-300-1,
-    # batch 128, 3 epochs; accuracy: Fashion-MNIST 10 classes with a small CNN (width 16) on the first 10,000
+    # batch 128, 3 epochs, also with UniLoss(memory=512) (the baseline ignores it); accuracy: Fashion-MNIST 10 classes with a small CNN (width 16) on the first 10,000
     # training images, and the embedded digits; PCKh: 1,024 synthetic keypoint images, one-stack hourglass.
     "quality": [
         {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3},
         {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3},
+        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3, "memory": 512},
+        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3, "memory": 512},
         {
             "task": "accuracy",
             "dataset": "fashion-mnist",

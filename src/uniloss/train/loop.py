@@ -189,6 +189,7 @@ class Task:
                 generator=self.generator,
                 validate_args=False,
                 distributed=distributed,
+                memory=config.memory,
             )
 
     def _refactoring(self) -> uniloss.metrics.MetricRefactoring:
@@ -945,6 +946,8 @@ def _train_process(config: TrainConfig, progress: bool, device: torch.device) ->
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         _set_rng_state(checkpoint["rng"], task, augment_generator)
+        if task.criterion is not None and checkpoint.get("criterion"):
+            task.criterion.load_state_dict(checkpoint["criterion"])  # examples remembered by UniLoss(memory=...)
         saved = checkpoint["history"]
         for key in _HISTORY_SERIES:
             history[key] = list(saved.get(key, [0] * len(saved["epoch"])))  # "skipped" is newer than version 1
@@ -996,6 +999,7 @@ def _train_process(config: TrainConfig, progress: bool, device: torch.device) ->
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "rng": _rng_state(task, augment_generator),
+                "criterion": task.criterion.state_dict() if task.criterion is not None else {},
                 "history": history,
             }
             _save_checkpoint(checkpoint_path, payload)  # first the checkpoint, which carries the history,

@@ -1,0 +1,104 @@
+"""``UniLoss(memory=M)``: earlier examples ranked together with each batch, gradients to the batch only."""
+
+import pytest
+import torch
+
+import uniloss
+from uniloss.metrics import Accuracy, AveragePrecision
+
+
+def _batches(count, size=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(count):
+        labels = (torch.rand(size, generator=g) < 0.3).long()
+        labels[:2] = torch.tensor([0, 1])
+        out.append((torch.randn(size, generator=g), labels))
+    return out
+
+
+def test_each_batch_is_ranked_with_the_newest_remembered_examples():
+    batches = _batches(3)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=20, generator=torch.Generator().manual_seed(1))
+    reference = torch.Generator().manual_seed(1)
+    seen_scores, seen_labels = torch.zeros(0), torch.zeros(0, dtype=torch.long)
+    for scores, labels in batches:
+        scores = scores.clone().requires_grad_()
+        loss = criterion(scores, labels)
+        pooled = torch.cat([scores, seen_scores]), torch.cat([labels, seen_labels])
+        expected = uniloss.uniloss(*pooled, metric=AveragePrecision(), generator=reference)
+        assert torch.equal(loss, expected)
+        seen_scores = torch.cat([scores.detach(), seen_scores])[:20]
+        seen_labels = torch.cat([labels, seen_labels])[:20]
+    assert criterion.get_extra_state()["remembered"][0].shape == (20,)
+
+
+def test_gradients_reach_only_the_current_batch_and_differ_from_the_batch_alone():
+    (old, old_labels), (new, labels) = _batches(2, seed=3)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=16, generator=torch.Generator().manual_seed(0))
+    criterion(old.requires_grad_(), old_labels)
+    scores = new.clone().requires_grad_()
+    criterion(scores, labels).backward()
+    alone = new.clone().requires_grad_()
+    uniloss.UniLoss(AveragePrecision(), generator=torch.Generator().manual_seed(0))(alone, labels).backward()
+    assert scores.grad.shape == (16,)
+    assert torch.all(torch.isfinite(scores.grad))
+    assert not torch.allclose(scores.grad, alone.grad)
+    assert old.grad is None
+
+
+def test_eval_mode_neither_uses_nor_updates_the_memory():
+    (first, first_labels), (second, labels) = _batches(2, seed=4)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=32, generator=torch.Generator().manual_seed(0))
+    criterion(first, first_labels)
+    remembered = criterion.get_extra_state()["remembered"]
+    criterion.eval()
+    loss = criterion(second, labels)
+    alone = uniloss.UniLoss(AveragePrecision(), generator=torch.Generator().manual_seed(0))
+    alone(first, first_labels)  # the same generator state as the criterion's
+    assert torch.equal(loss, alone(second, labels))
+    assert all(torch.equal(a, b) for a, b in zip(remembered, criterion.get_extra_state()["remembered"]))
+
+
+def test_state_dict_carries_the_memory_and_reset_empties_it():
+    batches = _batches(3, seed=5)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=24, generator=torch.Generator().manual_seed(2))
+    for scores, labels in batches[:2]:
+        criterion(scores, labels)
+    restored = uniloss.UniLoss(AveragePrecision(), memory=24, generator=torch.Generator().manual_seed(2))
+    restored.load_state_dict(criterion.state_dict())
+    restored.generator.set_state(criterion.generator.get_state())
+    assert torch.equal(criterion(*batches[2]), restored(*batches[2]))
+    restored.reset_memory()
+    assert restored.get_extra_state() == {"remembered": []}
+
+
+@pytest.mark.parametrize("memory", [0, 5])
+def test_multi_class_targets_are_pooled_too(memory):
+    g = torch.Generator().manual_seed(6)
+    criterion = uniloss.UniLoss(Accuracy(num_classes=4), memory=memory, generator=g)
+    for _ in range(3):
+        logits = torch.randn(6, 4, generator=g, requires_grad=True)
+        criterion(logits, torch.randint(0, 4, (6,), generator=g)).backward()
+        assert logits.grad.shape == (6, 4)
+    assert len(criterion.get_extra_state()["remembered"]) == (2 if memory else 0)
+    assert "memory=5" in repr(criterion) if memory else "memory" not in repr(criterion)
+
+
+def test_training_with_memory_raises_ap_on_small_batches():
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(512, 8, generator=g)
+    y = (x[:, 0] + 0.5 * torch.randn(512, generator=g) > 1.0).long()
+    model = torch.nn.Linear(8, 1)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=128, generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    before = uniloss.functional.average_precision(model(x).squeeze(1).detach(), y)
+    for epoch in range(3):
+        for start in range(0, 512, 16):
+            optimizer.zero_grad()
+            criterion(model(x[start : start + 16]).squeeze(1), y[start : start + 16]).backward()
+            optimizer.step()
+    after = uniloss.functional.average_precision(model(x).squeeze(1).detach(), y)
+    oracle = uniloss.functional.average_precision(x[:, 0], y)  # the score that made the labels (0.78)
+    assert before < 0.5
+    assert after > 0.95 * oracle
