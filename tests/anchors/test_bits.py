@@ -34,6 +34,21 @@ def test_sums_adjoint_and_row_counts_equal_the_dense_computation(count, rows, le
     assert torch.equal(anchors.row_counts(), dense.sum(-1))
 
 
+@pytest.mark.parametrize("long_rows", [False, True])
+def test_the_scatter_histogram_of_accelerators_agrees_with_bincount(monkeypatch, long_rows):
+    anchors, _dense, _mask, g = _bits_and_dense(13, 4, 33, seed=6, with_mask=True)
+    x = torch.randn(4, 33, generator=g, dtype=torch.float64)
+    weights = torch.randn(13, generator=g, dtype=torch.float64)
+    if long_rows:
+        monkeypatch.setattr(_bits, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
+    expected = anchors.sums(x), anchors.sums_adjoint(weights), anchors.row_counts()
+    monkeypatch.setattr(_bits, "_BINCOUNT_DEVICES", set())  # the path CUDA takes, on the CPU
+    got = anchors.sums(x), anchors.sums_adjoint(weights), anchors.row_counts()
+    torch.testing.assert_close(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1])
+    assert torch.equal(got[2], expected[2])
+
+
 def test_row_counts_of_long_rows_use_the_histogram_and_agree(monkeypatch):
     anchors, dense, _mask, _g = _bits_and_dense(19, 3, 40, seed=2)
     direct = anchors.row_counts()

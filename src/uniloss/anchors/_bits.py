@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 _ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
+_BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
 
 
 def draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
@@ -38,7 +39,7 @@ def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> 
     ``bincount`` on the CPU (one deterministic pass); a scatter elsewhere, since ``bincount`` reads the
     largest index back to the host.
     """
-    if index.device.type == "cpu":
+    if index.device.type in _BINCOUNT_DEVICES:
         return torch.bincount(index, weights=weights, minlength=bins)
     if weights is None:
         weights = torch.ones(index.shape, dtype=torch.long, device=index.device)
