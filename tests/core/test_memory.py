@@ -57,7 +57,7 @@ def test_eval_mode_neither_uses_nor_updates_the_memory():
     alone = uniloss.UniLoss(AveragePrecision(), generator=torch.Generator().manual_seed(0))
     alone(first, first_labels)  # the same generator state as the criterion's
     assert torch.equal(loss, alone(second, labels))
-    assert all(torch.equal(a, b) for a, b in zip(remembered, criterion.get_extra_state()["remembered"]))
+    assert all(torch.equal(a, b) for a, b in zip(remembered, criterion.get_extra_state()["remembered"], strict=True))
 
 
 def test_state_dict_carries_the_memory_and_reset_empties_it():
@@ -93,7 +93,7 @@ def test_training_with_memory_raises_ap_on_small_batches():
     criterion = uniloss.UniLoss(AveragePrecision(), memory=128, generator=torch.Generator().manual_seed(0))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     before = uniloss.functional.average_precision(model(x).squeeze(1).detach(), y)
-    for epoch in range(3):
+    for _epoch in range(3):
         for start in range(0, 512, 16):
             optimizer.zero_grad()
             criterion(model(x[start : start + 16]).squeeze(1), y[start : start + 16]).backward()

@@ -187,6 +187,29 @@ def test_layout_puts_positives_and_negatives_of_a_label_in_separate_rows_of_at_m
     assert int(c.mask[positive_rows].sum()) == 1500
 
 
+def test_layout_holds_the_negatives_then_the_positives_of_each_label_in_example_order():
+    scores = torch.arange(10.0).view(5, 2)
+    targets = torch.tensor([[1, 0], [0, 0], [1, 0], [1, 1], [0, 0]])
+    c = F1(threshold=0.5, num_labels=2).comparisons(scores, targets)
+    groups = [[0.5 - 2, 0.5 - 8], [0 - 0.5, 4 - 0.5, 6 - 0.5], [0.5 - 1, 0.5 - 3, 0.5 - 5, 0.5 - 9], [7 - 0.5]]
+    expected = [group + [0.0] * (4 - len(group)) for group in groups]  # rows of the largest group, 4
+    assert c.values.tolist() == expected
+    assert c.mask.sum(1).tolist() == [2, 3, 4, 1]
+    assert c.context.row_group.tolist() == [0, 1, 2, 3]
+    assert c.context.sizes.tolist() == [2, 3, 4, 1]
+
+
+def test_autograd_keeps_five_bytes_per_binary_an_int32_index_and_the_targets():
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.randn(3000, 2, generator=generator, requires_grad=True)
+    targets = (torch.rand(3000, 2, generator=generator) < 0.3).long()
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        c = F1(num_labels=2).comparisons(scores, targets)
+    large = sorted((t.element_size(), t.numel()) for t in saved if t.numel() > 2 * c.shape[0])
+    assert large == [(1, 6000), (4, int(c.mask.sum()))]  # the sign of each binary, its place in the layout
+
+
 def test_recall_compares_only_the_positives():
     c = Recall().comparisons(torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1, 0, 1]))
     assert int(c.mask.sum()) == 2

@@ -87,6 +87,13 @@ def _module(metric):
     return uniloss.UniLoss(metric)
 
 
+def _remembering(metric, *first):
+    """A loss with ``memory`` that has already seen the batch ``first``."""
+    criterion = uniloss.UniLoss(metric, memory=8)
+    criterion(*first)
+    return criterion
+
+
 AP_LOSS, ACC_LOSS, PCK_LOSS = _loss(AveragePrecision()), _loss(Accuracy(num_classes=3)), _loss(PCK())
 
 
@@ -432,6 +439,19 @@ ERRORS = [
         ValueError, r"`power` must be a positive float, but got 0\.0\."),
     row("module-power-bool", uniloss.UniLoss, (AveragePrecision(),), {"power": True},
         TypeError, r"`power` must be a positive float, but got bool True\."),
+    row("module-memory-negative", uniloss.UniLoss, (AveragePrecision(),), {"memory": -1},
+        ValueError, r"`memory` must be a non-negative int, but got -1\."),
+    row("module-memory-float", uniloss.UniLoss, (AveragePrecision(),), {"memory": 8.0},
+        TypeError, r"`memory` must be a non-negative int, but got float 8\.0\."),
+    row("module-memory-ndcg", uniloss.UniLoss, (NDCG(),), {"memory": 8},
+        ValueError, r"`memory` needs a metric whose batches can be pooled, but NDCG\(.*\) cannot\."),
+    row("memory-targets-count", _remembering(Accuracy(num_classes=3), X, Y), (X, Y, Y), {},
+        ValueError, r"`memory` holds 1 targets per example, but the batch has 2; call reset_memory\(\)"),
+    row("memory-scores-shape", _remembering(Accuracy(num_classes=3), X, Y), (torch.randn(4, 4), Y), {},
+        ValueError, r"`scores` must match the remembered examples \(shape \(\*, 3\), torch\.float32\), but got "
+        r"shape \(4, 4\) and torch\.float32; call reset_memory\(\)"),
+    row("memory-targets-dtype", _remembering(AveragePrecision(), S, T), (S, T.int()), {},
+        ValueError, r"`targets\[0\]` must match the remembered examples \(shape \(\*, \), torch\.int64\)"),
     row("sigmoid-temperature-nan", uniloss.Sigmoid, (NAN,), {},
         ValueError, r"`temperature` must be a positive float, but got nan\."),
     row("idw-power-negative", uniloss.InverseDistanceWeighting, (-1.0,), {},

@@ -189,11 +189,82 @@ def test_binary_layout_compares_each_relevant_item_with_the_irrelevant_items_of_
     assert comparisons.mask.sum(1).tolist() == [1, 1, 2]
 
 
-def test_graded_layout_adds_a_row_against_the_more_relevant_items():
+def test_graded_layout_compares_each_relevant_item_with_the_less_then_the_more_relevant_items():
     scores, relevance = torch.arange(4.0), torch.tensor([2, 1, 0, 1])
     comparisons = NDCG().comparisons(scores, relevance)
-    assert comparisons.shape == (6, 3)  # rows: 3 relevant items against less, then against more relevant ones
-    assert comparisons.mask.sum(1).tolist() == [3, 1, 1, 0, 1, 1]
+    # rows: 3 relevant items against the less relevant ones, then the 2 of relevance 1 against the item of 2
+    expected = [[-2.0, -1.0, -3.0], [-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [-3.0, 0.0, 0.0]]
+    assert comparisons.values.tolist() == expected
+    assert comparisons.mask.sum(1).tolist() == [3, 1, 1, 1, 1]
+    assert comparisons.context.row_item.tolist() == [0, 1, 2, 1, 2]
+
+
+def _pairs_of_the_layout(comparisons, relevant):
+    """Sorted ``(item, direction, value)`` of the real entries; direction 1 for the rows against more relevant."""
+    rows, columns = comparisons.mask.nonzero(as_tuple=True)
+    items = relevant[comparisons.context.row_item[rows]]
+    more = (rows >= comparisons.context.less_rows).long()
+    return sorted(zip(items.tolist(), more.tolist(), comparisons.values[rows, columns].tolist(), strict=True))
+
+
+def _pairs_written_out(scores, relevance, groups, graded):
+    """The same, from every pair of items of a query."""
+    groups = torch.zeros_like(relevance) if groups is None else groups
+    pairs = []
+    for i in (relevance > 0).nonzero().flatten().tolist():
+        for j in (groups == groups[i]).nonzero().flatten().tolist():
+            if relevance[j] < relevance[i]:
+                pairs.append((i, 0, float(scores[i] - scores[j])))
+            elif graded and relevance[j] > relevance[i]:
+                pairs.append((i, 1, float(scores[j] - scores[i])))
+    return sorted(pairs)
+
+
+@PROPERTY_SETTINGS
+@given(ranking_batches(), st.integers(1, 40))
+def test_layout_holds_each_comparison_of_a_relevant_item_exactly_once(batch, extra):
+    scores, relevance, groups, _ = batch
+    scores = torch.cat([scores, torch.linspace(-1.0, 1.0, extra)])  # a long query of irrelevant items too
+    relevance = torch.cat([relevance, torch.zeros(extra, dtype=torch.long)])
+    groups = None if groups is None else torch.cat([groups, torch.full((extra,), 4)])
+    for metric, _, graded in _metrics(1)[1:3]:
+        targets = relevance if graded else (relevance > 1).long()
+        comparisons = metric.comparisons(scores, *((targets,) if groups is None else (targets, groups)))
+        relevant = (targets > 0).nonzero().flatten()
+        assert _pairs_of_the_layout(comparisons, relevant) == _pairs_written_out(scores, targets, groups, graded)
+        assert (comparisons.values[~comparisons.mask] == 0).all()
+
+
+def test_padding_of_many_equal_queries_is_a_fraction_of_the_binaries():
+    generator = torch.Generator().manual_seed(0)  # the benchmark's ndcg-64x64: 64 queries of 64 items
+    scores, relevance = torch.randn(64 * 64, generator=generator), torch.randint(0, 4, (64 * 64,), generator=generator)
+    comparisons = NDCG(top_k=10).comparisons(scores, relevance, torch.arange(64).repeat_interleave(64))
+    binaries = int(comparisons.mask.sum())
+    assert comparisons.num_binaries <= 1.3 * binaries  # rows padded to the largest query: 2.7 x
+    assert comparisons.shape[0] <= binaries / 12
+
+
+@pytest.mark.parametrize("index", [0, 2], ids=["precision_at_k", "ndcg"])
+def test_autograd_keeps_no_index_of_the_size_of_the_layout(index):
+    metric, _, graded = _metrics(2)[index]
+    generator = torch.Generator().manual_seed(index)
+    scores = torch.randn(60, generator=generator, requires_grad=True)
+    targets = torch.randint(0, 4 if graded else 2, (60,), generator=generator)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
+        comparisons = metric.comparisons(scores, targets, torch.arange(60) % 3)
+    assert max(saved, default=0) <= scores.numel() < comparisons.num_binaries
+
+
+@pytest.mark.grad
+@pytest.mark.parametrize("index", [0, 2], ids=["precision_at_k", "ndcg"])
+def test_comparisons_pass_gradcheck(index):
+    metric, _, graded = _metrics(2)[index]
+    scores = torch.randn(9, generator=torch.Generator().manual_seed(index), dtype=torch.float64)
+    targets = torch.tensor([2, 0, 1, 0, 3, 1, 0, 0, 1]) if graded else torch.tensor([1, 0, 1, 0, 1, 1, 0, 0, 1])
+    groups = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    values = lambda s: metric.comparisons(s, targets, groups).values  # noqa: E731
+    assert torch.autograd.gradcheck(values, (scores.requires_grad_(),))
 
 
 # --- gradients ------------------------------------------------------------------------------------------

@@ -64,7 +64,10 @@ class AnchorBits:
 
     @staticmethod
     def uniform(
-        count: int, mask: torch.Tensor | None, shape: tuple[int, int], generator: torch.Generator | None,
+        count: int,
+        mask: torch.Tensor | None,
+        shape: tuple[int, ...],
+        generator: torch.Generator | None,
         device: torch.device,
     ) -> AnchorBits:
         """``count`` uniformly random configurations of the ``shape`` layout, wrong only where ``mask`` is set."""
@@ -107,9 +110,7 @@ class AnchorBits:
         """
         table = _bit_table(x.dtype, x.device)
         flat = x.reshape(-1)
-        planes = [
-            (_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes
-        ]
+        planes = [(_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes]
         return torch.cat(planes)[: self.count]
 
     def sums_adjoint(self, grad: torch.Tensor) -> torch.Tensor:
@@ -123,22 +124,22 @@ class AnchorBits:
             out += per_code[:, group].index_select(0, plane.reshape(-1).int())
         return out.view(rows, length)
 
-    def row_counts(self) -> torch.Tensor:
-        """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor."""
-        groups, rows, length = self.codes.shape
-        if length < _ROW_HISTOGRAM_MIN_LENGTH:
-            counts = [torch.stack([((plane >> bit) & 1).sum(-1) for bit in range(8)]) for plane in self.codes]
-        else:
-            offsets = (torch.arange(rows, dtype=torch.int32, device=self.codes.device) * 256).unsqueeze(1)
-            table = _bit_table(torch.float64, self.codes.device)
-            counts = [
-                (_histogram((plane.int() + offsets).reshape(-1), None, rows * 256).view(rows, 256).double() @ table)
-                .round()
-                .long()
-                .T
-                for plane in self.codes
-            ]
-        return torch.cat(counts)[: self.count]
+    def row_counts(self, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor, written into ``out`` if given."""
+        _groups, rows, length = self.codes.shape
+        if out is None:
+            out = torch.empty((self.count, rows), dtype=torch.long, device=self.codes.device)
+        offsets = (torch.arange(rows, dtype=torch.int32, device=self.codes.device) * 256).unsqueeze(1)
+        table = _bit_table(torch.float64, self.codes.device)
+        for group, plane in enumerate(self.codes):
+            first, stop = 8 * group, min(8 * group + 8, self.count)
+            if length < _ROW_HISTOGRAM_MIN_LENGTH:
+                for anchor in range(first, stop):
+                    torch.sum((plane >> (anchor - first)) & 1, -1, out=out[anchor])
+            else:
+                histogram = _histogram((plane.int() + offsets).reshape(-1), None, rows * 256).view(rows, 256)
+                out[first:stop] = (histogram.double() @ table).round().T[: stop - first]
+        return out
 
     def dense(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Anchors ``start:stop`` as a ``(k, R, L)`` bool tensor, ``True`` where the binary is wrong."""

@@ -107,7 +107,7 @@ def _add_training_options(parser: argparse.ArgumentParser, bench: bool) -> None:
         add("--stop-after", type=int, default=suppress, metavar="EPOCH", help="stop after this epoch (resumable)")
     add("--temperature", type=float, default=suppress, help=f"UniLoss sigmoid temperature ({_default('temperature')})")
     add("--power", type=float, default=suppress, help=f"UniLoss inverse-distance power ({_default('power')})")
-    add("--memory", type=int, default=suppress, help=f"UniLoss: earlier examples ranked with each batch ({_default('memory')})")
+    add("--memory", type=int, default=suppress, help=f"UniLoss: examples pooled per batch ({_default('memory')})")
     add("--ap-mode", choices=("step", "interpolated"), default=suppress, help=f"UniLoss AP ({_default('ap_mode')})")
     add("--candidates", type=_optional_int, default=suppress, help="UniLoss accuracy: top classes compared (paper: 21)")
     add("--threshold", type=float, default=suppress, help=f"PCK radius / head size ({_default('threshold')})")

@@ -22,15 +22,17 @@ _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for 
 
 def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
     """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
-    _rows, length = wrong.shape
+    rows, length = wrong.shape
+    fixed = anchors.base.shape[0]
+    counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
     current = wrong.sum(1)
-    counts = torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current))
+    torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current), out=counts[:fixed])
     flip = anchors.flip
     index = flip.clamp_min(0)
     step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
-    counts = counts.scatter_add(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    counts[:fixed].scatter_add_(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
     if anchors.random is not None:
-        counts = torch.cat([counts, anchors.random.row_counts()])
+        anchors.random.row_counts(out=counts[fixed:])
     return counts
 
 
@@ -395,14 +397,15 @@ class UniLoss(torch.nn.Module):
                     f"`memory` holds {len(remembered) - 1} targets per example, but the batch has {len(targets)}; "
                     "call reset_memory() when the inputs change."
                 )
-            for name, old, new in zip(("scores", *(f"targets[{i}]" for i in range(len(targets)))), remembered, batch):
+            names = ("scores", *(f"targets[{i}]" for i in range(len(targets))))
+            for name, old, new in zip(names, remembered, batch, strict=True):
                 if old.shape[1:] != new.shape[1:] or old.dtype != new.dtype:
+                    trailing = ", ".join(map(str, old.shape[1:]))
                     raise ValueError(
-                        f"`{name}` must match the remembered examples (shape (*, {', '.join(map(str, old.shape[1:]))}), "
-                        f"{old.dtype}), but got shape {tuple(new.shape)} and {new.dtype}; call reset_memory() when "
-                        "the inputs change."
+                        f"`{name}` must match the remembered examples (shape (*, {trailing}), {old.dtype}), but got "
+                        f"shape {tuple(new.shape)} and {new.dtype}; call reset_memory() when the inputs change."
                     )
-            batch = tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered))
+            batch = tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered, strict=True))
         self._remembered = tuple(part.detach()[: self.memory].clone() for part in batch)
         return batch[0], batch[1:]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import torch
 
@@ -90,34 +90,44 @@ def check_label_inputs(scores: object, targets: object, num_labels: int | None, 
     check_integer_range("targets", targets, 0, 1)
 
 
-def grouped_comparisons(
-    values: torch.Tensor, column: torch.Tensor, positive: torch.Tensor, num_columns: int
-) -> Comparisons:
-    """Lay out ``B`` oriented comparisons in rows of one group each (one device sync).
+def grouped_comparisons(values: torch.Tensor, positive: torch.Tensor, positives_only: bool = False) -> Comparisons:
+    """Lay out the ``(N, C)`` oriented comparisons in rows of one group (column and target) each; one device sync.
+
+    Groups run negatives then positives of column 0, then of column 1, ...; a group fills ``ceil(size / L)``
+    rows of ``L = min(1024, largest group)`` entries, its binaries in example order. The position of each
+    binary in its group is a running count down its column (no sort), and autograd keeps one int32 index.
 
     Args:
-        values: ``(B,)`` oriented comparisons, differentiable.
-        column: ``(B,)`` int64 column (label, class) of each binary, in ``[0, C)``.
-        positive: ``(B,)`` bool, whether the binary's example is a positive of its column.
-        num_columns: ``C``.
+        values: ``(N, C)`` oriented comparisons, differentiable.
+        positive: ``(N, C)`` bool, whether the binary's example is a positive of its column.
+        positives_only: leave the negatives' binaries out (their counts, ``FP`` and ``TN``, read 0).
 
     Returns:
         ``Comparisons`` of shape ``(R, L)`` with ``L <= 1024``, a padding mask and a :class:`GroupedLayout`.
     """
-    group = 2 * column + positive.long()
-    sizes = torch.bincount(group, minlength=2 * num_columns)
+    num_examples = positive.shape[0]
+    positives = positive.sum(0)
+    sizes = torch.stack([torch.zeros_like(positives) if positives_only else num_examples - positives, positives], 1)
+    sizes = sizes.flatten()  # (2 C,): negatives then positives of each column
     length = max(1, min(_ROW_LENGTH, int(sizes.max())))
     rows_per_group = (sizes + length - 1) // length
     first_row = rows_per_group.cumsum(0) - rows_per_group
-    first_item = sizes.cumsum(0) - sizes
-    order = torch.argsort(group, stable=True)
-    sorted_group = group[order]
-    position = torch.arange(group.numel(), device=group.device) - first_item[sorted_group]
-    flat = (first_row[sorted_group] + position // length) * length + position % length
     num_rows = int(rows_per_group.sum())
-    laid_out = values.new_zeros(num_rows * length).index_put((flat,), values[order])
-    mask = torch.zeros(num_rows * length, dtype=torch.bool, device=values.device).index_fill(0, flat, True)
-    row_group = torch.searchsorted(first_row + rows_per_group, torch.arange(num_rows, device=group.device), right=True)
+    index_dtype = torch.int32 if num_rows * length < 2**31 else torch.int64
+    starts = (first_row * length).to(index_dtype).view(-1, 2)  # first entry of each group
+    seen = positive.cumsum(0, dtype=index_dtype)  # positives up to each example, per column
+    if positives_only:
+        flat = (starts[:, 1] + seen - 1)[positive]
+        values = values[positive]
+    else:
+        before = torch.arange(num_examples, dtype=index_dtype, device=positive.device).unsqueeze(1) - seen
+        flat = torch.where(positive, starts[:, 1] + seen - 1, starts[:, 0] + before).flatten()
+        values = values.flatten()
+    laid_out = values.new_zeros(num_rows * length).index_put_((flat,), values)
+    mask = torch.zeros(num_rows * length, dtype=torch.bool, device=values.device).index_put_(
+        (flat,), torch.ones((), dtype=torch.bool, device=values.device)
+    )
+    row_group = torch.searchsorted(first_row + rows_per_group, torch.arange(num_rows, device=sizes.device), right=True)
     context = GroupedLayout(row_group, sizes)
     return Comparisons(laid_out.view(num_rows, length), mask.view(num_rows, length), context)
 
@@ -129,14 +139,10 @@ def threshold_comparisons(
 
     With ``positives_only`` the negatives' binaries are left out (their counts, ``FP`` and ``TN``, read 0).
     """
-    columns = 1 if scores.ndim == 1 else scores.shape[1]
-    positive = targets.bool().reshape(-1)
-    flat = scores.reshape(-1) - threshold
-    values = torch.where(positive, flat, -flat)
-    column = torch.arange(columns, device=scores.device).repeat(scores.shape[0])
-    if positives_only:
-        values, column, positive = values[positive], column[positive], positive[positive]
-    return grouped_comparisons(values, column, positive, columns)
+    scores = scores.unsqueeze(1) if scores.ndim == 1 else scores
+    positive = targets.bool().reshape(scores.shape)
+    difference = scores - threshold
+    return grouped_comparisons(torch.where(positive, difference, -difference), positive, positives_only)
 
 
 def counts_from_wrong(wrong: torch.Tensor, comparisons: Comparisons) -> Counts:
@@ -177,8 +183,12 @@ def averaged(statistic: Callable[[Counts], torch.Tensor], counts: Counts, averag
 class ThresholdMetric(MetricRefactoring):
     """Base of the metrics of a confusion matrix at a decision threshold (see this module's docstring).
 
-    A subclass sets ``name`` and implements :meth:`statistic`, the metric per column from the counts.
+    A subclass sets ``name`` and implements :meth:`statistic`, the metric per column from the counts; it sets
+    ``positives_only`` when the negatives' counts (``FP``, ``TN``) cannot change the metric.
     """
+
+    positives_only: ClassVar[bool] = False
+    """Lay out only the positives' binaries (the negatives' counts then read 0)."""
 
     def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
         self.threshold = check_threshold(threshold)
@@ -197,11 +207,17 @@ class ThresholdMetric(MetricRefactoring):
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
         """Each score minus the threshold (negated for negatives), grouped by label and target."""
-        return threshold_comparisons(scores, targets[0], self.threshold)
+        return threshold_comparisons(scores, targets[0], self.threshold, self.positives_only)
 
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """The metric of the counts: wrong binaries are false negatives (positive rows) or false positives."""
         return averaged(self.statistic, counts_from_wrong(wrong, comparisons), self.average)
+
+    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = False) -> torch.Tensor:
+        """The metric of ``(N,)`` or ``(N, L)`` scores thresholded directly (the functional forms' path), a scalar."""
+        if validate_args:
+            check_label_inputs(scores, targets, None, infer=True)
+        return averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
 
     def __repr__(self) -> str:
         return (

@@ -1,14 +1,20 @@
 """Shared by the ranking metrics (precision and recall at k, NDCG): items compared within their query.
 
-Each relevant item ``i`` (relevance ``> 0``) is a row compared with every item ``j`` of its query that is less
-relevant, ``c = s_i - s_j``; for graded relevance a second row compares it with every more relevant item,
+Each relevant item ``i`` (relevance ``> 0``) is compared with every item ``j`` of its query that is less
+relevant, ``c = s_i - s_j``; for graded relevance it is also compared with every more relevant item,
 ``c = s_j - s_i``. Both are oriented so that a right binary is the ideal order. From the wrong counts,
 ``above_i = (wrong less relevant) + (more relevant) - (wrong more relevant)`` is the number of items of
 other relevance levels ranked above ``i``; items of the same level are placed among themselves by
 ``above`` (their order does not change the metric), so ``position_i = above_i + (its rank in its level)``.
 A tie between two items of different relevance ranks the less relevant one higher (a tie is wrong).
 
-On a configuration that no scores produce, two rows may claim the same position; the ``j``-th row of a
+Layout: with the items of each query sorted by relevance, the less relevant items of ``i`` are one run of
+that order and the more relevant ones another, so each comparison is ``i`` against one entry of a run. A run
+is cut into rows of ``L`` entries (its last row padded), every row counting for one item and one direction;
+``L`` is chosen from the run lengths to keep padding and rows both few (:func:`row_length`), and empty runs
+take no row. Only row-sized indices are stored: the entries' items are recomputed from the runs.
+
+On a configuration that no scores produce, two relevant items may claim the same position; the ``j``-th of a
 query by position is moved down to position ``j`` if it is above it, which changes nothing on consistent
 configurations and keeps every metric in ``[0, 1]``. A query's metric is
 ``sum_i gain_i * discount(position_i) / normaliser``, averaged over queries.
@@ -17,8 +23,8 @@ configurations and keeps every metric in ``[0, 1]``. A query's metric is
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
-from typing import ClassVar, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 
@@ -27,6 +33,7 @@ from uniloss.core.checks import (
     check_floating,
     check_integer_range,
     check_nonempty,
+    check_positive_int,
     check_same_device,
     check_shape,
     check_tensor,
@@ -35,26 +42,59 @@ from uniloss.core.comparisons import Comparisons
 from uniloss.metrics._confusion import ratio
 from uniloss.metrics.base import MetricRefactoring
 
+_ROW_COST = 12
+"""Entries one row is worth when choosing the row length: the engine keeps an int64 count per row and anchor
+(49 by default), an entry costs it a few dozen bytes; 12 balances the two peaks on queries of ~64 items."""
+_CHUNK_ENTRIES = 1 << 16
+"""Entries built (or differentiated) at once by :class:`_RunDifferences`."""
+_CHUNK_POSITIONS = 1 << 15
+"""Item positions computed at once by :meth:`RankingMetric.evaluate_counts` (anchors in chunks)."""
+
 
 class RankingContext(NamedTuple):
-    """Context of a ranking layout (rows are the relevant items, in item order)."""
+    """Context of a ranking layout: the relevant items (in item order), and the item each row counts for."""
 
-    row_query: torch.Tensor
-    """``(R,)`` int64 query index of each row."""
+    item_query: torch.Tensor
+    """``(I,)`` int64 query index of each relevant item."""
     gain: torch.Tensor
-    """``(R,)`` float64 gain (relevance) of each row."""
+    """``(I,)`` float64 gain (relevance) of each relevant item."""
     normaliser: torch.Tensor
     """``(Q,)`` float64: a query's metric is its discounted gain divided by this (``0`` gives 0)."""
     more_relevant: torch.Tensor | None
-    """``(R,)`` int64 number of more relevant items in the row's query; None without a second row."""
+    """``(I,)`` int64 number of more relevant items in the item's query; None without such rows."""
     level: torch.Tensor
-    """``(R,)`` int64 id of the row's (query, relevance) level, in increasing order."""
+    """``(I,)`` int64 id of the item's (query, relevance) level, in increasing order."""
     level_start: torch.Tensor
-    """``(S,)`` int64 number of rows in lower level ids."""
+    """``(S,)`` int64 number of relevant items in lower level ids."""
     query_start: torch.Tensor
-    """``(Q,)`` int64 number of rows in lower query ids."""
+    """``(Q,)`` int64 number of relevant items in lower query ids."""
     span: int
-    """A bound above every position: the largest query's size plus the number of rows."""
+    """A bound above every position: the largest query's size plus the number of relevant items."""
+    row_item: torch.Tensor
+    """``(R,)`` int64 relevant item (an index into the ``(I,)`` tensors) each row counts for."""
+    less_rows: int
+    """Rows ``[0, less_rows)`` count less relevant items above their item, the others more relevant items below."""
+
+
+class _Runs(NamedTuple):
+    """Rows cut from runs of the items sorted by query and relevance: row ``r`` holds ``order[start_r:][:length_r]``."""
+
+    order: torch.Tensor
+    """``(N,)`` int64 items sorted by query, then relevance."""
+    item: torch.Tensor
+    """``(R,)`` int64 item (an index of ``scores``) compared with the run in each row."""
+    owner: torch.Tensor
+    """``(R,)`` int64 relevant item (an index of the ``(I,)`` relevant items) each row counts for."""
+    start: torch.Tensor
+    """``(R,)`` int64 first position of each row's run piece in ``order``."""
+    length: torch.Tensor
+    """``(R,)`` int64 number of real entries of each row, at most ``width``."""
+    less_rows: int
+    """Rows ``[0, less_rows)`` hold ``s_item - s_other``, the others ``s_other - s_item``."""
+    width: int
+    """``L``, entries per row."""
+    more_relevant: torch.Tensor | None
+    """``(I,)`` int64 number of more relevant items of each relevant item (graded relevance), else None."""
 
 
 def check_ranking_inputs(scores: object, targets: object, groups: object, graded: bool) -> None:
@@ -104,19 +144,20 @@ def _rank_in_segment(keys: torch.Tensor, segment: torch.Tensor, start: torch.Ten
 
 
 def positions(above: torch.Tensor, context: RankingContext) -> torch.Tensor:
-    """``(K, R)`` positions of the rows from the ``(K, R)`` numbers of other-level items above them."""
+    """``(K, I)`` positions of the relevant items from the ``(K, I)`` numbers of other-level items above them."""
     span = context.span
     pos = above + _rank_in_segment(context.level * span + above, context.level, context.level_start)
-    return torch.maximum(pos, _rank_in_segment(context.row_query * span + pos, context.row_query, context.query_start))
+    query = context.item_query
+    return torch.maximum(pos, _rank_in_segment(query * span + pos, query, context.query_start))
 
 
 def ranking_value(
     pos: torch.Tensor, context: RankingContext, discount: Callable[[torch.Tensor], torch.Tensor]
 ) -> torch.Tensor:
-    """``(K,)`` mean over queries of ``sum_rows gain * discount(position) / normaliser`` (0 for a normaliser 0)."""
+    """``(K,)`` mean over queries of ``sum_items gain * discount(position) / normaliser`` (0 for a normaliser 0)."""
     weighted = context.gain * discount(pos)
     total = weighted.new_zeros((pos.shape[0], context.normaliser.numel()))
-    total.index_add_(1, context.row_query, weighted)
+    total.index_add_(1, context.item_query, weighted)
     return ratio(total, context.normaliser).mean(-1).to(torch.get_default_dtype())
 
 
@@ -146,24 +187,103 @@ def _other_level_items_above(scores: torch.Tensor, relevance: torch.Tensor, quer
     return above
 
 
-def query_comparisons(
-    scores: torch.Tensor, rows: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(R, M - 1)`` differences ``s_i - s_j`` of each row's item and the other items of its query, and the items.
+def row_length(lengths: torch.Tensor) -> int:
+    """The row length ``L`` that cuts runs of these ``(S,)`` lengths into the fewest entries plus rows.
 
-    ``M`` is the largest query; the items of padding entries are ``-1``. One device sync (the width).
+    Formally ``argmin_L sum_s ceil(length_s / L) * (L + c)`` over ``L`` in a geometric grid up to the longest run
+    (``c`` a row's cost in entries); one device sync, then work on the distinct lengths only.
     """
-    num_items = query.numel()
-    order = torch.argsort(query, stable=True)  # items query by query
-    start = _starts(sizes)
-    position = torch.empty_like(order)
-    position[order] = torch.arange(num_items, device=query.device) - start[query[order]]
-    columns = torch.arange(int(sizes.max()) - 1, device=query.device)
-    row_query = query[rows]
-    other = columns + (columns >= position[rows].unsqueeze(1))  # positions in the query, skipping the item
-    items = order[(start[row_query].unsqueeze(1) + other).clamp_max(num_items - 1)]
-    items = torch.where(other < sizes[row_query].unsqueeze(1), items, -1)
-    return scores[rows].unsqueeze(1) - scores[items], items
+    values, counts = torch.unique(lengths[lengths > 0], return_counts=True)
+    if values.numel() == 0:
+        return 1
+    values, counts = values.cpu(), counts.cpu()
+    longest = int(values[-1])
+    grid = sorted({min(longest, round(2 ** (step / 4))) for step in range(4 * longest.bit_length() + 1)})
+    costs = [int((counts * ((values + width - 1) // width)).sum()) * (width + _ROW_COST) for width in grid]
+    return grid[costs.index(min(costs))]
+
+
+def runs_layout(
+    relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor, items: torch.Tensor, graded: bool
+) -> _Runs:
+    """The rows of the module docstring for the relevant ``items`` (``(I,)`` indices, in item order)."""
+    levels, level_sizes = _levels(relevance, query)
+    order = torch.argsort(levels, stable=True)  # by query, then relevance
+    query_start = _starts(sizes)[query[items]]
+    level_start = _starts(level_sizes)[levels[items]]
+    starts, lengths = [query_start], [level_start - query_start]  # the less relevant items
+    if graded:
+        level_end = level_start + level_sizes[levels[items]]
+        starts.append(level_end)
+        lengths.append(query_start + sizes[query[items]] - level_end)  # the more relevant items
+    run_start, run_length = torch.cat(starts), torch.cat(lengths)
+    width = row_length(run_length)
+    pieces = (run_length + width - 1) // width
+    less_rows, num_rows = torch.stack([pieces[: items.numel()].sum(), pieces.sum()]).tolist()
+    run = torch.repeat_interleave(pieces, output_size=num_rows)
+    piece = torch.arange(num_rows, device=run.device) - _starts(pieces)[run]
+    owner = torch.arange(items.numel(), device=items.device).repeat(len(starts))[run]
+    return _Runs(
+        order=order,
+        item=items[owner],
+        owner=owner,
+        start=run_start[run] + piece * width,
+        length=(run_length[run] - piece * width).clamp_max(width),
+        less_rows=less_rows,
+        width=width,
+        more_relevant=lengths[1] if graded else None,
+    )
+
+
+def _chunks(runs: _Runs) -> Iterator[tuple[slice, float]]:
+    """Row slices of at most ``_CHUNK_ENTRIES`` entries, each within one direction, with its sign."""
+    step = max(1, _CHUNK_ENTRIES // runs.width)
+    for first, last, sign in ((0, runs.less_rows, 1.0), (runs.less_rows, runs.item.numel(), -1.0)):
+        for start in range(first, last, step):
+            yield slice(start, min(start + step, last)), sign
+
+
+def _entries(runs: _Runs, part: slice, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rows, L)`` positions in ``order`` of the entries of rows ``part`` (clamped), and which are real."""
+    columns = torch.arange(runs.width, device=runs.start.device)
+    real = columns < runs.length[part].unsqueeze(1)
+    return (runs.start[part].unsqueeze(1) + columns).clamp_max(count - 1), real
+
+
+class _RunDifferences(torch.autograd.Function):
+    """``(R, L)`` oriented differences of each row's item and its run of items, 0 on padding.
+
+    Autograd keeps only the row-sized description of the runs (no ``(R, L)`` index); the backward rebuilds the
+    entries' positions chunk by chunk.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, scores: torch.Tensor, runs: _Runs) -> torch.Tensor:
+        values = scores.new_empty((runs.item.numel(), runs.width))
+        sorted_scores = scores[runs.order]
+        for part, sign in _chunks(runs):
+            index, real = _entries(runs, part, scores.numel())
+            difference = scores[runs.item[part]].unsqueeze(1) - sorted_scores[index]
+            values[part] = (difference if sign > 0 else difference.neg_()).masked_fill_(~real, 0.0)
+        ctx.runs, ctx.count = runs, scores.numel()
+        return values
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        runs: _Runs = ctx.runs
+        grad_scores = grad.new_zeros(ctx.count)
+        grad_sorted = grad.new_zeros(ctx.count)
+        for part, sign in _chunks(runs):
+            index, real = _entries(runs, part, ctx.count)
+            weights = torch.where(real, grad[part], 0.0)
+            if sign < 0:
+                weights.neg_()
+            grad_scores.index_put_((runs.item[part],), weights.sum(1), accumulate=True)
+            grad_sorted.index_put_((index.reshape(-1),), weights.reshape(-1).neg(), accumulate=True)
+        grad_scores[runs.order] += grad_sorted  # a permutation
+        return grad_scores, None
 
 
 class RankingMetric(MetricRefactoring):
@@ -174,10 +294,11 @@ class RankingMetric(MetricRefactoring):
 
     graded: ClassVar[bool] = False
     """Whether targets are graded relevances ``>= 0`` (gain = relevance) rather than ``{0, 1}``."""
+    poolable = False  # query ids of different batches would merge unrelated queries
 
     @abstractmethod
     def discount(self, pos: torch.Tensor) -> torch.Tensor:
-        """Float64 weight of an item at each position (``(K, R)`` int64 positions from 1)."""
+        """Float64 weight of an item at each position (``(K, I)`` int64 positions from 1)."""
 
     @abstractmethod
     def normaliser(self, relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
@@ -195,45 +316,72 @@ class RankingMetric(MetricRefactoring):
     def _layout(
         self, targets: torch.Tensor, groups: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, RankingContext]:
-        """Relevances, query of each item, query sizes, rows (relevant items) and the context."""
+        """Relevances, query of each item, query sizes, the relevant items and the context."""
         query, sizes = queries(groups, targets.shape[0], targets.device)
         relevance = targets.double()
-        rows = (relevance > 0).nonzero().squeeze(1)
-        levels = _levels(relevance[rows], query[rows]) if rows.numel() else (rows, rows)
+        items = (relevance > 0).nonzero().squeeze(1)
+        levels = _levels(relevance[items], query[items]) if items.numel() else (items, items)
         context = RankingContext(
-            row_query=query[rows],
-            gain=relevance[rows],
+            item_query=query[items],
+            gain=relevance[items],
             normaliser=self.normaliser(relevance, query, sizes),
             more_relevant=None,
             level=levels[0],
             level_start=_starts(levels[1]),
-            query_start=_starts(torch.bincount(query[rows], minlength=sizes.numel())),
-            span=int(sizes.max()) + rows.numel() + 1,
+            query_start=_starts(torch.bincount(query[items], minlength=sizes.numel())),
+            span=int(sizes.max()) + items.numel() + 1,
+            row_item=items[:0],
+            less_rows=0,
         )
-        return relevance, query, sizes, rows, context
+        return relevance, query, sizes, items, context
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
-        """``(R, M - 1)`` (or ``(2R, M - 1)`` for graded relevance): see this module's docstring."""
-        relevance, query, sizes, rows, context = self._layout(targets[0], targets[1] if len(targets) == 2 else None)
-        values, items = query_comparisons(scores, rows, query, sizes)
-        other = torch.where(items >= 0, relevance[items], torch.inf)  # padding is in neither row
-        less = other < relevance[rows].unsqueeze(1)
-        if not self.graded:
-            return Comparisons(values, less, context)
-        more = (other > relevance[rows].unsqueeze(1)) & (items >= 0)
-        context = context._replace(more_relevant=more.sum(1))
-        return Comparisons(torch.cat([values, -values]), torch.cat([less, more]), context)
+        """``(R, L)`` rows of one relevant item against a run of less (or more) relevant items: see this module."""
+        relevance, query, sizes, items, context = self._layout(targets[0], targets[1] if len(targets) == 2 else None)
+        runs = runs_layout(relevance, query, sizes, items, self.graded)
+        mask = torch.arange(runs.width, device=scores.device) < runs.length.unsqueeze(1)
+        context = context._replace(row_item=runs.owner, less_rows=runs.less_rows, more_relevant=runs.more_relevant)
+        return Comparisons(_RunDifferences.apply(scores, runs), mask, context)
 
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """The metric at the positions given by the rows' wrong counts (see this module's docstring)."""
         context: RankingContext = comparisons.context
-        above = wrong[:, : context.gain.numel()]
+        split = context.less_rows
+        above = wrong.new_zeros((wrong.shape[0], context.gain.numel()))
+        above.index_add_(1, context.row_item[:split], wrong[:, :split])
         if context.more_relevant is not None:
-            above = above + context.more_relevant - wrong[:, context.gain.numel() :]
-        return ranking_value(positions(above, context), context, self.discount)
+            above.index_add_(1, context.row_item[split:], wrong[:, split:], alpha=-1)
+            above += context.more_relevant
+        step = max(1, _CHUNK_POSITIONS // max(1, above.shape[1]))
+        values = [
+            ranking_value(positions(above[start : start + step], context), context, self.discount)
+            for start in range(0, above.shape[0], step)
+        ]
+        return torch.cat(values) if values else above.new_zeros(0, dtype=torch.get_default_dtype())
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None) -> torch.Tensor:
+    def exact(
+        self, scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None, validate_args: bool = False
+    ) -> torch.Tensor:
         """The metric computed from a sort of the scores (the functional forms' path), a scalar."""
-        relevance, query, _, rows, context = self._layout(targets, groups)
-        above = _other_level_items_above(scores, relevance, query)[rows]
+        if validate_args:
+            check_ranking_inputs(scores, targets, groups, self.graded)
+        relevance, query, _, items, context = self._layout(targets, groups)
+        above = _other_level_items_above(scores, relevance, query)[items]
         return ranking_value(positions(above.unsqueeze(0), context), context, self.discount)[0]
+
+
+class CutoffMetric(RankingMetric):
+    """Base of precision and recall at ``k``: binary relevance, weight 1 in the first ``top_k`` positions.
+
+    A subclass sets ``name`` and implements :meth:`normaliser`.
+    """
+
+    def __init__(self, top_k: int) -> None:
+        self.top_k = check_positive_int("top_k", top_k)
+
+    def discount(self, pos: torch.Tensor) -> torch.Tensor:
+        """1 in the top ``k``, else 0."""
+        return (pos <= self.top_k).double()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(top_k={self.top_k})"

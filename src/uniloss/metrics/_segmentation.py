@@ -105,7 +105,7 @@ def mask_comparisons(
     margin = pixels - pixels.gather(1, strongest_other)
     positive = classes == target.long().unsqueeze(1)
     values = torch.where(positive, margin, -margin)
-    return grouped_comparisons(values.flatten(), classes.expand_as(values).flatten(), positive.flatten(), num_classes)
+    return grouped_comparisons(values, positive)
 
 
 def mask_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float, ignore_index: int | None) -> Counts:
@@ -130,7 +130,11 @@ def mean_over_present(statistic: Callable[[Counts], torch.Tensor], counts: Count
 
 
 class MaskMetric(MetricRefactoring):
-    """Base of the segmentation metrics; a subclass sets ``name`` and implements :meth:`statistic`."""
+    """Base of the segmentation metrics; a subclass sets ``name`` and implements :meth:`statistic`.
+
+    Binaries as in this module's docstring, laid out in rows of one class and target (at most 1024 each), so a
+    row's wrong count adds to ``FN`` (true class) or ``FP``: anchors cost O(rows). One device sync.
+    """
 
     def __init__(self, num_classes: int | None = None, threshold: float = 0.0, ignore_index: int | None = None) -> None:
         self.num_classes = check_num_classes(num_classes)
@@ -154,6 +158,12 @@ class MaskMetric(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """Mean of the statistic over classes present in the targets or the prediction."""
         return mean_over_present(self.statistic, counts_from_wrong(wrong, comparisons))
+
+    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = False) -> torch.Tensor:
+        """The metric of binary or multi-class masks from a threshold or argmax (the functional forms' path)."""
+        if validate_args:
+            check_mask_inputs(scores, targets, None, True, self.ignore_index)
+        return mean_over_present(self.statistic, mask_counts(scores, targets, self.threshold, self.ignore_index))[0]
 
     def __repr__(self) -> str:
         return (

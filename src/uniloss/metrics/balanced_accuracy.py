@@ -5,26 +5,9 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import (
-    Average,
-    Counts,
-    ThresholdMetric,
-    averaged,
-    check_average,
-    check_label_inputs,
-    check_threshold,
-    ratio,
-    threshold_counts,
-)
+from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["BalancedAccuracy", "balanced_accuracy"]
-
-
-def _balanced_accuracy_of(counts: Counts) -> torch.Tensor:
-    """Mean of the recalls of the classes present (positives, negatives) per column."""
-    positives, negatives = counts.tp + counts.fn, counts.tn + counts.fp
-    present = (positives > 0).double() + (negatives > 0).double()
-    return ratio(ratio(counts.tp, positives) + ratio(counts.tn, negatives), present)
 
 
 def balanced_accuracy(
@@ -61,10 +44,7 @@ def balanced_accuracy(
         >>> balanced_accuracy(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.5000)
     """
-    threshold, average = check_threshold(threshold), check_average(average)
-    if validate_args:
-        check_label_inputs(scores, targets, None, infer=True)
-    return averaged(_balanced_accuracy_of, threshold_counts(scores, targets, threshold), average)[0]
+    return BalancedAccuracy(threshold, average=average).exact(scores, targets, validate_args)
 
 
 @register("balanced_accuracy")
@@ -101,5 +81,7 @@ class BalancedAccuracy(ThresholdMetric):
     higher_is_better = True
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """Balanced accuracy per column."""
-        return _balanced_accuracy_of(counts)
+        """Mean of the recalls of the classes present (positives, negatives) per column."""
+        positives, negatives = counts.tp + counts.fn, counts.tn + counts.fp
+        present = (positives > 0).double() + (negatives > 0).double()
+        return ratio(ratio(counts.tp, positives) + ratio(counts.tn, negatives), present)

@@ -5,20 +5,10 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import Counts, check_threshold, ratio
-from uniloss.metrics._segmentation import (
-    MaskMetric,
-    check_ignore_index,
-    check_mask_inputs,
-    mask_counts,
-    mean_over_present,
-)
+from uniloss.metrics._confusion import Counts, ratio
+from uniloss.metrics._segmentation import MaskMetric
 
 __all__ = ["Dice", "dice"]
-
-
-def _dice_of(counts: Counts) -> torch.Tensor:
-    return ratio(2 * counts.tp, 2 * counts.tp + counts.fp + counts.fn)
 
 
 def dice(
@@ -58,22 +48,17 @@ def dice(
         >>> dice(scores, torch.tensor([[[1, 1], [0, 0]]]))
         tensor(0.5000)
     """
-    threshold, ignore_index = check_threshold(threshold), check_ignore_index(ignore_index)
-    if validate_args:
-        check_mask_inputs(scores, targets, None, True, ignore_index)
-    return mean_over_present(_dice_of, mask_counts(scores, targets, threshold, ignore_index))[0]
+    return Dice(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
 
 
 @register("dice")
 class Dice(MaskMetric):
-    """Dice coefficient of segmentation masks as a UniLoss refactoring: one binary per pixel (and class).
+    """Dice coefficient as a UniLoss refactoring: the per-pixel binaries of :class:`~uniloss.metrics.IoU`.
 
-    Formally, binary masks: ``c = s - t`` for a positive pixel, ``t - s`` for a negative one. Multi-class
-    masks: per pixel and class ``c``, ``m = s_c - max_{j != c} s_j`` (the strongest other class, chosen on
-    detached scores), ``+m`` for the true class and ``-m`` for the others, so the current configuration's
-    counts are those of the argmax prediction. A wrong binary is a false negative (true class) or a false
-    positive; the metric is :func:`dice` of the counts. Binaries sit in rows of one class and target (at most
-    1024 each), so a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). One device sync.
+    Formally one binary per pixel (binary masks, ``c = s - t`` or ``t - s``) or per pixel and class (multi-class
+    masks, the class's margin over the strongest other class, oriented by the target); a wrong binary is a false
+    negative (true class) or a false positive, and the metric is :func:`dice` of the counts (``2 IoU / (1 + IoU)``
+    per class, never below IoU). Rows of one class and target make anchors cost O(rows). One device sync.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
@@ -89,16 +74,16 @@ class Dice(MaskMetric):
 
     Example:
         >>> import uniloss
-        >>> metric = Dice(num_classes=3, ignore_index=255)
-        >>> scores = torch.tensor([[[[2.0, 0.0]], [[1.0, 0.0]], [[0.0, 3.0]]]])  # (1, 3, 1, 2)
-        >>> c = metric.comparisons(scores, torch.tensor([[[0, 255]]]))  # one pixel ignored
+        >>> metric = Dice()  # binary masks
+        >>> scores = torch.tensor([[[2.0, -1.0], [0.5, -3.0]]])  # (1, 2, 2): TP, FN / FP, TN
+        >>> c = metric.comparisons(scores, torch.tensor([[[1, 1], [0, 0]]]))
         >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
-        tensor([1.])
+        tensor([0.5000])
     """
 
     name = "dice"
     higher_is_better = True
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """Dice per class."""
-        return _dice_of(counts)
+        """Dice per class, ``2 TP / (2 TP + FP + FN)``."""
+        return ratio(2 * counts.tp, 2 * counts.tp + counts.fp + counts.fn)

@@ -6,25 +6,9 @@ import torch
 
 from uniloss.core.checks import check_positive
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import (
-    Average,
-    Counts,
-    ThresholdMetric,
-    averaged,
-    check_average,
-    check_label_inputs,
-    check_threshold,
-    ratio,
-    threshold_counts,
-)
+from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["F1", "FBeta", "f1", "fbeta"]
-
-
-def _fbeta_of(beta: float, counts: Counts) -> torch.Tensor:
-    """``(1 + b^2) TP / ((1 + b^2) TP + b^2 FN + FP)`` per column, ``0`` when the denominator is ``0``."""
-    weighted = (1 + beta**2) * counts.tp.double()
-    return ratio(weighted, weighted + beta**2 * counts.fn.double() + counts.fp.double())
 
 
 def fbeta(
@@ -63,10 +47,7 @@ def fbeta(
         >>> fbeta(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]), beta=2.0)
         tensor(0.6250)
     """
-    beta, threshold, average = check_positive("beta", beta), check_threshold(threshold), check_average(average)
-    if validate_args:
-        check_label_inputs(scores, targets, None, infer=True)
-    return averaged(lambda counts: _fbeta_of(beta, counts), threshold_counts(scores, targets, threshold), average)[0]
+    return FBeta(beta, threshold, average=average).exact(scores, targets, validate_args)
 
 
 def f1(
@@ -137,8 +118,9 @@ class FBeta(ThresholdMetric):
         super().__init__(threshold, num_labels, average)
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """F-beta per column."""
-        return _fbeta_of(self.beta, counts)
+        """F-beta per column, ``(1 + b^2) TP / ((1 + b^2) TP + b^2 FN + FP)``, ``0`` when the denominator is ``0``."""
+        weighted = (1 + self.beta**2) * counts.tp.double()
+        return ratio(weighted, weighted + self.beta**2 * counts.fn.double() + counts.fp.double())
 
     def __repr__(self) -> str:
         return f"FBeta(beta={self.beta}, {super().__repr__().split('(', 1)[1]}"

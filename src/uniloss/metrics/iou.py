@@ -5,20 +5,10 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import Counts, check_threshold, ratio
-from uniloss.metrics._segmentation import (
-    MaskMetric,
-    check_ignore_index,
-    check_mask_inputs,
-    mask_counts,
-    mean_over_present,
-)
+from uniloss.metrics._confusion import Counts, ratio
+from uniloss.metrics._segmentation import MaskMetric
 
 __all__ = ["IoU", "iou"]
-
-
-def _iou_of(counts: Counts) -> torch.Tensor:
-    return ratio(counts.tp, counts.tp + counts.fp + counts.fn)
 
 
 def iou(
@@ -57,10 +47,7 @@ def iou(
         >>> iou(scores, torch.tensor([[[1, 1], [0, 0]]]))
         tensor(0.3333)
     """
-    threshold, ignore_index = check_threshold(threshold), check_ignore_index(ignore_index)
-    if validate_args:
-        check_mask_inputs(scores, targets, None, True, ignore_index)
-    return mean_over_present(_iou_of, mask_counts(scores, targets, threshold, ignore_index))[0]
+    return IoU(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
 
 
 @register("iou")
@@ -99,5 +86,5 @@ class IoU(MaskMetric):
     higher_is_better = True
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """IoU per class."""
-        return _iou_of(counts)
+        """IoU per class, ``TP / (TP + FP + FN)``."""
+        return ratio(counts.tp, counts.tp + counts.fp + counts.fn)

@@ -6,7 +6,7 @@ import torch
 
 from uniloss.core.checks import check_positive_int
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import RankingMetric, check_ranking_inputs
+from uniloss.metrics._ranking import RankingMetric
 
 __all__ = ["NDCG", "ndcg"]
 
@@ -45,23 +45,22 @@ def ndcg(
         >>> ndcg(torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1]))
         tensor(0.4992)
     """
-    metric = NDCG(top_k)
-    if validate_args:
-        check_ranking_inputs(scores, targets, groups, graded=True)
-    return metric.exact(scores, targets, groups)
+    return NDCG(top_k).exact(scores, targets, groups, validate_args)
 
 
 @register("ndcg")
 class NDCG(RankingMetric):
     """NDCG as a UniLoss refactoring: each relevant item against the items of other relevance.
 
-    Formally each item ``i`` of relevance ``> 0`` has two rows: ``c[i, j] = s_i - s_j`` for every less relevant
-    item ``j`` of its query, and ``c[i, j] = s_j - s_i`` for every more relevant one, so the wrong counts give
-    the number of items of other relevance above ``i``; its position follows by placing items of one level
-    among themselves, and the metric is :func:`ndcg` of those positions (see :mod:`uniloss.metrics._ranking`;
-    items of relevance 0 add nothing to the DCG and need no row). A pair of relevant items of different
-    relevance thus appears in both items' rows. Rows are padded to the largest query (a mask marks padding);
-    building the layout takes one device sync.
+    Formally each item ``i`` of relevance ``> 0`` is compared with every less relevant item ``j`` of its query,
+    ``c[i, j] = s_i - s_j``, and with every more relevant one, ``c[i, j] = s_j - s_i``, in separate rows, so the
+    wrong counts give the number of items of other relevance above ``i``; its position follows by placing items
+    of one level among themselves, and the metric is :func:`ndcg` of those positions (see
+    :mod:`uniloss.metrics._ranking`; items of relevance 0 add nothing to the DCG and need no row). A pair of
+    relevant items of different relevance thus appears once for each item. With the items of a query sorted by
+    relevance each item's comparisons are two runs of that order, cut into rows of ``L`` entries (the last one
+    padded, a mask marks padding), ``L`` chosen to keep both padding and rows few; building the rows takes a
+    few device syncs.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
@@ -77,9 +76,9 @@ class NDCG(RankingMetric):
         >>> import uniloss
         >>> metric = NDCG(top_k=3)
         >>> scores, targets = torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1])
-        >>> c = metric.comparisons(scores, targets)
-        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
-        tensor([0.0941])
+        >>> c = metric.comparisons(scores, targets)  # rows: 10 against 3 items, 1 against 2, then 1 against 10
+        >>> c.shape, metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        ((3, 3), tensor([0.0941]))
     """
 
     name = "ndcg"

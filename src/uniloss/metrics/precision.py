@@ -5,23 +5,9 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import (
-    Average,
-    Counts,
-    ThresholdMetric,
-    averaged,
-    check_average,
-    check_label_inputs,
-    check_threshold,
-    ratio,
-    threshold_counts,
-)
+from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["Precision", "precision"]
-
-
-def _precision_of(counts: Counts) -> torch.Tensor:
-    return ratio(counts.tp, counts.tp + counts.fp)
 
 
 def precision(
@@ -57,10 +43,7 @@ def precision(
         >>> precision(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.5000)
     """
-    threshold, average = check_threshold(threshold), check_average(average)
-    if validate_args:
-        check_label_inputs(scores, targets, None, infer=True)
-    return averaged(_precision_of, threshold_counts(scores, targets, threshold), average)[0]
+    return Precision(threshold, average=average).exact(scores, targets, validate_args)
 
 
 @register("precision")
@@ -97,5 +80,5 @@ class Precision(ThresholdMetric):
     higher_is_better = True
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """Precision per column."""
-        return _precision_of(counts)
+        """Precision per column, ``TP / (TP + FP)``."""
+        return ratio(counts.tp, counts.tp + counts.fp)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.checks import check_positive_int
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import RankingMetric, check_ranking_inputs
+from uniloss.metrics._ranking import CutoffMetric
 
 __all__ = ["PrecisionAtK", "precision_at_k"]
 
@@ -48,21 +47,18 @@ def precision_at_k(
         >>> precision_at_k(scores, targets, torch.tensor([0, 0, 1, 1]), top_k=1)  # two queries of two items
         tensor(1.)
     """
-    metric = PrecisionAtK(top_k)
-    if validate_args:
-        check_ranking_inputs(scores, targets, groups, graded=False)
-    return metric.exact(scores, targets, groups)
+    return PrecisionAtK(top_k).exact(scores, targets, groups, validate_args)
 
 
 @register("precision_at_k")
-class PrecisionAtK(RankingMetric):
+class PrecisionAtK(CutoffMetric):
     """Precision at k as a UniLoss refactoring: each relevant item against the irrelevant items of its query.
 
-    Formally row ``i`` (a relevant item) holds ``c[i, j] = s_i - s_j`` for every irrelevant item ``j`` of its
-    query, so its wrong count ``a_i`` is the number of irrelevant items above it. As in average precision, the
-    ``m``-th relevant item of a query by ``a`` sits at position ``m + a_(m)``, and the metric is
-    :func:`precision_at_k` of those positions (see :mod:`uniloss.metrics._ranking`). Rows are padded to the
-    largest query (a mask marks padding); building the layout takes one device sync.
+    Formally a relevant item ``i`` has ``c[i, j] = s_i - s_j`` for every irrelevant item ``j`` of its query, so
+    its wrong count ``a_i`` is the number of irrelevant items above it; the ``m``-th relevant item of a query by
+    ``a`` sits at position ``m + a_(m)`` (as in average precision), and the metric is :func:`precision_at_k` of
+    those positions, with ``k`` in every denominator. Each item's comparisons fill rows of ``L`` entries (the
+    last one padded, a mask marks padding; see :mod:`uniloss.metrics._ranking`); building them syncs the device.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
@@ -78,24 +74,14 @@ class PrecisionAtK(RankingMetric):
         >>> import uniloss
         >>> metric = PrecisionAtK(top_k=2)
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])
-        >>> c = metric.comparisons(scores, targets)  # 3 relevant items against 1 irrelevant (and padding)
+        >>> c = metric.comparisons(scores, targets)  # 3 relevant items against 1 irrelevant
         >>> c.shape, metric.evaluate(uniloss.HardStep()(c.values)[None], c)
-        ((3, 3), tensor([0.5000]))
+        ((3, 1), tensor([0.5000]))
     """
 
     name = "precision_at_k"
     higher_is_better = True
 
-    def __init__(self, top_k: int) -> None:
-        self.top_k = check_positive_int("top_k", top_k)
-
-    def discount(self, pos: torch.Tensor) -> torch.Tensor:
-        """1 in the top ``k``, else 0."""
-        return (pos <= self.top_k).double()
-
     def normaliser(self, relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
         """``k`` for every query."""
         return torch.full(sizes.shape, float(self.top_k), dtype=torch.float64, device=sizes.device)
-
-    def __repr__(self) -> str:
-        return f"PrecisionAtK(top_k={self.top_k})"

@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import (
-    Average,
-    Counts,
-    ThresholdMetric,
-    averaged,
-    check_average,
-    check_label_inputs,
-    check_threshold,
-    ratio,
-    threshold_comparisons,
-    threshold_counts,
-)
+from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["Recall", "recall"]
-
-
-def _recall_of(counts: Counts) -> torch.Tensor:
-    return ratio(counts.tp, counts.tp + counts.fn)
 
 
 def recall(
@@ -58,10 +42,7 @@ def recall(
         >>> recall(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.6667)
     """
-    threshold, average = check_threshold(threshold), check_average(average)
-    if validate_args:
-        check_label_inputs(scores, targets, None, infer=True)
-    return averaged(_recall_of, threshold_counts(scores, targets, threshold), average)[0]
+    return Recall(threshold, average=average).exact(scores, targets, validate_args)
 
 
 @register("recall")
@@ -96,11 +77,8 @@ class Recall(ThresholdMetric):
 
     name = "recall"
     higher_is_better = True
-
-    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
-        """Each positive's score minus the threshold, grouped by label."""
-        return threshold_comparisons(scores, targets[0], self.threshold, positives_only=True)
+    positives_only = True
 
     def statistic(self, counts: Counts) -> torch.Tensor:
-        """Recall per column."""
-        return _recall_of(counts)
+        """Recall per column, ``TP / (TP + FN)``."""
+        return ratio(counts.tp, counts.tp + counts.fn)

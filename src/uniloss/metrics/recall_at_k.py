@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.checks import check_positive_int
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import RankingMetric, check_ranking_inputs
+from uniloss.metrics._ranking import CutoffMetric
 
 __all__ = ["RecallAtK", "recall_at_k"]
 
@@ -25,7 +24,7 @@ def recall_at_k(
     decreasing score. A relevant item tied with an irrelevant one ranks below it (a tie is wrong; torchmetrics
     and scikit-learn break such ties by position instead); ties among relevant items do not change the value.
     A query without a relevant item scores 0 (torchmetrics' ``RetrievalRecall`` default,
-    ``empty_target_action="neg"``).
+    ``empty_target_action="neg"``); a query with fewer than ``k`` items can still reach 1.
 
     Args:
         scores: ``(N,)`` float scores.
@@ -48,21 +47,16 @@ def recall_at_k(
         >>> recall_at_k(scores, targets, torch.tensor([0, 0, 1, 1]), top_k=1)  # two queries of two items
         tensor(0.7500)
     """
-    metric = RecallAtK(top_k)
-    if validate_args:
-        check_ranking_inputs(scores, targets, groups, graded=False)
-    return metric.exact(scores, targets, groups)
+    return RecallAtK(top_k).exact(scores, targets, groups, validate_args)
 
 
 @register("recall_at_k")
-class RecallAtK(RankingMetric):
-    """Recall at k as a UniLoss refactoring: each relevant item against the irrelevant items of its query.
+class RecallAtK(CutoffMetric):
+    """Recall at k as a UniLoss refactoring: the layout of :class:`~uniloss.metrics.PrecisionAtK`.
 
-    Formally row ``i`` (a relevant item) holds ``c[i, j] = s_i - s_j`` for every irrelevant item ``j`` of its
-    query, so its wrong count ``a_i`` is the number of irrelevant items above it. As in average precision, the
-    ``m``-th relevant item of a query by ``a`` sits at position ``m + a_(m)``, and the metric is
-    :func:`recall_at_k` of those positions (see :mod:`uniloss.metrics._ranking`). Rows are padded to the
-    largest query (a mask marks padding); building the layout takes one device sync.
+    Formally a relevant item ``i`` has ``c[i, j] = s_i - s_j`` for every irrelevant item ``j`` of its query; the
+    wrong counts place the relevant items as in :class:`~uniloss.metrics.PrecisionAtK`, and the metric is
+    :func:`recall_at_k` of those positions: the share of each query's relevant items in its first ``k``.
 
     Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
@@ -78,26 +72,16 @@ class RecallAtK(RankingMetric):
         >>> import uniloss
         >>> metric = RecallAtK(top_k=2)
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])
-        >>> c = metric.comparisons(scores, targets)  # 3 relevant items against 1 irrelevant (and padding)
-        >>> c.shape, metric.evaluate(uniloss.HardStep()(c.values)[None], c)
-        ((3, 3), tensor([0.3333]))
+        >>> c = metric.comparisons(scores, targets)
+        >>> metric.evaluate(uniloss.HardStep()(c.values)[None], c)
+        tensor([0.3333])
     """
 
     name = "recall_at_k"
     higher_is_better = True
-
-    def __init__(self, top_k: int) -> None:
-        self.top_k = check_positive_int("top_k", top_k)
-
-    def discount(self, pos: torch.Tensor) -> torch.Tensor:
-        """1 in the top ``k``, else 0."""
-        return (pos <= self.top_k).double()
 
     def normaliser(self, relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
         """The number of relevant items of each query."""
         return torch.zeros(sizes.shape, dtype=torch.float64, device=sizes.device).index_add_(
             0, query, (relevance > 0).double()
         )
-
-    def __repr__(self) -> str:
-        return f"RecallAtK(top_k={self.top_k})"

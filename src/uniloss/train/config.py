@@ -430,8 +430,9 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # The quality study (docs/results.md): every task's UniLoss against its usual loss with the same model, data,
     # epochs, seeds and learning-rate grid (BENCH_LR_GRIDS), on two CPU cores in about 20 minutes with --jobs 2.
     # AP: Fashion-MNIST T-shirt/top (0) and Shirt (6, the hardest class) against the rest, MLP 784-500-300-1,
-    # batch 128, 3 epochs, also with UniLoss(memory=512) (the baseline ignores it); accuracy: Fashion-MNIST 10 classes with a small CNN (width 16) on the first 10,000
-    # training images, and the embedded digits; PCKh: 1,024 synthetic keypoint images, one-stack hourglass.
+    # batch 128, 3 epochs, also with UniLoss(memory=512) (the baseline ignores it); accuracy: Fashion-MNIST 10
+    # classes with a small CNN (width 16) on the first 10,000 training images, and the embedded digits; PCKh: 1,024
+    # synthetic keypoint images, one-stack hourglass.
     "quality": [
         {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3},
         {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3},
