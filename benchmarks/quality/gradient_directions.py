@@ -1,0 +1,81 @@
+"""Which way does the UniLoss AP gradient push each score? A diagnostic of the interpolation, not a benchmark.
+
+    python benchmarks/quality/gradient_directions.py
+
+On synthetic batches shaped like Fashion-MNIST at batch 128 (13 positives scored N(4.5, 3), 115 negatives N(0, 3);
+150 batches, seeded), counts the fraction of scores that one gradient-descent step moves the right way: positives
+up, negatives down, separately for examples in a wrong pair (a positive at or below some negative) and for the
+rest. Binary cross-entropy moves every one of them the right way; an interpolation of anchor values need not,
+because its gradient pulls towards the anchors whose value is above the interpolated one and pushes away from the
+others, whichever binaries they differ in.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import GaussianKernel
+
+import uniloss
+from uniloss.anchors import PaperAnchors
+
+POSITIVES, NEGATIVES, SPREAD, BATCHES = 13, 115, 3.0, 150
+
+
+def right_way_fractions(anchors: PaperAnchors, interpolator) -> tuple[float, float, float, float]:
+    """Fractions moved the right way: (wrong positives, right positives, wrong negatives, right negatives)."""
+    moved: dict[str, list[float]] = {"wrong+": [], "right+": [], "wrong-": [], "right-": []}
+    labels = torch.cat([torch.ones(POSITIVES), torch.zeros(NEGATIVES)]).long()
+    for batch in range(BATCHES):
+        g = torch.Generator().manual_seed(batch)
+        scores = torch.randn(POSITIVES + NEGATIVES, generator=g) * SPREAD
+        scores[:POSITIVES] += 1.5 * SPREAD
+        scores.requires_grad_()
+        loss = uniloss.uniloss(
+            scores,
+            labels,
+            metric=uniloss.metrics.AveragePrecision(),
+            anchors=anchors,
+            interpolator=interpolator,
+            generator=torch.Generator().manual_seed(1000 + batch),
+        )
+        loss.backward()
+        step = -scores.grad
+        below = scores.detach()[:POSITIVES, None] <= scores.detach()[None, POSITIVES:]
+        for i, wrong in enumerate(below.any(1).tolist()):
+            moved["wrong+" if wrong else "right+"].append(float(step[i] > 0))
+        for j, wrong in enumerate(below.any(0).tolist()):
+            moved["wrong-" if wrong else "right-"].append(float(step[POSITIVES + j] < 0))
+    return tuple(statistics.fmean(moved[key]) for key in ("wrong+", "right+", "wrong-", "right-"))  # type: ignore[return-value]
+
+
+def main() -> None:
+    idw = uniloss.InverseDistanceWeighting
+    variants = [
+        ("IDW p 2", PaperAnchors(), idw(2.0)),
+        ("IDW p 1.5 (default)", PaperAnchors(), idw(1.5)),
+        ("IDW p 1", PaperAnchors(), idw(1.0)),
+        ("IDW p 0.5", PaperAnchors(), idw(0.5)),
+        ("IDW p 1.5, + current", PaperAnchors(current=1), idw(1.5)),
+        ("IDW p 1.5, no nearby", PaperAnchors(nearby=0), idw(1.5)),
+        ("IDW p 1.5, no good", PaperAnchors(good=0), idw(1.5)),
+        ("gaussian 1", PaperAnchors(), GaussianKernel(1.0)),
+        ("gaussian 4, + current", PaperAnchors(current=1), GaussianKernel(4.0)),
+    ]
+    print(
+        "| interpolation, anchors | wrong positives up | right positives up | wrong negatives down "
+        "| right negatives down |"
+    )
+    print("|---|---|---|---|---|")
+    for name, anchors, interpolator in variants:
+        cells = " | ".join(f"{value:.2f}" for value in right_way_fractions(anchors, interpolator))
+        print(f"| {name} | {cells} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
