@@ -102,3 +102,36 @@ def test_training_with_memory_raises_ap_on_small_batches():
     oracle = uniloss.functional.average_precision(x[:, 0], y)  # the score that made the labels (0.78)
     assert before < 0.5
     assert after > 0.95 * oracle
+
+
+def test_a_batch_that_fails_the_checks_is_not_remembered():
+    (first, first_labels), (second, labels) = _batches(2, seed=8)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=32, generator=torch.Generator().manual_seed(0))
+    criterion(first, first_labels)
+    remembered = criterion.get_extra_state()["remembered"]
+    broken = second.clone()
+    broken[3] = float("nan")
+    with pytest.raises(ValueError, match="`scores` must be finite"):
+        criterion(broken, labels)
+    assert all(torch.equal(a, b) for a, b in zip(remembered, criterion.get_extra_state()["remembered"], strict=True))
+    assert torch.isfinite(criterion(second, labels))
+
+
+def test_state_dicts_saved_without_memory_still_load_strictly():
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=8)
+    criterion(*_batches(1, seed=9)[0])
+    state = criterion.state_dict()
+    del state["_extra_state"]  # as saved before the memory existed
+    criterion.load_state_dict(state)  # strict by default
+    assert criterion.get_extra_state() == {"remembered": []}
+    holder = torch.nn.Sequential(uniloss.UniLoss(AveragePrecision()))
+    holder.load_state_dict({})
+
+
+def test_double_backward_is_refused_clearly():
+    scores = torch.randn(12, requires_grad=True)
+    labels = torch.tensor([1, 0] * 6)
+    loss = uniloss.UniLoss(AveragePrecision(), generator=torch.Generator().manual_seed(0))(scores, labels)
+    (grad,) = torch.autograd.grad(loss, scores, create_graph=True)
+    with pytest.raises(RuntimeError, match="marked with @once_differentiable"):
+        grad.sum().backward()

@@ -48,6 +48,12 @@ ERROR_CASES = [
     ({"task": "ap", "model": "hourglass"}, ValueError, r"`model` must be one of \['mlp', 'small_cnn', 'resnet20'\]"),
     ({"task": "pck", "model": "mlp"}, ValueError, r"`model` must be one of \['hourglass'\] for task 'pck'"),
     ({"task": "pck", "augment": True}, ValueError, r"`augment` must be False for task 'pck'"),
+    (
+        {"task": "accuracy", "memory": 64},
+        ValueError,
+        r"`memory` pools batches for the batch-level AP; it must be 0 for ",
+    ),
+    ({"memory": -1}, ValueError, r"`memory` must be a non-negative int, but got -1"),
     ({"epochs": 2, "stop_after": 3}, ValueError, r"`stop_after` must be at most `epochs` \(2\), but got 3"),
     ({"batch_size": "8"}, TypeError, r"`batch_size` must be a positive int, but got str '8'"),
     ({"lr": "fast"}, TypeError, r"`lr` must be a positive float, but got str"),

@@ -93,9 +93,14 @@ class AnchorBits:
         if not any(part.count for part in parts):
             return parts[0]
         parts = [part for part in parts if part.count]
+        total = sum(part.count for part in parts)
         if all(part.count % 8 == 0 for part in parts[:-1]):
-            return AnchorBits(torch.cat([part.codes for part in parts]), sum(part.count for part in parts))
-        return AnchorBits.from_masks(torch.cat([part.dense() for part in parts]))
+            return AnchorBits(torch.cat([part.codes for part in parts]), total)
+        sources = [(part.codes, anchor) for part in parts for anchor in range(part.count)]
+        codes = parts[0].codes.new_zeros(((total + 7) // 8, *parts[0].codes.shape[1:]))
+        for target, (source, anchor) in enumerate(sources):  # move each anchor's bit plane, byte by byte
+            codes[target // 8] |= ((source[anchor // 8] >> (anchor % 8)) & 1) << (target % 8)
+        return AnchorBits(codes, total)
 
     def rows(self, part: slice) -> AnchorBits:
         """The same anchors restricted to the rows ``part`` of the layout."""
@@ -108,6 +113,8 @@ class AnchorBits:
         has its bit: O(binaries * count / 8) reads, deterministic on the CPU. Not differentiable (the engine
         uses :meth:`sums_adjoint`).
         """
+        if self.count == 0:
+            return x.new_zeros(0)
         table = _bit_table(x.dtype, x.device)
         flat = x.reshape(-1)
         planes = [(_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes]
@@ -129,7 +136,8 @@ class AnchorBits:
         _groups, rows, length = self.codes.shape
         if out is None:
             out = torch.empty((self.count, rows), dtype=torch.long, device=self.codes.device)
-        offsets = (torch.arange(rows, dtype=torch.int32, device=self.codes.device) * 256).unsqueeze(1)
+        index_dtype = torch.int32 if rows * 256 < 2**31 else torch.int64
+        offsets = (torch.arange(rows, dtype=index_dtype, device=self.codes.device) * 256).unsqueeze(1)
         table = _bit_table(torch.float64, self.codes.device)
         for group, plane in enumerate(self.codes):
             first, stop = 8 * group, min(8 * group + 8, self.count)
@@ -137,7 +145,7 @@ class AnchorBits:
                 for anchor in range(first, stop):
                     torch.sum((plane >> (anchor - first)) & 1, -1, out=out[anchor])
             else:
-                histogram = _histogram((plane.int() + offsets).reshape(-1), None, rows * 256).view(rows, 256)
+                histogram = _histogram((plane.to(index_dtype) + offsets).reshape(-1), None, rows * 256).view(rows, 256)
                 out[first:stop] = (histogram.double() @ table).round().T[: stop - first]
         return out
 

@@ -116,6 +116,7 @@ class _DistanceSums(torch.autograd.Function):
         return to_truth, to_current, dots
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(
         ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
     ) -> tuple[torch.Tensor | None, ...]:
@@ -294,8 +295,12 @@ class UniLoss(torch.nn.Module):
             scores (detached) and targets of the last ``memory`` examples are kept and appended to each batch
             along the first dimension, so a batch-level metric such as AP is measured on a larger sample than
             a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
-            remembered, identically on every rank. In ``eval()`` mode the memory is neither used nor updated;
-            :meth:`reset_memory` empties it. Refused by metrics that are not ``poolable`` (query groups).
+            remembered, identically on every rank. A batch is remembered only once its loss is computed, so a
+            batch that fails the checks (``validate_args``) never enters; with ``validate_args=False`` a batch of
+            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. The loss then
+            measures the pooled sample, not the batch alone. Call the module once per step (not once per
+            output head), or each call remembers the same examples again. In ``eval()`` mode the memory is
+            neither used nor updated. Refused by metrics that are not ``poolable`` (query groups).
 
     Raises:
         TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
@@ -359,9 +364,10 @@ class UniLoss(torch.nn.Module):
                     generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
                 scores = distributed.gather(scores)
                 targets = tuple(distributed.gather(target) for target in targets)
+        remembered = None
         if self.memory and self.training:
-            scores, targets = self._pool(scores, targets)
-        return uniloss(
+            scores, targets, remembered = self._pool(scores, targets)
+        loss = uniloss(
             scores,
             *targets,
             metric=self.metric,
@@ -371,6 +377,9 @@ class UniLoss(torch.nn.Module):
             generator=generator,
             validate_args=self.validate_args,
         )
+        if remembered is not None:
+            self._remembered = remembered  # only a batch that passed the checks is remembered
+        return loss
 
     def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
         """The remembered examples (see ``memory``), kept by ``state_dict()`` so a resumed run repeats exactly."""
@@ -381,14 +390,34 @@ class UniLoss(torch.nn.Module):
         remembered = state.get("remembered", [])
         self._remembered = tuple(remembered) if remembered else None
 
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Accept state dicts saved before the memory existed (no ``_extra_state`` entry): nothing remembered."""
+        key = prefix + "_extra_state"
+        had = key in state_dict
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        if not had and key in missing_keys:
+            missing_keys.remove(key)
+            self._remembered = None
+
     def reset_memory(self) -> None:
         """Forget the examples remembered from earlier batches (see ``memory``)."""
         self._remembered = None
 
     def _pool(
         self, scores: torch.Tensor, targets: tuple[torch.Tensor, ...]
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """The batch followed by the remembered examples; then remember the newest ``memory`` of both."""
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """The batch followed by the remembered examples, and the newest ``memory`` of both to remember next."""
         batch = (scores, *targets)
         remembered = self._remembered
         if remembered is not None:
@@ -406,8 +435,8 @@ class UniLoss(torch.nn.Module):
                         f"shape {tuple(new.shape)} and {new.dtype}; call reset_memory() when the inputs change."
                     )
             batch = tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered, strict=True))
-        self._remembered = tuple(part.detach()[: self.memory].clone() for part in batch)
-        return batch[0], batch[1:]
+        remembered = tuple(part.detach()[: self.memory].clone() for part in batch)
+        return batch[0], batch[1:], remembered
 
     def extra_repr(self) -> str:
         """The parts, shown by ``repr(module)``."""

@@ -290,6 +290,11 @@ class TrainConfig:
             raise ValueError(f"`model` must be one of {allowed} for task {self.task!r}, but got {self.model_name!r}.")
         if pose and self.augment:
             raise ValueError("`augment` must be False for task 'pck' (joints would move with the image), but got True.")
+        if self.memory and self.task != "ap":
+            raise ValueError(
+                f"`memory` pools batches for the batch-level AP; it must be 0 for task {self.task!r}, "
+                f"but got {self.memory}."
+            )
         if self.task == "ap":
             from uniloss.data import dataset_info
 

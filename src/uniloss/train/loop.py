@@ -830,6 +830,8 @@ def _train_epoch(
             if config.skip_nonfinite:
                 skipped += 1
                 last_bad = (step, value, indices.tolist())
+                if task.criterion is not None:
+                    task.criterion.reset_memory()  # the bad batch must not stay among the remembered examples
                 continue
             bar.close()
             raise NonFiniteLossError(epoch + 1, step, value, checkpoint, epoch, indices.tolist())
