@@ -9,6 +9,7 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``memory``: rank the batch together with the last ``memory`` detached scores (``UniLoss(memory=...)``);
 - ``repeats``: average the loss over this many independent anchor draws per step;
 - ``kernel``: ``"gaussian"`` with ``bandwidth`` k: weights ``softmax(-d^2 / (k min d^2))`` instead of IDW;
+- ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
 - ``lr``: Adam learning rate (default 1e-3).
 
 A *setting* is ``{"positive_class", "batch_size", "epochs"}`` on Fashion-MNIST with the MLP 784-500-300-1.
@@ -75,6 +76,50 @@ class GaussianKernel:
         return mixed.clamp(values.min(), values.max())
 
 
+def per_row_ap_loss(
+    scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
+) -> torch.Tensor:
+    """UniLoss for AP with a per-example distance: each positive's row of pairs interpolated on its own.
+
+    Row ``p`` gets its own anchors (its ground truth, ``good`` one-flip rows, ``nearby`` rows = its current row with
+    one wrong pair corrected, ``bad`` random rows), each valued by the exact AP of the batch with only row ``p``
+    changed; the loss is ``1 - mean_p idw_p``, so every positive (and through its pairs every negative) gets a
+    gradient at every step. Dense, for small batches: ``(P, 49, N)`` entries.
+    """
+    from uniloss.metrics import AveragePrecision
+
+    metric = AveragePrecision()
+    layout = metric.comparisons(scores, labels)
+    values = layout.values
+    rows, length = values.shape
+    if values.numel() == 0:
+        return scores.sum() * 0
+    good, nearby, bad = counts
+    with torch.no_grad():
+        wrong = values <= 0
+        flips = torch.nn.functional.one_hot(torch.randint(0, length, (rows, good), generator=generator), length).bool()
+        pick = (torch.rand(rows, nearby, length, generator=generator) * wrong[:, None, :]).argmax(-1)
+        corrected = wrong[:, None, :].expand(rows, nearby, length).clone()
+        corrected.scatter_(2, pick[..., None], False)
+        has_wrong = wrong.any(1)[:, None, None]
+        fallback = torch.nn.functional.one_hot(
+            torch.randint(0, length, (rows, nearby), generator=generator), length
+        ).bool()
+        near = torch.where(has_wrong, corrected, fallback)
+        random_rows = torch.rand(rows, bad, length, generator=generator) < 0.5
+        anchors = torch.cat([torch.zeros(rows, 1, length, dtype=torch.bool), flips, near, random_rows], 1)
+        current = wrong.sum(1)
+        configs = current.expand(rows, anchors.shape[1], rows).clone()  # (row p, anchor k, counts of every row)
+        index = torch.arange(rows)
+        configs[index, :, index] = anchors.sum(-1)
+        exact = metric.evaluate_counts(configs.reshape(-1, rows), layout).view(rows, -1).to(values.dtype)
+    relaxed = 2 * torch.sigmoid(values) - 1
+    squared = (relaxed[:, None, :] - torch.where(anchors, -1.0, 1.0)).square().sum(-1)
+    eps = torch.finfo(squared.dtype).tiny ** 0.5
+    weights = torch.softmax(-0.5 * power * torch.log(squared + eps), dim=1)
+    return 1 - (weights * exact).sum(1).mean()
+
+
 def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., torch.Tensor]:
     """The loss of ``variant`` as ``loss(outputs, *targets)``."""
     import torch.nn.functional as F
@@ -97,6 +142,10 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
             return scale * F.softplus(neg[None, :] - pos[:, None]).mean()
 
         return pairwise
+    if variant.get("scope") == "row":
+        generator = torch.Generator().manual_seed(seed)
+        power = float(variant.get("power", 1.5))
+        return lambda out, y: scale * per_row_ap_loss(out, y, power, generator)
     options: dict[str, Any] = {"generator": torch.Generator().manual_seed(seed), "validate_args": False}
     temperature = variant.get("temperature")
     if temperature == "spread":
