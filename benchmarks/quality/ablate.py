@@ -126,15 +126,19 @@ ROUND_TWO: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
             ("binary cross-entropy (baseline)", BCE),
             ("p 2 (the first round's default)", {"power": 2.0}),
             ("p 1.5", {"power": 1.5}),
+            ("p 1.75", {"power": 1.75}),
             ("p 2, lr 5e-4", {"power": 2.0, "lr": 0.0005}),
             ("p 2, memory 512", {"power": 2.0, "memory": 512}),
             ("p 2, memory 2048", {"power": 2.0, "memory": 2048}),
             ("p 1.5, memory 512", {"power": 1.5, "memory": 512}),
             ("p 1.5, memory 1024", {"power": 1.5, "memory": 1024}),
+            ("p 1.5, memory 512, lr 3e-3", {"power": 1.5, "memory": 512, "lr": 0.003}),
             ("p 1.25, memory 512", {"power": 1.25, "memory": 512}),
             ("p 1.5, t 0.5", {"power": 1.5, "temperature": 0.5}),
             ("p 1.5, t 2", {"power": 1.5, "temperature": 2.0}),
             ("p 1.5, 1/32/16/16", {"power": 1.5, "anchors": {"good": 32}}),
+            ("p 1.5, 1/16/8/16", {"power": 1.5, "anchors": {"nearby": 8}}),
+            ("p 1.5, 1/16/16/8", {"power": 1.5, "anchors": {"bad": 8}}),
             ("p 2, 1/16/32/16", {"power": 2.0, "anchors": {"nearby": 32}}),
             ("p 2, 1/16/32/16, memory 512", {"power": 2.0, "memory": 512, "anchors": {"nearby": 32}}),
             ("p 2, 1/16/16/32", {"power": 2.0, "anchors": {"bad": 32}}),
@@ -294,8 +298,9 @@ about one point are findings. The first round (two seeds, batch 128 and 1024) ch
   1024 examples or p 1.25 change nothing more (-0.27, -0.23 points against -0.25). It stays opt-in because it
   makes the loss of a batch depend on the batches before it (in training mode), which a loss should not do
   silently; the quality suite in docs/results.md runs both.
-- **What did not help:** with p 1.5, temperature 0.5 or 2 (-1.2, -1.5 points against -0.78 at t 1) or 32 good
-  anchors (-1.9); averaging the loss over 4 independent anchor draws per step (-1.45 points against
+- **What did not help:** with p 1.5, temperature 0.5 or 2 (-1.2, -1.5 points against -0.78 at t 1), 32 good
+  anchors (-1.9), 8 nearby (-0.93) or 8 bad (-1.8), p 1.75 (-1.3), memory 512 at lr 3e-3 (-1.3); averaging
+  the loss over 4 independent anchor draws per step (-1.45 points against
   -0.78 for one draw: the randomness of the anchors is not what holds UniLoss back), a Gaussian kernel whose
   width follows the nearest anchor instead of inverse distances (-3.3 and -2.4), a lower learning rate
   (5e-4: -1.0), a per-example distance (each positive's row interpolated with its own anchors: -4.0 to
