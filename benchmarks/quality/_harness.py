@@ -9,6 +9,7 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``memory``: rank the batch together with the last ``memory`` detached scores (``UniLoss(memory=...)``);
 - ``repeats``: average the loss over this many independent anchor draws per step;
 - ``kernel``: ``"gaussian"`` with ``bandwidth`` k: weights ``softmax(-d^2 / (k min d^2))`` instead of IDW;
+- ``shift``: k, inverse distances to a power of ``d^2 + k min d^2`` (a flatter kernel near the closest anchors);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
 - ``lr``: Adam learning rate (default 1e-3).
 
@@ -73,6 +74,20 @@ class GaussianKernel:
         scale = squared_distances.detach().min().clamp_min(1e-6) * self.bandwidth
         values = values.to(squared_distances.dtype)
         mixed = (torch.softmax(-squared_distances / scale, dim=0) * values).sum()
+        return mixed.clamp(values.min(), values.max())
+
+
+class ShiftedInverseDistance:
+    """Weights ``(d^2 + k min_j d_j^2)^(-p / 2)``: inverse distances flattened near the closest anchors."""
+
+    def __init__(self, power: float, shift: float) -> None:
+        self.power, self.shift = power, shift
+
+    def __call__(self, squared_distances: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        offset = self.shift * squared_distances.detach().min() + torch.finfo(squared_distances.dtype).tiny ** 0.5
+        log_weights = -0.5 * self.power * torch.log(squared_distances + offset)
+        values = values.to(log_weights.dtype)
+        mixed = (torch.softmax(log_weights, dim=0) * values).sum()
         return mixed.clamp(values.min(), values.max())
 
 
@@ -154,7 +169,9 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["relax"] = relax
     elif temperature is not None:
         options["temperature"] = float(temperature)
-    if variant.get("kernel") == "gaussian":
+    if "shift" in variant:
+        options["interpolator"] = ShiftedInverseDistance(float(variant.get("power", 1.5)), float(variant["shift"]))
+    elif variant.get("kernel") == "gaussian":
         options["interpolator"] = GaussianKernel(float(variant.get("bandwidth", 1.0)))
     elif "power" in variant:
         options["power"] = float(variant["power"])

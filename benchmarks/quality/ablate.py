@@ -118,6 +118,7 @@ ROUND_TWO: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
         "Round two: power, memory, anchors, kernels (3 seeds, batch 128)",
         "Logits, temperature 1, paper anchors unless stated. `memory M`: `UniLoss(memory=M)`, the batch ranked "
         "with the last M detached scores. `x4 draws`: the loss averaged over 4 independent anchor draws per step. "
+        "`shifted k`: weights `(d^2 + k min d^2)^(-p/2)`, inverse distances flattened near the closest anchors. "
         "`gaussian k`: weights `softmax(-d^2 / (k min d^2))` instead of inverse distances. `per-example rows`: a "
         "per-example instead of a per-batch distance: each positive's row of pairs has its own 49 anchors, each "
         "valued by the batch's exact AP with only that row changed, and the loss is one minus the mean of the "
@@ -145,7 +146,11 @@ ROUND_TWO: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
             ("p 2, 8/16/16/16", {"power": 2.0, "anchors": {"ground_truth": 8}}),
             ("p 2, 32/16/16/16", {"power": 2.0, "anchors": {"ground_truth": 32}}),
             ("p 1.5, 8/16/16/16", {"power": 1.5, "anchors": {"ground_truth": 8}}),
+            ("p 1.5, + current 1/16/16/16/1", {"power": 1.5, "anchors": {"current": 1}}),
             ("p 1.5, x4 draws", {"power": 1.5, "repeats": 4}),
+            ("p 1.5, shifted 1", {"power": 1.5, "shift": 1.0}),
+            ("p 1.5, shifted 4", {"power": 1.5, "shift": 4.0}),
+            ("p 3, shifted 1", {"power": 3.0, "shift": 1.0}),
             ("gaussian 1", {"kernel": "gaussian", "bandwidth": 1.0}),
             ("gaussian 4", {"kernel": "gaussian", "bandwidth": 4.0}),
             ("gaussian 4, + current", {"kernel": "gaussian", "bandwidth": 4.0, "anchors": {"current": 1}}),
@@ -299,7 +304,9 @@ about one point are findings. The first round (two seeds, batch 128 and 1024) ch
   makes the loss of a batch depend on the batches before it (in training mode), which a loss should not do
   silently; the quality suite in docs/results.md runs both.
 - **What did not help:** with p 1.5, temperature 0.5 or 2 (-1.2, -1.5 points against -0.78 at t 1), 32 good
-  anchors (-1.9), 8 nearby (-0.93) or 8 bad (-1.8), p 1.75 (-1.3), memory 512 at lr 3e-3 (-1.3); averaging
+  anchors (-1.9), 8 nearby (-0.93) or 8 bad (-1.8), the current configuration as an anchor (-1.5), p 1.75
+  (-1.3), memory 512 at lr 3e-3 (-1.3), inverse distances flattened near the closest anchors (-1.2, -0.9 at
+  p 1.5; -2.0 at p 3); averaging
   the loss over 4 independent anchor draws per step (-1.45 points against
   -0.78 for one draw: the randomness of the anchors is not what holds UniLoss back), a Gaussian kernel whose
   width follows the nearest anchor instead of inverse distances (-3.3 and -2.4), a lower learning rate
