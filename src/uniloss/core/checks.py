@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 __all__ = [
+    "check_arity",
     "check_finite",
     "check_floating",
     "check_integer_range",
@@ -19,6 +20,21 @@ __all__ = [
     "check_shape",
     "check_tensor",
 ]
+
+
+def check_arity(metric: object, targets: Sequence[object], *signatures: tuple[str, ...], first: str = "scores") -> None:
+    """Raise ``TypeError`` unless ``targets`` has the length of one of ``signatures`` (the names after ``first``).
+
+    Example:
+        >>> check_arity(object(), (1, 2), ("targets",))
+        Traceback (most recent call last):
+        ...
+        TypeError: object takes (scores, targets), but got 3 tensors.
+    """
+    if any(len(targets) == len(names) for names in signatures):
+        return
+    forms = " or ".join("(" + ", ".join((first, *names)) + ")" for names in signatures)
+    raise TypeError(f"{type(metric).__name__} takes {forms}, but got {1 + len(targets)} tensors.")
 
 
 def check_positive(name: str, value: object) -> float:

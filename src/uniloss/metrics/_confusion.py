@@ -17,6 +17,7 @@ from typing import ClassVar, Literal, NamedTuple
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -201,8 +202,7 @@ class ThresholdMetric(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores`` and ``targets`` of shape ``(N,)``, or ``(N, L)`` with ``L = num_labels``."""
-        if len(targets) != 1:
-            raise TypeError(f"{type(self).__name__} takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         check_label_inputs(scores, targets[0], self.num_labels, infer=False)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

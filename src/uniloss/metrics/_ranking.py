@@ -29,6 +29,7 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_finite,
     check_floating,
     check_integer_range,
@@ -306,11 +307,7 @@ class RankingMetric(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)``, ``targets (N,)`` and optional ``groups (N,)`` (query ids)."""
-        if len(targets) not in (1, 2):
-            raise TypeError(
-                f"{type(self).__name__} takes (scores, targets) or (scores, targets, groups), "
-                f"but got {1 + len(targets)} tensors."
-            )
+        check_arity(self, targets, ("targets",), ("targets", "groups"))
         check_ranking_inputs(scores, targets[0], targets[1] if len(targets) == 2 else None, self.graded)
 
     def _layout(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -147,8 +148,7 @@ class MaskMetric(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, H, W)`` or ``(N, C, H, W)`` with ``C = num_classes`` and ``targets (N, H, W)``."""
-        if len(targets) != 1:
-            raise TypeError(f"{type(self).__name__} takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         check_mask_inputs(scores, targets[0], self.num_classes, False, self.ignore_index)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

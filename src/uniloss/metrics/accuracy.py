@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -105,8 +106,7 @@ class Accuracy(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
-        if len(targets) != 1:
-            raise TypeError(f"Accuracy takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         _check_inputs(scores, targets[0], self.num_classes)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

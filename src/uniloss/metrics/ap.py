@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -155,8 +156,7 @@ class AveragePrecision(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
-        if len(targets) != 1:
-            raise TypeError(f"AveragePrecision takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         _check_inputs(scores, targets[0])
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

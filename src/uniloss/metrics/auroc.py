@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.metrics.ap import _check_inputs
@@ -78,8 +79,7 @@ class AUROC(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
-        if len(targets) != 1:
-            raise TypeError(f"AUROC takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         _check_inputs(scores, targets[0])
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

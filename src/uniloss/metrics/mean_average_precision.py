@@ -7,6 +7,7 @@ from typing import NamedTuple
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -129,8 +130,7 @@ class MeanAveragePrecision(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, L)`` float and ``targets (N, L)`` in ``{0, 1}``."""
-        if len(targets) != 1:
-            raise TypeError(f"MeanAveragePrecision takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         _check_inputs(scores, targets[0], self.num_labels)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

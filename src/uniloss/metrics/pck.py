@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.checks import (
+    check_arity,
     check_finite,
     check_floating,
     check_nonempty,
@@ -151,8 +152,7 @@ class PCK(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``heatmaps (N, J, H, W)``, ``joints (N, J, 2)``, ``visible (N, J)``, ``head_size (N,)``."""
-        if len(targets) != 3:
-            raise TypeError(f"PCK takes (heatmaps, joints, visible, head_size), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("joints", "visible", "head_size"), first="heatmaps")
         _check_inputs(scores, *targets)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

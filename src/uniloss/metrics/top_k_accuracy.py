@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.checks import check_positive_int
+from uniloss.core.checks import check_arity, check_positive_int
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.metrics.accuracy import _check_inputs
@@ -88,8 +88,7 @@ class TopKAccuracy(MetricRefactoring):
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
-        if len(targets) != 1:
-            raise TypeError(f"TopKAccuracy takes (scores, targets), but got {1 + len(targets)} tensors.")
+        check_arity(self, targets, ("targets",))
         _check_inputs(scores, targets[0], self.num_classes)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
