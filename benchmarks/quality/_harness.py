@@ -10,6 +10,8 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``repeats``: average the loss over this many independent anchor draws per step;
 - ``kernel``: ``"gaussian"`` with ``bandwidth`` k: weights ``softmax(-d^2 / (k min d^2))`` instead of IDW;
 - ``shift``: k, inverse distances to a power of ``d^2 + k min d^2`` (a flatter kernel near the closest anchors);
+- ``focus``: with ``memory``, good and nearby anchors flip only pairs that involve the current batch (pairs of two
+  remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
 - ``lr``: Adam learning rate (default 1e-3).
 
@@ -75,6 +77,33 @@ class GaussianKernel:
         values = values.to(squared_distances.dtype)
         mixed = (torch.softmax(-squared_distances / scale, dim=0) * values).sum()
         return mixed.clamp(values.min(), values.max())
+
+
+class BatchFocusedAnchors:
+    """The paper's anchors whose good and nearby flips land only on AP pairs involving the current batch.
+
+    The pooled layout of ``AveragePrecision`` lists the batch's positives and negatives before the remembered ones,
+    so a pair ``(p, n)`` involves the batch iff ``p < positives`` or ``n < negatives`` (set before each call).
+    """
+
+    def __init__(self) -> None:
+        from uniloss.anchors import PaperAnchors
+
+        self.flips = PaperAnchors(bad=0)
+        self.bad = 16
+        self.positives = self.negatives = 0
+
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> Any:
+        from uniloss.anchors._bits import AnchorBits
+        from uniloss.anchors.base import AnchorSet
+
+        rows, length = wrong.shape
+        focus = (torch.arange(rows) < self.positives)[:, None] | (torch.arange(length) < self.negatives)[None, :]
+        if mask is not None:
+            focus &= mask
+        drawn = self.flips.sample(wrong & focus, focus, generator)
+        random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, wrong.device)
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=random)
 
 
 class ShiftedInverseDistance:
@@ -179,11 +208,20 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["anchors"] = uniloss.anchors.PaperAnchors(**variant["anchors"])
     if "structured" in variant:
         options["anchors"] = uniloss.anchors.StructuredAnchors(**variant["structured"])
+    focused = BatchFocusedAnchors() if variant.get("focus") else None
+    if focused is not None:
+        from uniloss.anchors import AnchorSampler
+
+        AnchorSampler.register(BatchFocusedAnchors)
+        options["anchors"] = focused
     criterion = uniloss.UniLoss(metric, memory=int(variant.get("memory", 0)), **options)
     sigmoid = variant.get("scores", "logits") == "sigmoid"
     repeats = int(variant.get("repeats", 1))
 
     def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        if focused is not None:
+            focused.positives = int(targets[0].sum())
+            focused.negatives = int(targets[0].numel()) - focused.positives
         scores = torch.sigmoid(out) if sigmoid else out
         return scale * sum(criterion(scores, *targets) for _ in range(repeats)) / repeats
 
