@@ -10,6 +10,8 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``repeats``: average the loss over this many independent anchor draws per step;
 - ``kernel``: ``"gaussian"`` with ``bandwidth`` k: weights ``softmax(-d^2 / (k min d^2))`` instead of IDW;
 - ``shift``: k, inverse distances to a power of ``d^2 + k min d^2`` (a flatter kernel near the closest anchors);
+- ``fresh``: M, rank the batch with the last M training examples re-scored by the current model (no gradient) at
+  every step, instead of their stale scores (``memory``); a trainer-side variant, the loss stays stateless;
 - ``focus``: with ``memory``, good and nearby anchors flip only pairs that involve the current batch (pairs of two
   remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
@@ -241,7 +243,9 @@ def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dic
     torch.manual_seed(seed)
     model = build_model("mlp", in_features=784, hidden=(500, 300), out_features=1)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(variant.get("lr", 1e-3)))
-    loss_fn = make_loss(variant, uniloss.metrics.AveragePrecision(), seed)
+    fresh = int(variant.get("fresh", 0))
+    loss_fn = make_loss({k: v for k, v in variant.items() if k != "fresh"}, uniloss.metrics.AveragePrecision(), seed)
+    recent = torch.zeros(0, dtype=torch.long)
     order_gen = torch.Generator().manual_seed(seed)
     batch = setting["batch_size"]
     aps, seconds = [], []
@@ -253,7 +257,14 @@ def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dic
             index = order[first : first + batch]
             if index.numel() < 2:
                 continue
-            loss = loss_fn(model(x_train[index]), y_train[index])
+            if fresh:
+                with torch.no_grad():
+                    remembered = model(x_train[recent]).reshape(-1)
+                out = torch.cat([model(x_train[index]).reshape(-1), remembered])
+                loss = loss_fn(out, torch.cat([y_train[index], y_train[recent]]))
+                recent = torch.cat([index, recent])[:fresh]
+            else:
+                loss = loss_fn(model(x_train[index]), y_train[index])
             if not torch.isfinite(loss):
                 return {"test_metric": [*aps, math.nan], "epoch_time": seconds, "diverged": True}
             optimizer.zero_grad(set_to_none=True)
