@@ -12,6 +12,8 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``shift``: k, inverse distances to a power of ``d^2 + k min d^2`` (a flatter kernel near the closest anchors);
 - ``fresh``: M, rank the batch with the last M training examples re-scored by the current model (no gradient) at
   every step, instead of their stale scores (``memory``); a trainer-side variant, the loss stays stateless;
+- ``relative``: distances measured from the current configuration, ``d_k^2 - d_current^2`` (the component every
+  anchor shares drops out), with the current configuration drawn as an extra anchor and then left out;
 - ``focus``: with ``memory``, good and nearby anchors flip only pairs that involve the current batch (pairs of two
   remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
@@ -108,6 +110,27 @@ class BatchFocusedAnchors:
         return AnchorSet(base=drawn.base, flip=drawn.flip, random=random)
 
 
+class RelativeInverseDistance:
+    """Inverse distances of ``d_k^2 - d_c^2``: each anchor's distance minus the current configuration's.
+
+    ``d_k^2 - d_c^2 = 4 sum |b_i|`` over the binaries where anchor ``k`` differs from the current signs, so binaries
+    an anchor shares with the current configuration add nothing. Expects the anchors of ``PaperAnchors(current=1)``
+    with one ground-truth anchor: the current configuration is anchor 1 and is left out of the interpolation.
+    """
+
+    def __init__(self, power: float) -> None:
+        self.power = power
+
+    def __call__(self, squared_distances: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        keep = torch.ones_like(squared_distances, dtype=torch.bool)
+        keep[1] = False
+        relative = (squared_distances[keep] - squared_distances[1]).clamp_min(0)
+        values = values[keep].to(relative.dtype)
+        log_weights = -0.5 * self.power * torch.log(relative + torch.finfo(relative.dtype).tiny ** 0.5)
+        mixed = (torch.softmax(log_weights, dim=0) * values).sum()
+        return mixed.clamp(values.min(), values.max())
+
+
 class ShiftedInverseDistance:
     """Weights ``(d^2 + k min_j d_j^2)^(-p / 2)``: inverse distances flattened near the closest anchors."""
 
@@ -200,7 +223,10 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["relax"] = relax
     elif temperature is not None:
         options["temperature"] = float(temperature)
-    if "shift" in variant:
+    if variant.get("relative"):
+        options["interpolator"] = RelativeInverseDistance(float(variant.get("power", 1.5)))
+        options["anchors"] = uniloss.anchors.PaperAnchors(current=1)
+    elif "shift" in variant:
         options["interpolator"] = ShiftedInverseDistance(float(variant.get("power", 1.5)), float(variant["shift"]))
     elif variant.get("kernel") == "gaussian":
         options["interpolator"] = GaussianKernel(float(variant.get("bandwidth", 1.0)))
