@@ -14,6 +14,7 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
   every step, instead of their stale scores (``memory``); a trainer-side variant, the loss stays stateless;
 - ``relative``: distances measured from the current configuration, ``d_k^2 - d_current^2`` (the component every
   anchor shares drops out), with the current configuration drawn as an extra anchor and then left out;
+  ``"frozen"``: IDW's own distances, but no gradient through ``d_current^2``;
 - ``focus``: with ``memory``, good and nearby anchors flip only pairs that involve the current batch (pairs of two
   remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
@@ -118,13 +119,15 @@ class RelativeInverseDistance:
     with one ground-truth anchor: the current configuration is anchor 1 and is left out of the interpolation.
     """
 
-    def __init__(self, power: float) -> None:
-        self.power = power
+    def __init__(self, power: float, frozen: bool = False) -> None:
+        self.power, self.frozen = power, frozen
 
     def __call__(self, squared_distances: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         keep = torch.ones_like(squared_distances, dtype=torch.bool)
         keep[1] = False
         relative = (squared_distances[keep] - squared_distances[1]).clamp_min(0)
+        if self.frozen:  # IDW's own distances, with no gradient through the part every anchor shares
+            relative = relative + squared_distances[1].detach()
         values = values[keep].to(relative.dtype)
         log_weights = -0.5 * self.power * torch.log(relative + torch.finfo(relative.dtype).tiny ** 0.5)
         mixed = (torch.softmax(log_weights, dim=0) * values).sum()
@@ -224,7 +227,8 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
     elif temperature is not None:
         options["temperature"] = float(temperature)
     if variant.get("relative"):
-        options["interpolator"] = RelativeInverseDistance(float(variant.get("power", 1.5)))
+        frozen = variant["relative"] == "frozen"
+        options["interpolator"] = RelativeInverseDistance(float(variant.get("power", 1.5)), frozen)
         options["anchors"] = uniloss.anchors.PaperAnchors(current=1)
     elif "shift" in variant:
         options["interpolator"] = ShiftedInverseDistance(float(variant.get("power", 1.5)), float(variant["shift"]))
