@@ -132,10 +132,14 @@ ROUND_TWO: list[tuple[str, str, list[tuple[str, dict[str, Any]]]]] = [
         "row interpolations (`_harness.per_row_ap_loss`). Counts as ground truth / good / nearby / bad.",
         [
             ("binary cross-entropy (baseline)", BCE),
+            ("binary cross-entropy, lr 2e-3", {**BCE, "lr": 0.002}),
             ("p 2 (the first round's default)", {"power": 2.0}),
             ("p 1.5", {"power": 1.5}),
             ("p 1.75", {"power": 1.75}),
             ("p 2, lr 5e-4", {"power": 2.0, "lr": 0.0005}),
+            ("p 1.5, lr 2e-3", {"power": 1.5, "lr": 0.002}),
+            ("p 1.5, lr 3e-3", {"power": 1.5, "lr": 0.003}),
+            ("p 1.5, memory 512, lr 2e-3", {"power": 1.5, "memory": 512, "lr": 0.002}),
             ("p 2, memory 512", {"power": 2.0, "memory": 512}),
             ("p 2, memory 2048", {"power": 2.0, "memory": 2048}),
             ("p 1.5, memory 512", {"power": 1.5, "memory": 512}),
@@ -347,20 +351,22 @@ about one point are findings. The first round (two seeds, batch 128 and 1024) ch
   with the current model at every step instead of keeping their stale scores (-0.90). It stays opt-in because it
   makes the loss of a batch depend on the batches before it (in training mode), which a loss should not do
   silently; the quality suite in docs/results.md runs both.
-- **What did not help:** with p 1.5, temperature 0.5 or 2 (-1.2, -1.5 points against -0.78 at t 1), 32 good
-  anchors (-1.9), 8 nearby (-0.93) or 8 bad (-1.8), the current configuration as an anchor (-1.5), p 1.75
-  (-1.3), memory 512 at lr 3e-3 (-1.3), inverse distances flattened near the closest anchors (-1.2, -0.9 at
-  p 1.5; -2.0 at p 3), distances measured relative to the current configuration (`d_k^2 - d_c^2`, which
-  removes the de-saturating pull: training collapses to AP 0.05, below chance, probably because the reference moves
-  with the scores), and IDW with no gradient through that shared component (-2.8 points at p 1.5 and 2: the pull it
-  exerts on every binary helps); averaging
-  the loss over 4 independent anchor draws per step (-1.45 points against
-  -0.78 for one draw: the randomness of the anchors is not what holds UniLoss back), a Gaussian kernel whose
-  width follows the nearest anchor instead of inverse distances (-3.3 and -2.4), a lower learning rate
-  (5e-4: -1.0), a per-example distance (each positive's row interpolated with its own anchors: -4.0 to
-  -6.6 points, although its gradient moves 98-100% of the scores the right way), and the structured anchors
-  of the first round (`uniloss.anchors.StructuredAnchors`: a whole row of wrong pairs corrected, -0.85; each
-  wrong pair corrected with probability 1/2, -1.03).
+- **What did not help** (points against BCE; the default p 1.5 is -0.78 in the same table):
+  - *anchor counts and kinds:* 32 good (-1.9), 8 nearby (-0.93), 8 bad (-1.8), the current configuration
+    as an anchor (-1.5), and the structured anchors of the first round (`uniloss.anchors.StructuredAnchors`:
+    a whole row of wrong pairs corrected, -0.85; each wrong pair with probability 1/2, -1.03);
+  - *relaxation and optimiser:* temperature 0.5 or 2 (-1.2, -1.5), p 1.75 (-1.3), a lower learning rate
+    (5e-4: -1.0) or a higher one (2e-3, 3e-3: -1.5 each; BCE at 2e-3 stays level), memory 512 at lr 2e-3 or
+    3e-3 (-0.78, -1.3);
+  - *the interpolation:* the loss averaged over 4 independent anchor draws per step (-1.45: the randomness
+    of the anchors is not what holds UniLoss back); inverse distances flattened near the closest anchors
+    (-0.9 to -2.1); a Gaussian kernel whose width follows the nearest anchor (-3.3, -2.4); distances measured
+    relative to the current configuration (`d_k^2 - d_c^2`: training collapses to AP 0.05, below chance,
+    probably because the reference moves with the scores); IDW with no gradient through the distance
+    component every anchor shares (-2.8 at p 1.5 and 2: the pull it exerts on every binary helps);
+  - *a per-example distance:* each positive's row interpolated with its own anchors (-4.0 to -6.6, although
+    its gradient moves 98-100% of the scores the right way; `python benchmarks/quality/gradient_directions.py`
+    counts those directions).
 - **Loss scale: no factor; one learning-rate grid.** Adam divides each update by the running gradient RMS, so
   a constant loss factor cancels up to Adam's eps (1e-8): x10 measured -0.35 points against -0.09 for x1,
   within the noise. The rule is therefore to search the same learning rates for both losses; the quality
