@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import GaussianKernel
+from _harness import GaussianKernel, per_row_ap_loss
 
 import uniloss
 from uniloss.anchors import PaperAnchors
@@ -27,7 +28,19 @@ from uniloss.anchors import PaperAnchors
 POSITIVES, NEGATIVES, SPREAD, BATCHES = 13, 115, 3.0, 150
 
 
-def right_way_fractions(anchors: PaperAnchors, interpolator) -> tuple[float, float, float, float]:
+def engine_loss(anchors: PaperAnchors, interpolator) -> Callable[..., torch.Tensor]:
+    """``loss(scores, labels, generator)`` of the engine with these anchors and this interpolation."""
+
+    def loss(scores: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        metric = uniloss.metrics.AveragePrecision()
+        return uniloss.uniloss(
+            scores, labels, metric=metric, anchors=anchors, interpolator=interpolator, generator=generator
+        )
+
+    return loss
+
+
+def right_way_fractions(loss_fn: Callable[..., torch.Tensor]) -> tuple[float, float, float, float]:
     """Fractions moved the right way: (wrong positives, right positives, wrong negatives, right negatives)."""
     moved: dict[str, list[float]] = {"wrong+": [], "right+": [], "wrong-": [], "right-": []}
     labels = torch.cat([torch.ones(POSITIVES), torch.zeros(NEGATIVES)]).long()
@@ -36,15 +49,7 @@ def right_way_fractions(anchors: PaperAnchors, interpolator) -> tuple[float, flo
         scores = torch.randn(POSITIVES + NEGATIVES, generator=g) * SPREAD
         scores[:POSITIVES] += 1.5 * SPREAD
         scores.requires_grad_()
-        loss = uniloss.uniloss(
-            scores,
-            labels,
-            metric=uniloss.metrics.AveragePrecision(),
-            anchors=anchors,
-            interpolator=interpolator,
-            generator=torch.Generator().manual_seed(1000 + batch),
-        )
-        loss.backward()
+        loss_fn(scores, labels, torch.Generator().manual_seed(1000 + batch)).backward()
         step = -scores.grad
         below = scores.detach()[:POSITIVES, None] <= scores.detach()[None, POSITIVES:]
         for i, wrong in enumerate(below.any(1).tolist()):
@@ -57,23 +62,25 @@ def right_way_fractions(anchors: PaperAnchors, interpolator) -> tuple[float, flo
 def main() -> None:
     idw = uniloss.InverseDistanceWeighting
     variants = [
-        ("IDW p 2", PaperAnchors(), idw(2.0)),
-        ("IDW p 1.5 (default)", PaperAnchors(), idw(1.5)),
-        ("IDW p 1", PaperAnchors(), idw(1.0)),
-        ("IDW p 0.5", PaperAnchors(), idw(0.5)),
-        ("IDW p 1.5, + current", PaperAnchors(current=1), idw(1.5)),
-        ("IDW p 1.5, no nearby", PaperAnchors(nearby=0), idw(1.5)),
-        ("IDW p 1.5, no good", PaperAnchors(good=0), idw(1.5)),
-        ("gaussian 1", PaperAnchors(), GaussianKernel(1.0)),
-        ("gaussian 4, + current", PaperAnchors(current=1), GaussianKernel(4.0)),
+        ("IDW p 2", engine_loss(PaperAnchors(), idw(2.0))),
+        ("IDW p 1.5 (default)", engine_loss(PaperAnchors(), idw(1.5))),
+        ("IDW p 1", engine_loss(PaperAnchors(), idw(1.0))),
+        ("IDW p 0.5", engine_loss(PaperAnchors(), idw(0.5))),
+        ("IDW p 1.5, + current", engine_loss(PaperAnchors(current=1), idw(1.5))),
+        ("IDW p 1.5, no nearby", engine_loss(PaperAnchors(nearby=0), idw(1.5))),
+        ("IDW p 1.5, no good", engine_loss(PaperAnchors(good=0), idw(1.5))),
+        ("gaussian 1", engine_loss(PaperAnchors(), GaussianKernel(1.0))),
+        ("gaussian 4, + current", engine_loss(PaperAnchors(current=1), GaussianKernel(4.0))),
+        ("per-example rows, p 1.5", lambda scores, labels, g: per_row_ap_loss(scores, labels, 1.5, g)),
+        ("per-example rows, p 2", lambda scores, labels, g: per_row_ap_loss(scores, labels, 2.0, g)),
     ]
     print(
         "| interpolation, anchors | wrong positives up | right positives up | wrong negatives down "
         "| right negatives down |"
     )
     print("|---|---|---|---|---|")
-    for name, anchors, interpolator in variants:
-        cells = " | ".join(f"{value:.2f}" for value in right_way_fractions(anchors, interpolator))
+    for name, loss_fn in variants:
+        cells = " | ".join(f"{value:.2f}" for value in right_way_fractions(loss_fn))
         print(f"| {name} | {cells} |", flush=True)
 
 

@@ -72,7 +72,8 @@ class StructuredAnchors(PaperAnchors):
             has_wrong = wrong.any(1, keepdim=True)
             row, _found = _sample_set_entries(has_wrong, rows, self.rows, generator, device)
             keep = torch.arange(rows, device=device).unsqueeze(0) != row.unsqueeze(1)  # (rows_k, R)
-            extra.append(_bits.AnchorBits.from_masks(wrong.unsqueeze(0) & keep.unsqueeze(2)))
+            rows_kept = _bits.AnchorBits.from_masks(keep.unsqueeze(2))  # (groups, R, 1): one byte per row
+            extra.append(_bits.AnchorBits(rows_kept.codes * wrong.to(torch.uint8), self.rows))
         if self.halfway:
             coins = _bits.AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
             extra.append(coins)

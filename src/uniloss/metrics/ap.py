@@ -6,17 +6,10 @@ from typing import Literal
 
 import torch
 
-from uniloss.core.checks import (
-    check_arity,
-    check_floating,
-    check_integer_range,
-    check_nonempty,
-    check_same_device,
-    check_shape,
-    check_tensor,
-)
+from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._ranking import check_ranking_inputs
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["AveragePrecision", "average_precision"]
@@ -31,18 +24,6 @@ def _check_mode(mode: object) -> Mode:
     if mode not in _MODES:
         raise ValueError(f"`mode` must be one of {_MODES}, but got {mode!r}.")
     return mode  # type: ignore[return-value]
-
-
-def _check_inputs(scores: object, targets: object) -> None:
-    scores = check_tensor("scores", scores)
-    targets = check_tensor("targets", targets)
-    sizes: dict[str, int] = {}
-    check_shape("scores", scores, ("N",), sizes)
-    check_shape("targets", targets, ("N",), sizes)
-    check_floating("scores", scores)
-    check_same_device("scores", scores, targets=targets)
-    check_nonempty("scores", scores)
-    check_integer_range("targets", targets, 0, 1)
 
 
 def _precision_at_positives(wrong: torch.Tensor, mode: Mode, rows: torch.Tensor | None = None) -> torch.Tensor:
@@ -102,7 +83,7 @@ def average_precision(
     """
     mode = _check_mode(mode)
     if validate_args:
-        _check_inputs(scores, targets)
+        check_ranking_inputs(scores, targets, None, graded=False)
     positive = targets.bool()
     negatives = scores[~positive].sort().values
     above = negatives.numel() - torch.searchsorted(negatives, scores[positive], right=False)
@@ -157,7 +138,7 @@ class AveragePrecision(MetricRefactoring):
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
         check_arity(self, targets, ("targets",))
-        _check_inputs(scores, targets[0])
+        check_ranking_inputs(scores, targets[0], None, graded=False)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
         """``(P, N)`` differences ``s_p - s_q`` (``layout="compact"``), or ``(N, N)`` masked (``"static"``)."""

@@ -7,7 +7,7 @@ import torch
 from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
-from uniloss.metrics.ap import _check_inputs
+from uniloss.metrics._ranking import check_ranking_inputs
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["AUROC", "auroc"]
@@ -46,7 +46,7 @@ def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = Tru
         tensor(0.7500)
     """
     if validate_args:
-        _check_inputs(scores, targets)
+        check_ranking_inputs(scores, targets, None, graded=False)
     positive = targets.bool()
     negatives = scores.detach()[~positive].sort().values
     below = torch.searchsorted(negatives, scores.detach()[positive], right=False)  # negatives strictly below
@@ -80,7 +80,7 @@ class AUROC(MetricRefactoring):
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
         check_arity(self, targets, ("targets",))
-        _check_inputs(scores, targets[0])
+        check_ranking_inputs(scores, targets[0], None, graded=False)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
         """``(P, N)`` differences ``s_p - s_q`` of every positive ``p`` and negative ``q``."""
