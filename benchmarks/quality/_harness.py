@@ -15,10 +15,17 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``relative``: distances measured from the current configuration, ``d_k^2 - d_current^2`` (the component every
   anchor shares drops out), with the current configuration drawn as an extra anchor and then left out;
   ``"frozen"``: IDW's own distances, but no gradient through ``d_current^2``;
+- ``strata``: [n, p], rank the batch with the stale scores of the last n negatives and the last p positives;
+- ``worse``: k, add k anchors that make one right binary of the current configuration wrong (``NeighbourAnchors``);
+- ``bad_rate``: q, bad anchors whose binaries are each wrong with probability q (``bad`` of them, default 16);
 - ``focus``: with ``memory``, good and nearby anchors flip only pairs that involve the current batch (pairs of two
   remembered examples get no gradient);
-- ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``);
-- ``lr``: Adam learning rate (default 1e-3).
+- ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``); ``"counts"``
+  interpolates in the space of per-positive counts (``count_space_ap_loss``);
+- ``mode``: the AP the anchors are valued by, ``"step"`` (default) or ``"interpolated"`` (the paper code's);
+- ``lr``: Adam learning rate (default 1e-3); ``schedule``: ``"cosine"`` anneals it to zero over the run;
+- ``relax``: ``"linear"`` continues the sigmoid linearly for wrong pairs (``LinearTail``; ``tail`` scales that
+  slope), ``"floor"`` keeps the sigmoid's values but holds the slope of wrong pairs at ``1 / 2t``.
 
 A *setting* is ``{"positive_class", "batch_size", "epochs"}`` on Fashion-MNIST with the MLP 784-500-300-1.
 Results (test AP per epoch, training seconds per epoch) are appended to a JSON file as they finish, so an
@@ -71,6 +78,35 @@ class SpreadSigmoid:
         return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
 
 
+class LinearTail:
+    """``b = tanh(c / 2t)`` for right comparisons, continued linearly (``b = c / 2t``) for wrong ones.
+
+    The sigmoid's slope vanishes on badly wrong pairs; this relaxation keeps it at ``1 / 2t`` there (``b`` goes
+    below ``-1``), so a badly misranked pair is pulled as hard as a barely wrong one, as in a logistic loss.
+    With ``floor`` the values stay the sigmoid's and only the slope of wrong pairs is held at ``1 / 2t``.
+    """
+
+    def __init__(self, temperature: float = 1.0, tail: float = 1.0, floor: bool = False) -> None:
+        self.temperature, self.tail, self.floor = temperature, tail, floor
+
+    def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scaled = values / self.temperature
+        right = values > 0
+        if self.floor:
+            return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
+        linear = self.tail * scaled.clamp_max(0) / 2
+        return (
+            torch.where(right, 2 * torch.sigmoid(-scaled), 1 - linear),
+            torch.where(right, 2 * torch.sigmoid(scaled), 1 + linear),
+        )
+
+    def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        to_right, to_wrong = self.distances(values)
+        sigmoid_slope = (2 * torch.sigmoid(-values / self.temperature)) * (2 * torch.sigmoid(values / self.temperature))
+        slope = torch.where(values > 0, sigmoid_slope, torch.full_like(values, self.tail)) / (2 * self.temperature)
+        return to_right, to_wrong, slope
+
+
 class GaussianKernel:
     """Interpolation weights ``softmax(-d^2 / (k min_j d_j^2))``: a kernel whose width follows the nearest anchor."""
 
@@ -109,6 +145,57 @@ class BatchFocusedAnchors:
         drawn = self.flips.sample(wrong & focus, focus, generator)
         random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, wrong.device)
         return AnchorSet(base=drawn.base, flip=drawn.flip, random=random)
+
+
+class BiasedBadAnchors:
+    """The paper's anchors with ``bad`` random configurations whose binaries are each wrong with probability ``rate``.
+
+    ``rate`` 0.5 is the paper's uniform draw; ``rate`` 1 makes every bad anchor the all-wrong configuration.
+    """
+
+    def __init__(self, rate: float, bad: int = 16) -> None:
+        from uniloss.anchors import PaperAnchors
+
+        self.flips = PaperAnchors(bad=0)
+        self.rate, self.bad = rate, bad
+
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> Any:
+        from uniloss.anchors._bits import AnchorBits
+        from uniloss.anchors.base import AnchorSet
+
+        drawn = self.flips.sample(wrong, mask, generator)
+        masks = torch.rand((self.bad, *wrong.shape), generator=generator) < self.rate
+        if mask is not None:
+            masks &= mask
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=AnchorBits.from_masks(masks))
+
+
+class NeighbourAnchors:
+    """The paper's anchors plus ``worse`` one-flip neighbours of the current configuration that break a right pair.
+
+    The paper's nearby anchors only correct a wrong binary (higher value than the current configuration); these
+    make one right binary wrong (lower value), so the interpolation also sees what losing a right pair costs.
+    """
+
+    def __init__(self, worse: int = 16, counts: dict[str, int] | None = None) -> None:
+        from uniloss.anchors import PaperAnchors
+
+        self.paper = PaperAnchors(**(counts or {}))
+        self.worse = worse
+
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> Any:
+        from uniloss.anchors.base import CURRENT, AnchorSet
+        from uniloss.anchors.paper_anchors import _sample_set_entries
+
+        drawn = self.paper.sample(wrong, mask, generator)
+        right = ~wrong if mask is None else mask & ~wrong
+        index, found = _sample_set_entries(right, wrong.numel(), self.worse, generator, wrong.device)
+        base = torch.full((self.worse,), CURRENT, dtype=torch.long, device=wrong.device)
+        return AnchorSet(
+            base=torch.cat([drawn.base, base]),
+            flip=torch.cat([drawn.flip, torch.where(found, index, -1)]),
+            random=drawn.random,
+        )
 
 
 class RelativeInverseDistance:
@@ -192,6 +279,45 @@ def per_row_ap_loss(
     return 1 - (weights * exact).sum(1).mean()
 
 
+def count_space_ap_loss(
+    scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
+) -> torch.Tensor:
+    """UniLoss for AP interpolated in the space of per-positive counts instead of binaries.
+
+    AP depends on the binaries only through ``k_p``, the number of negatives above each positive. Relaxed counts
+    ``k~_p = sum_n (1 - b_pn) / 2``; anchors are count vectors (ground truth 0, ``good`` one error in a random row,
+    ``nearby`` the current counts with one error of a random wrong pair's row removed, ``bad`` Binomial(N, 1/2)
+    rows), weighted by inverse distances ``||k~ - k_a||^-p``.
+    """
+    from uniloss.metrics import AveragePrecision
+
+    metric = AveragePrecision()
+    layout = metric.comparisons(scores, labels)
+    values = layout.values
+    rows, length = values.shape
+    if values.numel() == 0:
+        return scores.sum() * 0
+    good, nearby, bad = counts
+    with torch.no_grad():
+        wrong = values <= 0
+        current = wrong.sum(1)
+        eye = torch.eye(rows, dtype=torch.long)
+        good_rows = eye[torch.randint(0, rows, (good,), generator=generator)]
+        if bool(wrong.any()):
+            pick = torch.multinomial(current.double(), nearby, replacement=True, generator=generator)
+            near = current - eye[pick]
+        else:
+            near = eye[torch.randint(0, rows, (nearby,), generator=generator)]
+        random = (torch.rand(bad, rows, length, generator=generator) < 0.5).sum(-1)
+        anchors = torch.cat([torch.zeros(1, rows, dtype=torch.long), good_rows, near, random])
+        exact = metric.evaluate_counts(anchors, layout).to(values.dtype)
+    soft = torch.sigmoid(-values).sum(1)
+    squared = (soft - anchors.to(values.dtype)).square().sum(1)
+    eps = torch.finfo(squared.dtype).tiny ** 0.5
+    weights = torch.softmax(-0.5 * power * torch.log(squared + eps), dim=0)
+    return 1 - (weights * exact).sum()
+
+
 def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., torch.Tensor]:
     """The loss of ``variant`` as ``loss(outputs, *targets)``."""
     import torch.nn.functional as F
@@ -218,6 +344,10 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         generator = torch.Generator().manual_seed(seed)
         power = float(variant.get("power", 1.5))
         return lambda out, y: scale * per_row_ap_loss(out, y, power, generator)
+    if variant.get("scope") == "counts":
+        generator = torch.Generator().manual_seed(seed)
+        power = float(variant.get("power", 1.5))
+        return lambda out, y: scale * count_space_ap_loss(out, y, power, generator)
     options: dict[str, Any] = {"generator": torch.Generator().manual_seed(seed), "validate_args": False}
     temperature = variant.get("temperature")
     if temperature == "spread":
@@ -226,6 +356,12 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["relax"] = relax
     elif temperature is not None:
         options["temperature"] = float(temperature)
+    if variant.get("relax") in ("linear", "floor"):
+        Relaxation.register(LinearTail)  # duck-typed relaxation
+        options["relax"] = LinearTail(
+            float(variant.get("temperature", 1.0)), float(variant.get("tail", 1.0)), variant["relax"] == "floor"
+        )
+        options.pop("temperature", None)
     if variant.get("relative"):
         frozen = variant["relative"] == "frozen"
         options["interpolator"] = RelativeInverseDistance(float(variant.get("power", 1.5)), frozen)
@@ -240,6 +376,16 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["anchors"] = uniloss.anchors.PaperAnchors(**variant["anchors"])
     if "structured" in variant:
         options["anchors"] = uniloss.anchors.StructuredAnchors(**variant["structured"])
+    if "bad_rate" in variant:
+        from uniloss.anchors import AnchorSampler
+
+        AnchorSampler.register(BiasedBadAnchors)
+        options["anchors"] = BiasedBadAnchors(float(variant["bad_rate"]), int(variant.get("bad", 16)))
+    if "worse" in variant:
+        from uniloss.anchors import AnchorSampler
+
+        AnchorSampler.register(NeighbourAnchors)
+        options["anchors"] = NeighbourAnchors(int(variant["worse"]), variant.get("anchors"))
     focused = BatchFocusedAnchors() if variant.get("focus") else None
     if focused is not None:
         from uniloss.anchors import AnchorSampler
@@ -248,6 +394,20 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["anchors"] = focused
     criterion = uniloss.UniLoss(metric, memory=int(variant.get("memory", 0)), **options)
     sigmoid = variant.get("scores", "logits") == "sigmoid"
+    if "strata" in variant:  # stale scores of the last positives and the last negatives, kept apart
+        keep = [int(n) for n in variant["strata"]]
+        kept = [torch.zeros(0), torch.zeros(0)]
+
+        def stratified(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            out = out.reshape(-1)
+            pooled = torch.cat([out, kept[1], kept[0]])
+            labels = torch.cat([y, torch.ones_like(kept[1], dtype=y.dtype), torch.zeros_like(kept[0], dtype=y.dtype)])
+            value = scale * criterion(pooled, labels)
+            for label in (0, 1):
+                kept[label] = torch.cat([out.detach()[y == label], kept[label]])[: keep[label]]
+            return value
+
+        return stratified
     repeats = int(variant.get("repeats", 1))
 
     def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
@@ -273,8 +433,13 @@ def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dic
     torch.manual_seed(seed)
     model = build_model("mlp", in_features=784, hidden=(500, 300), out_features=1)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(variant.get("lr", 1e-3)))
+    steps = setting["epochs"] * math.ceil(x_train.shape[0] / setting["batch_size"])
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if variant.get("schedule") == "cosine" else None
+    )
     fresh = int(variant.get("fresh", 0))
-    loss_fn = make_loss({k: v for k, v in variant.items() if k != "fresh"}, uniloss.metrics.AveragePrecision(), seed)
+    metric = uniloss.metrics.AveragePrecision(mode=variant.get("mode", "step"))
+    loss_fn = make_loss({k: v for k, v in variant.items() if k not in ("fresh", "schedule", "mode")}, metric, seed)
     recent = torch.zeros(0, dtype=torch.long)
     order_gen = torch.Generator().manual_seed(seed)
     batch = setting["batch_size"]
@@ -300,6 +465,8 @@ def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dic
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
         seconds.append(time.perf_counter() - start)
         model.eval()
         with torch.no_grad():
