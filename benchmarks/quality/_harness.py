@@ -22,6 +22,7 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
   remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``); ``"counts"``
   interpolates in the space of per-positive counts (``count_space_ap_loss``);
+- ``plus_bce``: λ, add λ times binary cross-entropy to the UniLoss loss (a diagnostic of what BCE adds);
 - ``mode``: the AP the anchors are valued by, ``"step"`` (default) or ``"interpolated"`` (the paper code's);
 - ``lr``: Adam learning rate (default 1e-3); ``schedule``: ``"cosine"`` anneals it to zero over the run;
 - ``relax``: ``"linear"`` continues the sigmoid linearly for wrong pairs (``LinearTail``; ``tail`` scales that
@@ -410,7 +411,16 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         return stratified
     repeats = int(variant.get("repeats", 1))
 
+    plus_bce = float(variant.get("plus_bce", 0.0))
+
     def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        if plus_bce:
+            return core(out, *targets) + plus_bce * F.binary_cross_entropy_with_logits(
+                out.reshape(-1), targets[0].float()
+            )
+        return core(out, *targets)
+
+    def core(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
         if focused is not None:
             focused.positives = int(targets[0].sum())
             focused.negatives = int(targets[0].numel()) - focused.positives
