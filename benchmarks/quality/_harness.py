@@ -15,6 +15,8 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``relative``: distances measured from the current configuration, ``d_k^2 - d_current^2`` (the component every
   anchor shares drops out), with the current configuration drawn as an extra anchor and then left out;
   ``"frozen"``: IDW's own distances, but no gradient through ``d_current^2``;
+- ``pairs``: ``"batch"`` with ``memory`` M, the memory's pairs of two remembered examples are constants outside the
+  interpolation (``BatchPairsAP``) instead of binaries;
 - ``strata``: [n, p], rank the batch with the stale scores of the last n negatives and the last p positives;
 - ``worse``: k, add k anchors that make one right binary of the current configuration wrong (``NeighbourAnchors``);
 - ``bad_rate``: q, bad anchors whose binaries are each wrong with probability q (``bad`` of them, default 16);
@@ -280,6 +282,38 @@ def per_row_ap_loss(
     return 1 - (weights * exact).sum(1).mean()
 
 
+class BatchPairsAP:
+    """AP of a batch pooled with remembered scores, whose binaries are only the pairs involving the batch.
+
+    ``comparisons(scores, labels, in_batch)``: every positive against every negative of the pooled examples, but
+    the pairs of two remembered examples are padding (constant, outside every distance and never flipped) and
+    their wrong counts are added to each anchor's counts as a constant, so the anchors' values are the pooled
+    AP while the interpolation only sees what the batch can change.
+    """
+
+    def __new__(cls) -> Any:
+        from uniloss.core.comparisons import Comparisons
+        from uniloss.metrics import AveragePrecision
+        from uniloss.metrics.ap import _precision_at_positives
+
+        class _BatchPairsAP(AveragePrecision):
+            def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+                pass
+
+            def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+                labels, in_batch = targets
+                positive = labels.bool()
+                values = scores[positive].unsqueeze(1) - scores[~positive].unsqueeze(0)
+                variable = in_batch[positive].unsqueeze(1) | in_batch[~positive].unsqueeze(0)
+                constant = ((values.detach() <= 0) & ~variable).sum(1)
+                return Comparisons(values, mask=variable, context=constant)
+
+            def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+                return _precision_at_positives(wrong + comparisons.context, self.mode)
+
+        return _BatchPairsAP()
+
+
 def count_space_ap_loss(
     scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
 ) -> torch.Tensor:
@@ -395,6 +429,22 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["anchors"] = focused
     criterion = uniloss.UniLoss(metric, memory=int(variant.get("memory", 0)), **options)
     sigmoid = variant.get("scores", "logits") == "sigmoid"
+    if variant.get("pairs") == "batch":  # memory whose remembered-only pairs are constants, not binaries
+        size = int(variant["memory"])
+        batch_pairs = uniloss.UniLoss(BatchPairsAP(), **{**options, "memory": 0})
+        remembered = [torch.zeros(0), torch.zeros(0, dtype=torch.long)]
+
+        def pooled_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            out = out.reshape(-1)
+            scores = torch.cat([out, remembered[0]])
+            labels = torch.cat([y, remembered[1]])
+            in_batch = torch.arange(scores.numel()) < out.numel()
+            value = scale * batch_pairs(scores, labels, in_batch)
+            remembered[0] = torch.cat([out.detach(), remembered[0]])[:size]
+            remembered[1] = torch.cat([y, remembered[1]])[:size]
+            return value
+
+        return pooled_loss
     if "strata" in variant:  # stale scores of the last positives and the last negatives, kept apart
         keep = [int(n) for n in variant["strata"]]
         kept = [torch.zeros(0), torch.zeros(0)]
