@@ -78,3 +78,23 @@ def test_diagnose_writes_png_and_json(tmp_path: pytest.TempPathFactory) -> None:
     assert png.exists()
     assert (png.parent / "diagnostic.json").exists()
     assert len(summary["exact"]) == 4
+
+
+def test_monitor_with_memory_compares_the_pooled_sample() -> None:
+    from uniloss.functional import average_precision
+
+    criterion = uniloss.UniLoss(
+        uniloss.metrics.AveragePrecision(), memory=6, generator=torch.Generator().manual_seed(0)
+    )
+    monitor = SurrogateMonitor(criterion)
+    generator = torch.Generator().manual_seed(2)
+    batches = [(torch.randn(4, generator=generator), torch.tensor([1, 0, 0, 1])) for _ in range(3)]
+    for scores, labels in batches:
+        monitor.record(criterion(scores, labels), scores, labels)
+    pooled = torch.cat([batches[2][0], batches[1][0], batches[0][0][:2]])
+    pooled_labels = torch.cat([batches[2][1], batches[1][1], batches[0][1][:2]])
+    assert monitor.exact[0] == pytest.approx(float(average_precision(*batches[0])))
+    assert monitor.exact[2] == pytest.approx(float(average_precision(pooled, pooled_labels)))
+    criterion.eval()  # no memory in eval mode: the batch alone
+    monitor.record(criterion(*batches[0]), *batches[0])
+    assert monitor.exact[3] == pytest.approx(float(average_precision(*batches[0])))

@@ -88,6 +88,12 @@ class SurrogateMonitor:
     two series (``detrend=True``: of their step-to-step changes, which removes the common upward trend of
     training and asks whether the surrogate moves with the metric batch by batch).
 
+    With a criterion built with ``memory=M`` and in training mode, the loss measures the batch pooled with the
+    last ``M`` examples, so ``exact`` is the metric of the same pooled sample: after each :meth:`record` the
+    monitor keeps what the criterion's memory holds for its next call. Record every criterion call, once. After
+    ``criterion.reset_memory()`` one step still pools the forgotten examples; under ``distributed`` the
+    criterion pools the global batch and the monitor only sees the local one.
+
     Args:
         criterion: the :class:`~uniloss.UniLoss` module (or a metric: then pass the loss to :meth:`record`).
 
@@ -108,6 +114,8 @@ class SurrogateMonitor:
                 f"`criterion` must be a UniLoss or a MetricRefactoring, but got {type(criterion).__name__}."
             )
         self.metric = metric
+        self.criterion = criterion if isinstance(criterion, UniLoss) else None
+        self._remembered: tuple[torch.Tensor, ...] | None = None
         self.steps: list[int] = []
         self.surrogate: list[float] = []
         self.exact: list[float] = []
@@ -117,7 +125,19 @@ class SurrogateMonitor:
         value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
         self.steps.append(len(self.steps) + 1)
         self.surrogate.append(1 - value if self.metric.higher_is_better else value)
-        self.exact.append(exact_batch_metric(self.metric, scores, *targets))
+        self.exact.append(exact_batch_metric(self.metric, *self._pooled(scores, *targets)))
+
+    def _pooled(self, scores: torch.Tensor, *targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The batch, followed by the examples the criterion's memory held for it (see the class docstring)."""
+        criterion = self.criterion
+        if criterion is None or not criterion.memory or not criterion.training:
+            return (scores, *targets)
+        batch = (scores.detach(), *targets)
+        held = self._remembered
+        self._remembered = tuple(criterion.get_extra_state()["remembered"]) or None  # what the next call pools
+        if held is None or len(held) != len(batch):
+            return batch
+        return tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, held, strict=True))
 
     def correlation(self, detrend: bool = False) -> float:
         """Pearson correlation of the surrogate and the exact metric (of their changes with ``detrend``)."""
