@@ -238,6 +238,14 @@ class ShiftedInverseDistance:
         return mixed.clamp(values.min(), values.max())
 
 
+def _ap_layout(scores: torch.Tensor, labels: torch.Tensor) -> tuple[Any, Any]:
+    """``AveragePrecision()`` and its ``(P, N)`` comparisons of the batch."""
+    from uniloss.metrics import AveragePrecision
+
+    metric = AveragePrecision()
+    return metric, metric.comparisons(scores, labels)
+
+
 def per_row_ap_loss(
     scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
 ) -> torch.Tensor:
@@ -248,14 +256,11 @@ def per_row_ap_loss(
     changed; the loss is ``1 - mean_p idw_p``, so every positive (and through its pairs every negative) gets a
     gradient at every step. Dense, for small batches: ``(P, 49, N)`` entries.
     """
-    from uniloss.metrics import AveragePrecision
-
-    metric = AveragePrecision()
-    layout = metric.comparisons(scores, labels)
+    metric, layout = _ap_layout(scores, labels)
     values = layout.values
-    rows, length = values.shape
     if values.numel() == 0:
         return scores.sum() * 0
+    rows, length = values.shape
     good, nearby, bad = counts
     with torch.no_grad():
         wrong = values <= 0
@@ -324,14 +329,11 @@ def count_space_ap_loss(
     ``nearby`` the current counts with one error of a random wrong pair's row removed, ``bad`` Binomial(N, 1/2)
     rows), weighted by inverse distances ``||k~ - k_a||^-p``.
     """
-    from uniloss.metrics import AveragePrecision
-
-    metric = AveragePrecision()
-    layout = metric.comparisons(scores, labels)
+    metric, layout = _ap_layout(scores, labels)
     values = layout.values
-    rows, length = values.shape
     if values.numel() == 0:
         return scores.sum() * 0
+    rows, length = values.shape
     good, nearby, bad = counts
     with torch.no_grad():
         wrong = values <= 0
