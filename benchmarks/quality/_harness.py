@@ -27,8 +27,9 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
 - ``plus_bce``: λ, add λ times binary cross-entropy to the UniLoss loss (a diagnostic of what BCE adds);
 - ``mode``: the AP the anchors are valued by, ``"step"`` (default) or ``"interpolated"`` (the paper code's);
 - ``lr``: Adam learning rate (default 1e-3); ``schedule``: ``"cosine"`` anneals it to zero over the run;
-- ``relax``: ``"linear"`` continues the sigmoid linearly for wrong pairs (``LinearTail``; ``tail`` scales that
-  slope), ``"floor"`` keeps the sigmoid's values but holds the slope of wrong pairs at ``1 / 2t``.
+- ``relax``: ``"hardtanh"`` or ``"algebraic"`` (``ShapedStep``); ``"linear"`` continues the sigmoid linearly for
+  wrong pairs (``LinearTail``; ``tail`` scales that slope), ``"floor"`` keeps the sigmoid's values but holds the
+  slope of wrong pairs at ``1 / 2t``.
 
 A *setting* is ``{"positive_class", "batch_size", "epochs"}`` on Fashion-MNIST with the MLP 784-500-300-1.
 Results (test AP per epoch, training seconds per epoch) are appended to a JSON file as they finish, so an
@@ -108,6 +109,20 @@ class LinearTail:
         sigmoid_slope = (2 * torch.sigmoid(-values / self.temperature)) * (2 * torch.sigmoid(values / self.temperature))
         slope = torch.where(values > 0, sigmoid_slope, torch.full_like(values, self.tail)) / (2 * self.temperature)
         return to_right, to_wrong, slope
+
+
+class ShapedStep:
+    """Other smooth steps, ``b = f(c / 2t)``: ``"hardtanh"`` ``clamp(x, -1, 1)`` (the same slope for every pair within
+    ``2t`` of a tie, none beyond) or ``"algebraic"`` ``x / sqrt(1 + x^2)`` (a slope that decays as ``|x|^-3``, a
+    heavier tail than the sigmoid's ``e^-|x|``)."""
+
+    def __init__(self, kind: str, temperature: float = 1.0) -> None:
+        self.kind, self.temperature = kind, temperature
+
+    def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = values / (2 * self.temperature)
+        b = x.clamp(-1, 1) if self.kind == "hardtanh" else x * torch.rsqrt(1 + x.square())
+        return 1 - b, 1 + b
 
 
 class GaussianKernel:
@@ -393,6 +408,14 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["relax"] = relax
     elif temperature is not None:
         options["temperature"] = float(temperature)
+    if variant.get("relax") in ("hardtanh", "algebraic"):
+        from uniloss.core.relax import Relaxation as _Relaxation
+
+        class _Shaped(ShapedStep, _Relaxation):
+            pass
+
+        options["relax"] = _Shaped(variant["relax"], float(variant.get("temperature", 1.0)))
+        options.pop("temperature", None)
     if variant.get("relax") in ("linear", "floor"):
         Relaxation.register(LinearTail)  # duck-typed relaxation
         options["relax"] = LinearTail(
