@@ -36,14 +36,17 @@ def _bit_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
 def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> torch.Tensor:
     """Sum of ``weights`` (or count) per value of the flat integer ``index``, every value below ``bins``.
 
-    ``bincount`` on the CPU (one deterministic pass); a scatter elsewhere, since ``bincount`` reads the
-    largest index back to the host.
+    ``bincount`` on the CPU (one deterministic pass); an ``index_add_`` elsewhere, since ``bincount`` reads the
+    largest index back to the host. ``index_add_`` takes an int32 index (a byte plane costs a 4-byte copy, an int32
+    index none) and a count adds an expanded scalar, so no transient wider than the index is allocated.
     """
     if index.device.type in _BINCOUNT_DEVICES:
         return torch.bincount(index, weights=weights, minlength=bins)
+    if index.dtype not in (torch.int32, torch.int64):
+        index = index.int()
     if weights is None:
-        weights = torch.ones(index.shape, dtype=torch.long, device=index.device)
-    return weights.new_zeros(bins).scatter_add_(0, index.long(), weights)
+        weights = torch.ones((), dtype=torch.long, device=index.device).expand(index.shape)
+    return weights.new_zeros(bins).index_add_(0, index, weights)
 
 
 @dataclass(frozen=True)
