@@ -24,6 +24,7 @@ Every ablation script describes runs as ``(setting, variant, seed)``; a *variant
   remembered examples get no gradient);
 - ``scope``: ``"row"`` interpolates each positive's row of pairs on its own (``per_row_ap_loss``); ``"counts"``
   interpolates in the space of per-positive counts (``count_space_ap_loss``);
+- ``anneal``: ``{"temperature" | "power": [start, end, steps]}``, changed linearly over the first ``steps`` calls;
 - ``plus_bce``: λ, add λ times binary cross-entropy to the UniLoss loss (a diagnostic of what BCE adds);
 - ``mode``: the AP the anchors are valued by, ``"step"`` (default) or ``"interpolated"`` (the paper code's);
 - ``lr``: Adam learning rate (default 1e-3); ``schedule``: ``"cosine"`` anneals it to zero over the run;
@@ -487,8 +488,24 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
     repeats = int(variant.get("repeats", 1))
 
     plus_bce = float(variant.get("plus_bce", 0.0))
+    anneal = variant.get("anneal")  # {"temperature" or "power": [start, end, steps]}, linear over the steps
+    step = [0]
+
+    def scheduled() -> None:
+        from uniloss.core.relax import Sigmoid
+        from uniloss.interpolators import InverseDistanceWeighting
+
+        for name, (start, end, steps) in anneal.items():
+            value = start + (end - start) * min(step[0] / steps, 1.0)
+            if name == "temperature":
+                criterion.relax = Sigmoid(value)
+            else:
+                criterion.interpolator = InverseDistanceWeighting(value)
+        step[0] += 1
 
     def loss(out: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        if anneal:
+            scheduled()
         if plus_bce:
             return core(out, *targets) + plus_bce * F.binary_cross_entropy_with_logits(
                 out.reshape(-1), targets[0].float()
