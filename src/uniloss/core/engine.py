@@ -163,6 +163,11 @@ def _squared_distances(
     return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)
 
 
+def _pool_examples(batch: tuple[torch.Tensor, ...], remembered: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """The batch's ``(scores, *targets)`` followed by the remembered ones, on the batch's device (``memory``)."""
+    return tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered, strict=True))
+
+
 _WARNED: set[str] = set()
 
 
@@ -434,7 +439,7 @@ class UniLoss(torch.nn.Module):
                         f"`{name}` must match the remembered examples (shape (*, {trailing}), {old.dtype}), but got "
                         f"shape {tuple(new.shape)} and {new.dtype}; call reset_memory() when the inputs change."
                     )
-            batch = tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, remembered, strict=True))
+            batch = _pool_examples(batch, remembered)
         remembered = tuple(part.detach()[: self.memory].clone() for part in batch)
         return batch[0], batch[1:], remembered
 

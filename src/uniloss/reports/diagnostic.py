@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from uniloss.core.engine import UniLoss
+from uniloss.core.engine import UniLoss, _pool_examples
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["SurrogateMonitor", "diagnose", "exact_batch_metric", "pearson"]
@@ -137,7 +137,7 @@ class SurrogateMonitor:
         self._remembered = tuple(criterion.get_extra_state()["remembered"]) or None  # what the next call pools
         if held is None or len(held) != len(batch):
             return batch
-        return tuple(torch.cat([new, old.to(new.device)]) for new, old in zip(batch, held, strict=True))
+        return _pool_examples(batch, held)
 
     def correlation(self, detrend: bool = False) -> float:
         """Pearson correlation of the surrogate and the exact metric (of their changes with ``detrend``)."""
