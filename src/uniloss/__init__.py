@@ -1,12 +1,12 @@
 """uniloss: turn an evaluation metric into a training loss (UniLoss, Liu, Wang and Deng, ECCV 2020)."""
 
-from uniloss import anchors, functional, interpolators, metrics, presets
+from uniloss import anchors, engine, functional, interpolators, metrics, presets, relaxations
 from uniloss.check import check_metric
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.engine import UniLoss, uniloss
 from uniloss.core.registry import METRICS, register
-from uniloss.core.relax import HardStep, Sigmoid
+from uniloss.engine.loss import UniLoss, uniloss
 from uniloss.interpolators.idw import InverseDistanceWeighting
+from uniloss.relaxations import HardStep, Sigmoid
 
 __version__ = "0.1.0"
 
@@ -20,10 +20,12 @@ __all__ = [
     "__version__",
     "anchors",
     "check_metric",
+    "engine",
     "functional",
     "interpolators",
     "metrics",
     "presets",
     "register",
+    "relaxations",
     "uniloss",
 ]

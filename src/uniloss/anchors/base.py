@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from uniloss.anchors._bits import AnchorBits
+from uniloss.anchors.bits import AnchorBits
 
 __all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.anchors import _bits
 from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet
+from uniloss.anchors.bits import AnchorBits, draw
 from uniloss.core.checks import check_nonnegative_int
 
 __all__ = ["PaperAnchors"]
@@ -19,7 +19,7 @@ def _sample_set_entries(
     Sync-free: the number of set entries stays on the device. Returns the indices and, per draw, whether
     any entry was set (when none is, the index is meaningless).
     """
-    uniform = _bits.draw((count,), generator, device)
+    uniform = draw((count,), generator, device)
     if flags is None:
         index = (uniform * size).long().clamp_max(size - 1)
         return index, torch.ones(count, dtype=torch.bool, device=device)
@@ -93,7 +93,7 @@ class PaperAnchors(AnchorSampler):
             good_index, found = _sample_set_entries(mask, size, self.nearby, generator, device)
             bases.append(torch.where(any_wrong, CURRENT, GROUND_TRUTH))
             flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
-        random = _bits.AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
+        random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
         return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
 
     def __repr__(self) -> str:
