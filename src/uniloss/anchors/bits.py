@@ -1,10 +1,12 @@
-"""Anchor configurations stored bit by bit: for every binary variable, one byte per eight anchors."""
+"""Random anchor configurations stored bit by bit: for every binary variable, one byte per eight anchors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+
+__all__ = ["AnchorBits", "draw", "random_bytes"]
 
 _ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
 _BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
@@ -57,9 +59,26 @@ class AnchorBits:
     padding binaries and bits past ``count`` are never set. Keeping the eight anchors of a byte together
     turns the sums over each anchor's wrong binaries into one 256-bin histogram per byte plane.
 
+    This is the public storage of random anchors (:attr:`AnchorSet.random <uniloss.anchors.AnchorSet.random>`).
+    A sampler builds it with :meth:`uniform`, :meth:`from_masks` or :meth:`cat`; the engine reads it only through
+    :attr:`count`, :meth:`rows`, :meth:`sums` and :meth:`sums_adjoint` (the distances and their backward),
+    :meth:`row_counts` (metrics with counts) and :meth:`dense` (metrics without), never through the bytes.
+
     Args:
         codes: ``(ceil(count / 8), R, L)`` uint8.
         count: number of anchors.
+
+    Example:
+        >>> wrong = torch.tensor([[[True, False], [False, False]], [[True, True], [False, True]]])
+        >>> anchors = AnchorBits.from_masks(wrong)  # two anchors of a (2, 2) layout
+        >>> anchors.count, tuple(anchors.codes.shape)
+        (2, (1, 2, 2))
+        >>> anchors.row_counts().tolist()  # wrong binaries per row of each anchor
+        [[1, 0], [2, 1]]
+        >>> anchors.sums(torch.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()  # each anchor's sum over its wrong binaries
+        [1.0, 7.0]
+        >>> torch.equal(anchors.dense(), wrong)
+        True
     """
 
     codes: torch.Tensor

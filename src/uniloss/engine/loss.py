@@ -12,6 +12,7 @@ from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.engine.distances import squared_distances
 from uniloss.engine.memory import ExampleMemory
+from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.relaxations.base import Relaxation
@@ -81,7 +82,7 @@ def _surrogate(
     metric: MetricRefactoring,
     relax: Relaxation,
     anchors: AnchorSampler,
-    interpolator: InverseDistanceWeighting,
+    interpolator: Interpolator,
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
@@ -115,7 +116,7 @@ def uniloss(
     metric: MetricRefactoring,
     relax: Relaxation | None = None,
     anchors: AnchorSampler | None = None,
-    interpolator: InverseDistanceWeighting | None = None,
+    interpolator: Interpolator | None = None,
     generator: torch.Generator | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
@@ -228,7 +229,7 @@ class UniLoss(torch.nn.Module):
         power: float | None = None,
         relax: Relaxation | None = None,
         anchors: AnchorSampler | None = None,
-        interpolator: InverseDistanceWeighting | None = None,
+        interpolator: Interpolator | None = None,
         generator: torch.Generator | None = None,
         validate_args: bool = True,
         distributed: bool = False,

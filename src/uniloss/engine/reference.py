@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.anchors.base import AnchorSampler
-from uniloss.interpolators.idw import InverseDistanceWeighting
+from uniloss.interpolators.base import Interpolator
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.relaxations.base import Relaxation
 
@@ -18,7 +18,7 @@ def dense_uniloss(
     metric: MetricRefactoring,
     relax: Relaxation,
     anchors: AnchorSampler,
-    interpolator: InverseDistanceWeighting,
+    interpolator: Interpolator,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The UniLoss surrogate computed the direct way, as the published code does it (vectorised).
