@@ -6,6 +6,7 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_finite,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -16,6 +17,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["Accuracy", "accuracy"]
@@ -30,6 +32,7 @@ def _check_inputs(scores: object, targets: object, num_classes: int | None) -> N
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
+    check_finite("scores", scores)
     check_integer_range("targets", targets, 0, sizes["C"] - 1, allow_bool=False)
 
 
@@ -43,14 +46,15 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
     Args:
         scores: ``(N, C)`` float scores (logits).
         targets: ``(N,)`` int class indices in ``[0, C)``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or non-integer ``targets``.
-        ValueError: for mismatched shapes or devices, or targets out of range.
+        ValueError: for mismatched shapes or devices, non-finite ``scores`` or targets out of range.
 
     Example:
         >>> accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]]), torch.tensor([0, 1, 0]))
@@ -58,10 +62,10 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
     """
     if validate_args:
         _check_inputs(scores, targets, None)
-    true = scores.gather(1, targets.long().unsqueeze(1))
-    others = scores.scatter(1, targets.long().unsqueeze(1), float("-inf"))
-    right = (true > others).all(dim=1)
-    return right.to(torch.get_default_dtype()).mean()
+    true = scores.detach().gather(1, targets.long().unsqueeze(1))
+    right = (scores.detach() >= true).sum(1) == 1  # no class but the true one at or above it
+    value = right.to(torch.get_default_dtype()).mean()
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("accuracy")

@@ -33,14 +33,15 @@ def iou(
         targets: ``(N, H, W)``: ``{0, 1}`` (binary, bool or int) or class indices in ``[0, C)``.
         threshold: decision threshold of binary masks (default 0); unused for multi-class masks.
         ignore_index: a target value whose pixels are left out (default: none).
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or an invalid option type.
-        ValueError: for mismatched shapes or devices, targets out of range or an invalid option.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or an invalid option.
 
     Example:
         >>> scores = torch.tensor([[[2.0, -1.0], [0.5, -3.0]]])

@@ -32,14 +32,17 @@ def ndcg(
         targets: ``(N,)`` relevances ``>= 0`` (bool, int or float).
         groups: optional ``(N,)`` int query id of each item; default: one query.
         top_k: cut-off ``k``; ``None`` (default) ranks every item.
-        validate_args: check the inputs (device syncs).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` or float ``targets`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every
+            finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, negative or non-finite targets, or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, negative or non-finite targets, or
+            ``top_k < 1``.
 
     Example:
         >>> ndcg(torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1]))

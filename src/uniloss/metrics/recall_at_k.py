@@ -31,14 +31,16 @@ def recall_at_k(
         targets: ``(N,)`` bool or int relevance in ``{0, 1}``.
         groups: optional ``(N,)`` int query id of each item; default: one query.
         top_k: the cut-off ``k``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``,
+            targets outside ``{0, 1}`` or ``top_k < 1``.
 
     Example:
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])

@@ -7,6 +7,7 @@ import torch
 from uniloss.core.checks import check_arity, check_positive_int
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.accuracy import _check_inputs
 from uniloss.metrics.base import MetricRefactoring
 
@@ -31,14 +32,15 @@ def top_k_accuracy(
         scores: ``(N, C)`` float scores (logits).
         targets: ``(N,)`` int class indices in ``[0, C)``.
         top_k: how many of the highest-scoring classes count (default 1: accuracy, ties wrong).
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores``, non-integer ``targets`` or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, targets out of range or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or ``top_k < 1``.
 
     Example:
         >>> top_k_accuracy(torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]]), torch.tensor([1, 0]), top_k=2)
@@ -49,7 +51,8 @@ def top_k_accuracy(
         _check_inputs(scores, targets, None)
     true = scores.detach().gather(1, targets.long().unsqueeze(1))
     above = (scores.detach() >= true).sum(1) - 1  # the true class itself is not above
-    return _fraction_below(above.unsqueeze(0), top_k)[0]
+    value = _fraction_below(above.unsqueeze(0), top_k)[0]
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("top_k_accuracy")
