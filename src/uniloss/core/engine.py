@@ -9,7 +9,14 @@ import torch
 
 from uniloss.anchors._bits import AnchorBits
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
-from uniloss.core.checks import check_finite, check_nonempty, check_nonnegative_int, check_tensor
+from uniloss.core.checks import (
+    check_bool,
+    check_finite,
+    check_instance,
+    check_nonempty,
+    check_nonnegative_int,
+    check_tensor,
+)
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.relax import Relaxation, Sigmoid
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -349,9 +356,17 @@ class UniLoss(torch.nn.Module):
         self.relax = relax if relax is not None else Sigmoid(temperature)
         self.anchors = anchors if anchors is not None else metric.default_anchors()
         self.interpolator = interpolator if interpolator is not None else InverseDistanceWeighting(power)
+        if relax is not None:
+            check_instance("relax", relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid) or None")
+        if anchors is not None:
+            check_instance("anchors", anchors, AnchorSampler, "a uniloss AnchorSampler or None")
+        if interpolator is not None and not callable(interpolator):
+            raise TypeError(f"`interpolator` must be callable or None, but got {type(interpolator).__name__}.")
+        if generator is not None:
+            check_instance("generator", generator, torch.Generator, "a torch.Generator or None")
         self.generator = generator
-        self.validate_args = validate_args
-        self.distributed = distributed
+        self.validate_args = check_bool("validate_args", validate_args)
+        self.distributed = check_bool("distributed", distributed)
         self.memory = check_nonnegative_int("memory", memory)
         if self.memory and not metric.poolable:
             raise ValueError(f"`memory` needs a metric whose batches can be pooled, but {metric!r} cannot.")
@@ -444,9 +459,15 @@ class UniLoss(torch.nn.Module):
         return batch[0], batch[1:], remembered
 
     def extra_repr(self) -> str:
-        """The parts, shown by ``repr(module)``."""
-        memory = f", memory={self.memory}" if self.memory else ""
+        """The parts, then ``validate_args``, ``distributed`` and ``memory`` where not the default (not the generator).
+
+        ``repr(module)`` thus reads as a constructor call that rebuilds the loss, up to its random source.
+        """
+        options = {"validate_args": True, "distributed": False, "memory": 0}
+        changed = "".join(
+            f", {name}={getattr(self, name)!r}" for name, default in options.items() if getattr(self, name) != default
+        )
         return (
-            f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, "
-            f"interpolator={self.interpolator}{memory}"
+            f"metric={self.metric!r}, relax={self.relax!r}, anchors={self.anchors!r}, "
+            f"interpolator={self.interpolator!r}{changed}"
         )

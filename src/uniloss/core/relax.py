@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 import torch
 
 from uniloss.core.checks import check_positive
+from uniloss.core.reprs import constructor_repr
 
 __all__ = ["HardStep", "Relaxation", "Sigmoid"]
 
@@ -52,6 +53,10 @@ class Relaxation(ABC):
         to_right, to_wrong = self.distances(values)
         return (to_wrong - to_right) / 2
 
+    def __repr__(self) -> str:
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)
+
 
 class Sigmoid(Relaxation):
     """The smooth step of UniLoss: ``b = 2 * sigmoid(c / temperature) - 1``.
@@ -83,9 +88,6 @@ class Sigmoid(Relaxation):
         to_right, to_wrong = self.distances(values)
         return to_right, to_wrong, to_right * to_wrong / (2 * self.temperature)
 
-    def __repr__(self) -> str:
-        return f"Sigmoid(temperature={self.temperature})"
-
 
 class HardStep(Relaxation):
     """The exact step: ``b = +1`` where ``c > 0`` and ``-1`` elsewhere (a tie is wrong).
@@ -104,6 +106,3 @@ class HardStep(Relaxation):
         """Return ``(1 - b, 1 + b, 0)``: the step is flat almost everywhere."""
         to_right, to_wrong = self.distances(values)
         return to_right, to_wrong, torch.zeros_like(values)
-
-    def __repr__(self) -> str:
-        return "HardStep()"

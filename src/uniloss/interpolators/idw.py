@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.checks import check_positive
+from uniloss.core.reprs import constructor_repr
 
 __all__ = ["InverseDistanceWeighting"]
 
@@ -51,4 +52,5 @@ class InverseDistanceWeighting:
         return mixed.clamp(values.min(), values.max())  # weights sum to 1 only up to rounding
 
     def __repr__(self) -> str:
-        return f"InverseDistanceWeighting(power={self.power})"
+        """The constructor call, ``InverseDistanceWeighting(power=...)``."""
+        return constructor_repr(self)

@@ -225,8 +225,3 @@ class ThresholdMetric(MetricRefactoring):
             check_label_inputs(scores, targets, None, infer=True)
         value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
         return value if validate_args else nan_if_any_nan(value, scores)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(threshold={self.threshold}, num_labels={self.num_labels}, average={self.average!r})"
-        )

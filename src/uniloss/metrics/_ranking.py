@@ -385,6 +385,3 @@ class CutoffMetric(RankingMetric):
     def discount(self, pos: torch.Tensor) -> torch.Tensor:
         """1 in the top ``k``, else 0."""
         return (pos <= self.top_k).double()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(top_k={self.top_k})"

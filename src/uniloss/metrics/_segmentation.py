@@ -172,9 +172,3 @@ class MaskMetric(MetricRefactoring):
         counts = mask_counts(scores, targets, self.threshold, self.ignore_index)
         value = mean_over_present(self.statistic, counts)[0]
         return value if validate_args else nan_if_any_nan(value, scores)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(num_classes={self.num_classes}, threshold={self.threshold}, "
-            f"ignore_index={self.ignore_index})"
-        )

@@ -6,6 +6,7 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_at_most,
     check_finite,
     check_floating,
     check_integer_range,
@@ -86,11 +87,12 @@ class Accuracy(MetricRefactoring):
     Args:
         num_classes: number of classes ``C``.
         candidates: if given, compare only each example's top ``candidates`` classes with the true class
-            forced in (paper: 21 for CIFAR-100); ``None`` or ``>= C`` uses all classes.
+            forced in (paper: 21 for CIFAR-100), at most ``C``; ``None`` or ``C`` uses all classes.
 
     Raises:
         TypeError: if ``num_classes`` or ``candidates`` is not an int.
-        ValueError: if one is smaller than 1 (``candidates`` smaller than 2).
+        ValueError: if ``num_classes`` is smaller than 1, or ``candidates`` smaller than 2 or larger than
+            ``num_classes``.
 
     Example:
         >>> metric = Accuracy(num_classes=3)
@@ -104,8 +106,12 @@ class Accuracy(MetricRefactoring):
 
     def __init__(self, num_classes: int, candidates: int | None = None) -> None:
         self.num_classes = check_positive_int("num_classes", num_classes)
-        if candidates is not None and check_positive_int("candidates", candidates) < 2:
-            raise ValueError(f"`candidates` must be at least 2 (the true class and one other), but got {candidates}.")
+        if candidates is not None:
+            if check_positive_int("candidates", candidates) < 2:
+                raise ValueError(
+                    f"`candidates` must be at least 2 (the true class and one other), but got {candidates}."
+                )
+            check_at_most("candidates", candidates, "num_classes", self.num_classes)
         self.candidates = candidates
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
@@ -131,6 +137,3 @@ class Accuracy(MetricRefactoring):
         if wrong.shape[-1] == 0:
             return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
         return (wrong == 0).to(torch.get_default_dtype()).mean(-1)
-
-    def __repr__(self) -> str:
-        return f"Accuracy(num_classes={self.num_classes}, candidates={self.candidates})"

@@ -155,6 +155,3 @@ class AveragePrecision(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """AP from the ``(K, R)`` numbers of negatives ranked above each positive row."""
         return _precision_at_positives(wrong, self.mode, comparisons.context)
-
-    def __repr__(self) -> str:
-        return f"AveragePrecision(mode={self.mode!r}, layout={self.layout!r})"

@@ -9,6 +9,7 @@ import torch
 
 from uniloss.anchors import AnchorSampler, PaperAnchors
 from uniloss.core.comparisons import Comparisons
+from uniloss.core.reprs import constructor_repr
 
 __all__ = ["MetricRefactoring"]
 
@@ -89,4 +90,5 @@ class MetricRefactoring(ABC):
         return type(self).evaluate_counts is not MetricRefactoring.evaluate_counts
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)

@@ -125,9 +125,6 @@ class FBeta(ThresholdMetric):
         weighted = (1 + self.beta**2) * counts.tp.double()
         return ratio(weighted, weighted + self.beta**2 * counts.fn.double() + counts.fp.double())
 
-    def __repr__(self) -> str:
-        return f"FBeta(beta={self.beta}, {super().__repr__().split('(', 1)[1]}"
-
 
 @register("f1")
 class F1(FBeta):
@@ -149,6 +146,3 @@ class F1(FBeta):
 
     def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
         super().__init__(1.0, threshold, num_labels, average)
-
-    def __repr__(self) -> str:
-        return ThresholdMetric.__repr__(self)

@@ -165,6 +165,3 @@ class MeanAveragePrecision(MetricRefactoring):
         for labels, rows in context.blocks:
             ap[:, labels] = _precision_at_positives(wrong[:, rows], self.mode)
         return _mean_over_present(ap, context.present)
-
-    def __repr__(self) -> str:
-        return f"MeanAveragePrecision(num_labels={self.num_labels}, mode={self.mode!r})"

@@ -104,6 +104,3 @@ class NDCG(RankingMetric):
         ranks = 1 + torch.arange(query.numel(), device=query.device) - start[query[order]]
         ideal = torch.zeros(sizes.shape, dtype=torch.float64, device=sizes.device)
         return ideal.index_add_(0, query[order], relevance[order] * self.discount(ranks))
-
-    def __repr__(self) -> str:
-        return f"NDCG(top_k={self.top_k})"

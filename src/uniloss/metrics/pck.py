@@ -176,6 +176,3 @@ class PCK(MetricRefactoring):
         fewest = wrong.new_full((wrong.shape[0], num_joints), torch.iinfo(torch.int64).max)
         fewest = fewest.scatter_reduce(1, joint.expand_as(wrong), wrong, reduce="amin")
         return _mean_over_visible(fewest == 0, visible)
-
-    def __repr__(self) -> str:
-        return f"PCK(threshold={self.threshold})"

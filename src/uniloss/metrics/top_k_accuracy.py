@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.checks import check_arity, check_positive_int
+from uniloss.core.checks import check_arity, check_at_most, check_positive_int
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.metrics._unchecked import nan_if_any_nan
@@ -68,11 +68,11 @@ class TopKAccuracy(MetricRefactoring):
 
     Args:
         num_classes: number of classes ``C``.
-        top_k: how many of the highest-scoring classes count (default 1).
+        top_k: how many of the highest-scoring classes count (default 1), at most ``C``.
 
     Raises:
         TypeError: if ``num_classes`` or ``top_k`` is not an int.
-        ValueError: if one is smaller than 1.
+        ValueError: if one is smaller than 1, or ``top_k`` larger than ``num_classes``.
 
     Example:
         >>> import uniloss
@@ -87,7 +87,7 @@ class TopKAccuracy(MetricRefactoring):
 
     def __init__(self, num_classes: int, top_k: int = 1) -> None:
         self.num_classes = check_positive_int("num_classes", num_classes)
-        self.top_k = check_positive_int("top_k", top_k)
+        self.top_k = check_at_most("top_k", check_positive_int("top_k", top_k), "num_classes", self.num_classes)
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
@@ -103,6 +103,3 @@ class TopKAccuracy(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """Fraction of rows (examples) with fewer than ``top_k`` wrong binaries."""
         return _fraction_below(wrong, self.top_k)
-
-    def __repr__(self) -> str:
-        return f"TopKAccuracy(num_classes={self.num_classes}, top_k={self.top_k})"
