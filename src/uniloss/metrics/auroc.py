@@ -28,7 +28,8 @@ def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = Tru
     pairs ranked the right way (the Wilcoxon-Mann-Whitney statistic). A positive tied with a negative counts
     as wrong; scikit-learn's ``roc_auc_score`` gives such a pair half credit, so the two agree on scores
     without such ties and this value is lower otherwise. A batch without a positive or without a negative
-    has AUROC 0 (torchmetrics' value; scikit-learn raises).
+    has AUROC 0, as torchmetrics' ``binary_auroc`` gives (with a warning); scikit-learn's ``roc_auc_score``
+    warns and returns NaN.
 
     Args:
         scores: ``(N,)`` float scores, higher means more likely positive.

@@ -27,7 +27,9 @@ def dice(
     or the prediction (scikit-learn's ``f1_score`` with ``average="macro"``); a pixel whose top score is tied
     counts as wrong for its true class and as a false positive of every tied class. Pixels whose target is
     ``ignore_index`` are left out. A batch with nothing positive in targets or prediction has Dice 0
-    (scikit-learn's ``zero_division=0``).
+    (scikit-learn's ``zero_division=0``). An ``ignore_index`` equal to a class ``c`` of ``[0, C)`` leaves out the
+    pixels labelled ``c`` but not the class: predicting ``c`` elsewhere is a false positive and its Dice (then 0)
+    enters the mean, as scikit-learn's ``f1_score`` on the kept pixels gives (see :func:`~uniloss.metrics.iou.iou`).
 
     Args:
         scores: ``(N, H, W)`` (binary) or ``(N, C, H, W)`` (multi-class) float logits.

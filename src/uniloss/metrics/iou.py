@@ -26,7 +26,11 @@ def iou(
     mean over classes present in the targets or the prediction (scikit-learn's ``jaccard_score`` with
     ``average="macro"``); a pixel whose top score is tied counts as wrong for its true class and as a false
     positive of every tied class. Pixels whose target is ``ignore_index`` are left out. A batch with nothing
-    positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``).
+    positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``). An ``ignore_index`` equal
+    to a class ``c`` of ``[0, C)`` leaves out the pixels labelled ``c`` but not the class: a prediction of ``c``
+    elsewhere is a false positive, and its IoU (then 0) enters the mean when ``c`` is predicted, as
+    scikit-learn's ``jaccard_score`` on the kept pixels gives; torchmetrics' ``multiclass_jaccard_index`` leaves
+    class ``c`` out of the mean instead.
 
     Args:
         scores: ``(N, H, W)`` (binary) or ``(N, C, H, W)`` (multi-class) float logits.

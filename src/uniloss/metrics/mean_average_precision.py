@@ -62,9 +62,10 @@ def mean_average_precision(
 
     Formally ``mAP = mean_{l : P_l > 0} AP_l`` with ``AP_l`` the :func:`~uniloss.metrics.ap.average_precision`
     of column ``l`` (same ``mode`` and tie conventions: a positive tied with a negative ranks below it). Labels
-    without a positive are left out of the mean (torchmetrics' convention; scikit-learn's macro
-    ``average_precision_score`` counts them as 0); with no positive at all mAP is 0. A label without a
-    negative has AP 1.
+    without a positive are left out of the mean, and with no positive at all mAP is 0. scikit-learn's macro
+    ``average_precision_score`` and torchmetrics' ``multilabel_average_precision`` count such a label as 0
+    instead (on the example below both give 0.4167); the three agree when every label has a positive. A label
+    without a negative has AP 1.
 
     Args:
         scores: ``(N, L)`` float scores.

@@ -22,10 +22,11 @@ def ndcg(
 
     Formally, per query, ``DCG / IDCG`` with ``DCG = sum_{i : p_i <= k} rel_i / log2(1 + p_i)``, ``p_i`` the
     position of item ``i`` in the ranking by decreasing score, and ``IDCG`` the DCG of the ideal ordering:
-    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics. Of two tied items of different relevance
-    the less relevant ranks first (a tie is wrong, so ties never help); ties within one relevance level do not
-    change the value. scikit-learn averages the gains of tied items instead; the two agree without ties. A
-    query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean, as in scikit-learn.
+    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics' ``retrieval_normalized_dcg``. Of two tied
+    items of different relevance the less relevant ranks first (a tie is wrong, so ties never help); ties within
+    one relevance level do not change the value. Both peers average the gains of tied items instead; all three
+    agree without ties. A query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean,
+    as in scikit-learn and torchmetrics' ``RetrievalNormalizedDCG``.
 
     Args:
         scores: ``(N,)`` float scores.

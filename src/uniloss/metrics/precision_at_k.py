@@ -21,10 +21,12 @@ def precision_at_k(
     """Exact precision at ``top_k`` of a ranking, averaged over queries, computed from the scores.
 
     Formally, per query, ``#{relevant items among the first k} / k`` in the ranking by decreasing score. A
-    relevant item tied with an irrelevant one ranks below it (a tie is wrong; torchmetrics and scikit-learn
-    break such ties by position instead); ties among relevant items do not change the value. The denominator
-    is ``k`` even for a query with fewer items (torchmetrics' ``RetrievalPrecision`` with ``adaptive_k=False``);
-    a query without a relevant item scores 0.
+    relevant item tied with an irrelevant one ranks below it (a tie is wrong, so ties never raise the value);
+    ties among relevant items do not change the value. The denominator is ``k`` even for a query with fewer
+    items; a query without a relevant item scores 0. torchmetrics' ``RetrievalPrecision`` (``adaptive_k=False``)
+    agrees on scores without ties that are all positive, but it takes the first ``k`` from ``torch.topk``, whose
+    order among tied scores is unspecified (a tie can count as right there), and it counts a relevant item
+    scored at or below 0 as irrelevant (its ``preds > 0`` filter); here every score is ranked, logits included.
 
     Args:
         scores: ``(N,)`` float scores.

@@ -21,10 +21,12 @@ def recall_at_k(
     """Exact recall at ``top_k`` of a ranking, averaged over queries, computed from the scores.
 
     Formally, per query, ``#{relevant items among the first k} / #{relevant items}`` in the ranking by
-    decreasing score. A relevant item tied with an irrelevant one ranks below it (a tie is wrong; torchmetrics
-    and scikit-learn break such ties by position instead); ties among relevant items do not change the value.
-    A query without a relevant item scores 0 (torchmetrics' ``RetrievalRecall`` default,
-    ``empty_target_action="neg"``); a query with fewer than ``k`` items can still reach 1.
+    decreasing score. A relevant item tied with an irrelevant one ranks below it (a tie is wrong, so ties never
+    raise the value); ties among relevant items do not change the value. A query without a relevant item scores
+    0 (torchmetrics' ``RetrievalRecall`` default, ``empty_target_action="neg"``); a query with fewer than ``k``
+    items can still reach 1. torchmetrics agrees on scores without ties that are all positive, but it takes the
+    first ``k`` of an ``argsort`` whose order among tied scores is unspecified, and it counts a relevant item
+    scored at or below 0 as not retrieved (its ``preds > 0`` filter); here every score is ranked, logits included.
 
     Args:
         scores: ``(N,)`` float scores.

@@ -25,8 +25,9 @@ def top_k_accuracy(
     """Exact top-k accuracy of a batch, computed from the scores (not differentiable).
 
     Formally ``mean_n [#{j != y_n : s[n, j] >= s[n, y_n]} < k]``: the true class is among the ``k`` highest
-    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` breaks such
-    ties by class order instead, so the two agree on scores without ties. ``top_k >= C`` gives 1.
+    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` (three classes
+    or more) ranks the tied class of higher index first instead, so the two agree on scores without ties.
+    ``top_k >= C`` gives 1.
 
     Args:
         scores: ``(N, C)`` float scores (logits).
