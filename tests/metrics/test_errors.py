@@ -2,8 +2,9 @@
 
 Each ``row(name, callable, args, kwargs, exception type, message regex)`` calls the callable and expects the
 exception, with a message that names the argument, what was expected and what was received. The last test
-checks that the table reaches every ``raise`` statement of the engine, the metrics and the engine's default
-anchors and interpolator (``CHECKED``), so a new check without a row fails here.
+checks that the table, with the constructor rows of ``tests/test_constructors.py``, reaches every ``raise``
+statement of the engine, the metrics and the engine's default anchors and interpolator (``CHECKED``), so a new
+check without a row fails here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 import torch
 
 import uniloss
+from tests.test_constructors import CONSTRUCTOR_ERRORS
 from uniloss.anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
 from uniloss.functional import accuracy, average_precision, pck
@@ -291,7 +293,9 @@ ERRORS = [
     row("PCK-loss-five-tensors", PCK_LOSS, (H, J, V, HS, HS), {},
         TypeError, r"PCK takes \(heatmaps, joints, visible, head_size\), but got 5 tensors\."),
     row("PCK-loss-heatmaps-nan", PCK_LOSS, (_with(H, (0, 0, 1, 1), NAN), J, V, HS), {},
-        ValueError, r"`scores` must be finite, but got NaN values\."),
+        ValueError, r"`heatmaps` must be finite, but got NaN values\."),
+    row("pck-heatmaps-inf", pck, (_with(H, (0, 0, 1, 1), -INF), J, V, HS), {},
+        ValueError, r"`heatmaps` must be finite, but got infinite values\."),
     row("PCK-loss-head-size-negative", PCK_LOSS, (H, J, V, -HS), {},
         ValueError, r"`head_size` must be positive"),
     row("PCK-loss-empty-batch", PCK_LOSS, (H[:0], J[:0], V[:0], HS[:0]), {},
@@ -531,7 +535,7 @@ def _raise_site(error: BaseException) -> tuple[str, int] | None:
 def test_error_table_reaches_every_raise_statement():
     statements = _raise_statements()
     reached = set()
-    for case in ERRORS:
+    for case in ERRORS + CONSTRUCTOR_ERRORS:
         fn, args, kwargs, exception, _ = case.values
         with pytest.raises(exception) as excinfo:
             fn(*args, **kwargs)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 
 from uniloss.anchors.bits import AnchorBits, draw
+from uniloss.core.checks import check_instance, check_same_device, check_shape, check_tensor
+from uniloss.core.reprs import constructor_repr
 
 __all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "sample_set_entries"]
 
@@ -29,11 +31,27 @@ class AnchorSet:
         base: ``(K,)`` int64 base codes.
         flip: ``(K,)`` int64 flat indices into the ``(R, L)`` layout, or ``-1``.
         random: optional ``Kr`` configurations stored bit by bit.
+
+    Raises:
+        TypeError: if ``base`` or ``flip`` is not an int64 tensor, or ``random`` not ``AnchorBits`` or None.
+        ValueError: if ``base`` is not 1-D, or ``flip`` has another shape or device.
     """
 
     base: torch.Tensor
     flip: torch.Tensor
     random: AnchorBits | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("base", "flip"):
+            value = check_tensor(name, getattr(self, name))
+            if value.dtype != torch.int64:
+                raise TypeError(f"`{name}` must be an int64 tensor, but got {value.dtype}.")
+        sizes: dict[str, int] = {}
+        check_shape("base", self.base, ("K",), sizes)
+        check_shape("flip", self.flip, ("K",), sizes)
+        check_same_device("base", self.base, flip=self.flip)
+        if self.random is not None:
+            check_instance("random", self.random, AnchorBits, "AnchorBits or None")
 
     @property
     def num_anchors(self) -> int:
@@ -89,6 +107,10 @@ class AnchorSampler(ABC):
         Returns:
             The anchors, on the device of ``wrong``.
         """
+
+    def __repr__(self) -> str:
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)
 
 
 def sample_set_entries(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from uniloss.core.checks import check_nonnegative_int, check_tensor
+
 __all__ = ["AnchorBits", "draw", "random_bytes"]
 
 _ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
@@ -83,6 +85,20 @@ class AnchorBits:
 
     codes: torch.Tensor
     count: int
+
+    def __post_init__(self) -> None:
+        check_tensor("codes", self.codes)
+        count = check_nonnegative_int("count", self.count)
+        if self.codes.dtype != torch.uint8 or self.codes.dim() != 3:
+            raise ValueError(
+                f"`codes` must be a uint8 tensor of shape (ceil(count / 8), R, L), but got {self.codes.dtype} "
+                f"{tuple(self.codes.shape)}."
+            )
+        if self.codes.shape[0] != -(-count // 8):
+            raise ValueError(
+                f"`codes` must have ceil(count / 8) = {-(-count // 8)} byte planes for `count` = {count}, but got "
+                f"{self.codes.shape[0]}."
+            )
 
     @staticmethod
     def uniform(

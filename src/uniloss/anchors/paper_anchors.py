@@ -76,9 +76,3 @@ class PaperAnchors(AnchorSampler):
             flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
         random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
         return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
-
-    def __repr__(self) -> str:
-        return (
-            f"PaperAnchors(ground_truth={self.ground_truth}, good={self.good}, nearby={self.nearby}, "
-            f"bad={self.bad}, current={self.current})"
-        )

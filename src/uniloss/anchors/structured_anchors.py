@@ -54,10 +54,13 @@ class StructuredAnchors(PaperAnchors):
         rows: int = 0,
         halfway: int = 0,
     ) -> None:
+        counts = {"ground_truth": ground_truth, "good": good, "nearby": nearby, "bad": bad, "current": current}
+        total = sum(check_nonnegative_int(name, count) for name, count in counts.items())
         self.rows = check_nonnegative_int("rows", rows)
         self.halfway = check_nonnegative_int("halfway", halfway)
-        total = ground_truth + good + nearby + bad + current
-        if total + rows + halfway == 0 or total > 0:
+        if total + rows + halfway == 0:
+            raise ValueError("`StructuredAnchors` needs at least one anchor, but every count is 0.")
+        if total > 0:
             super().__init__(ground_truth, good, nearby, bad, current)
         else:  # only structured anchors: PaperAnchors would refuse all-zero counts
             super().__init__(0, 0, 0, 0, 1)
@@ -80,9 +83,3 @@ class StructuredAnchors(PaperAnchors):
         if not self.rows and not self.halfway:
             return drawn
         return AnchorSet(base=drawn.base, flip=drawn.flip, random=AnchorBits.cat(extra))
-
-    def __repr__(self) -> str:
-        return (
-            f"StructuredAnchors(ground_truth={self.ground_truth}, good={self.good}, nearby={self.nearby}, "
-            f"bad={self.bad}, current={self.current}, rows={self.rows}, halfway={self.halfway})"
-        )

@@ -9,8 +9,11 @@ import torch
 
 __all__ = [
     "check_arity",
+    "check_at_most",
+    "check_bool",
     "check_finite",
     "check_floating",
+    "check_instance",
     "check_integer_range",
     "check_nonempty",
     "check_nonnegative_int",
@@ -157,3 +160,35 @@ def check_same_device(reference_name: str, reference: torch.Tensor, **others: to
             raise ValueError(
                 f"`{name}` must be on the device of `{reference_name}` ({reference.device}), but got {value.device}."
             )
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, else raise ``TypeError`` (an int or a string is not taken for one)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, but got {type(value).__name__} {value!r}.")
+    return value
+
+
+def check_instance(name: str, value: object, kind: type, expected: str) -> None:
+    """Raise ``TypeError`` naming ``expected`` unless ``value`` is an instance of ``kind`` (abstract classes too).
+
+    Example:
+        >>> check_instance("generator", "seed", torch.Generator, "a torch.Generator")
+        Traceback (most recent call last):
+        ...
+        TypeError: `generator` must be a torch.Generator, but got str 'seed'.
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"`{name}` must be {expected}, but got {type(value).__name__} {_short_repr(value)}.")
+
+
+def check_at_most(name: str, value: int, bound_name: str, bound: int) -> int:
+    """Return ``value`` if it is at most ``bound`` (the value of argument ``bound_name``), else raise ``ValueError``."""
+    if value > bound:
+        raise ValueError(f"`{name}` must be at most `{bound_name}` ({bound}), but got {value}.")
+    return value
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
-from uniloss.core.checks import check_finite, check_nonempty, check_tensor
+from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.user_warnings import warn_user
 from uniloss.engine.distances import squared_distances
@@ -289,10 +289,18 @@ class UniLoss(torch.nn.Module):
             relax = Sigmoid(temperature)
         if power is not None:
             interpolator = InverseDistanceWeighting(power)
+        if relax is not None:
+            check_instance("relax", relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid) or None")
+        if anchors is not None:
+            check_instance("anchors", anchors, AnchorSampler, "a uniloss AnchorSampler or None")
+        if interpolator is not None and not callable(interpolator):
+            raise TypeError(f"`interpolator` must be callable or None, but got {type(interpolator).__name__}.")
+        if generator is not None:
+            check_instance("generator", generator, torch.Generator, "a torch.Generator or None")
         self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
         self.generator = generator
-        self.validate_args = validate_args
-        self.distributed = distributed
+        self.validate_args = check_bool("validate_args", validate_args)
+        self.distributed = check_bool("distributed", distributed)
         self.example_memory = ExampleMemory(memory)
         if self.memory and not metric.poolable:
             raise ValueError(f"`memory` needs a metric whose batches can be pooled, but {metric!r} cannot.")
@@ -365,9 +373,15 @@ class UniLoss(torch.nn.Module):
         self.example_memory.reset()
 
     def extra_repr(self) -> str:
-        """The parts, shown by ``repr(module)``."""
-        memory = f", memory={self.memory}" if self.memory else ""
+        """The parts, then ``validate_args``, ``distributed`` and ``memory`` where not the default (not the generator).
+
+        ``repr(module)`` thus reads as a constructor call that rebuilds the loss, up to its random source.
+        """
+        options = {"validate_args": True, "distributed": False, "memory": 0}
+        changed = "".join(
+            f", {name}={getattr(self, name)!r}" for name, default in options.items() if getattr(self, name) != default
+        )
         return (
-            f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, "
-            f"interpolator={self.interpolator}{memory}"
+            f"metric={self.metric!r}, relax={self.relax!r}, anchors={self.anchors!r}, "
+            f"interpolator={self.interpolator!r}{changed}"
         )

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from uniloss.core.reprs import constructor_repr
+
 __all__ = ["Interpolator"]
 
 
@@ -37,3 +39,7 @@ class Interpolator(ABC):
         Returns:
             The interpolated value, a scalar tensor.
         """
+
+    def __repr__(self) -> str:
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)

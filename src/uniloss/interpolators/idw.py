@@ -50,6 +50,3 @@ class InverseDistanceWeighting(Interpolator):
         values = values.to(log_weights.dtype)
         mixed = (torch.softmax(log_weights, dim=0) * values).sum()
         return mixed.clamp(values.min(), values.max())  # weights sum to 1 only up to rounding
-
-    def __repr__(self) -> str:
-        return f"InverseDistanceWeighting(power={self.power})"

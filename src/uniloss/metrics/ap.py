@@ -11,6 +11,7 @@ from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.metrics._ranking import check_ranking_inputs
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import DefaultParts, MetricRefactoring
 
 __all__ = ["AveragePrecision", "average_precision"]
@@ -69,14 +70,16 @@ def average_precision(
         scores: ``(N,)`` float scores, higher means more likely positive.
         targets: ``(N,)`` bool or int in ``{0, 1}``.
         mode: ``"step"`` (default) or ``"interpolated"``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an unknown ``mode``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets outside ``{0, 1}`` or an
+            unknown ``mode``.
 
     Example:
         >>> average_precision(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
@@ -88,7 +91,8 @@ def average_precision(
     positive = targets.bool()
     negatives = scores[~positive].sort().values
     above = negatives.numel() - torch.searchsorted(negatives, scores[positive], right=False)
-    return _precision_at_positives(above.unsqueeze(0), mode)[0]
+    value = _precision_at_positives(above.unsqueeze(0), mode)[0]
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("average_precision")
@@ -155,6 +159,3 @@ class AveragePrecision(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """AP from the ``(K, R)`` numbers of negatives ranked above each positive row."""
         return _precision_at_positives(wrong, self.mode, comparisons.context)
-
-    def __repr__(self) -> str:
-        return f"AveragePrecision(mode={self.mode!r}, layout={self.layout!r})"

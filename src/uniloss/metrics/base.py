@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 import torch
 
 from uniloss.anchors import AnchorSampler, PaperAnchors
+from uniloss.core.checks import check_instance
 from uniloss.core.comparisons import Comparisons
+from uniloss.core.reprs import constructor_repr
 from uniloss.core.user_warnings import warn_user
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.relaxations import Relaxation, Sigmoid
@@ -38,6 +40,12 @@ class DefaultParts:
     relax: Relaxation = field(default_factory=Sigmoid)
     anchors: AnchorSampler = field(default_factory=PaperAnchors)
     interpolator: Interpolator = field(default_factory=InverseDistanceWeighting)
+
+    def __post_init__(self) -> None:
+        check_instance("relax", self.relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid)")
+        check_instance("anchors", self.anchors, AnchorSampler, "a uniloss AnchorSampler (e.g. PaperAnchors)")
+        if not callable(self.interpolator):
+            raise TypeError(f"`interpolator` must be callable, but got {type(self.interpolator).__name__}.")
 
 
 _LEGACY_DEFAULTS = ("default_temperature", "default_power", "default_anchors")
@@ -196,4 +204,5 @@ class MetricRefactoring(ABC):
         return type(self).evaluate_counts is not MetricRefactoring.evaluate_counts
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)

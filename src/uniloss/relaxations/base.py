@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from uniloss.core.reprs import constructor_repr
+
 __all__ = ["Relaxation"]
 
 
@@ -49,3 +51,7 @@ class Relaxation(ABC):
         """Return the binary variables ``b`` in ``[-1, 1]`` of the comparisons ``values``."""
         to_right, to_wrong = self.distances(values)
         return (to_wrong - to_right) / 2
+
+    def __repr__(self) -> str:
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)

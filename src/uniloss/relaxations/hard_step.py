@@ -26,6 +26,3 @@ class HardStep(Relaxation):
         """Return ``(1 - b, 1 + b, 0)``: the step is flat almost everywhere."""
         to_right, to_wrong = self.distances(values)
         return to_right, to_wrong, torch.zeros_like(values)
-
-    def __repr__(self) -> str:
-        return "HardStep()"

@@ -39,6 +39,3 @@ class Sigmoid(Relaxation):
         """Return ``(1 - b, 1 + b, (1 - b)(1 + b) / (2 t))``, the slope exact where ``b`` saturates."""
         to_right, to_wrong = self.distances(values)
         return to_right, to_wrong, to_right * to_wrong / (2 * self.temperature)
-
-    def __repr__(self) -> str:
-        return f"Sigmoid(temperature={self.temperature})"
