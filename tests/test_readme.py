@@ -1,6 +1,8 @@
 """The README's code runs as written."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -37,3 +39,14 @@ def test_the_first_command_and_the_test_command_are_what_ci_runs():
     ci = (README.parent / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == test_command
     assert "uniloss train" in commands[0]
+
+
+def test_import_uniloss_reaches_the_subpackages_lazily():
+    code = (
+        "import sys, uniloss\n"
+        "assert 'matplotlib' not in sys.modules and 'uniloss.reports' not in sys.modules\n"
+        "print(uniloss.reports.SurrogateMonitor.__name__, uniloss.train.train.__name__)\n"
+        "try:\n    uniloss.no_such_thing\nexcept AttributeError as error:\n    print(error)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["SurrogateMonitor train", "module 'uniloss' has no attribute 'no_such_thing'"]
