@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import runpy
+import subprocess
+import sys
+
 import pytest
 
 from tests._helpers.markdown import ROOT, failed_blocks, printed_by, python_blocks, report, run_block, run_each_block
 
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.glob("*.md"))  # the API pages under docs/api/ hold no code
 BLOCKS = [(page, index) for page in PAGES for index in range(len(python_blocks(page)))]
 
 
@@ -32,3 +36,30 @@ def test_every_block_of_every_page_runs_on_its_own(tmp_path):
 def test_each_block_runs_in_a_fresh_interpreter(page, index, tmp_path):
     result = run_block(python_blocks(page)[index], tmp_path)
     assert result.returncode == 0, report(result)
+
+
+def test_the_site_builds_without_warnings(tmp_path):
+    # mkdocs.yml: the README as home page, the pages of docs/ and the API reference from the docstrings.
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    site = tmp_path / "site"
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml")]
+    result = subprocess.run([*command, "--site-dir", str(site)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, report(result)
+    home = (site / "index.html").read_text()
+    assert "Turn the metric you report into the loss you train with" in home  # the README, read at build time
+    assert 'href="custom_metric/"' in home  # its links into docs/ resolved
+    for page in PAGES:
+        assert (site / page.stem / "index.html").is_file()
+    assert 'id="uniloss.UniLoss"' in (site / "api" / "uniloss" / "index.html").read_text()
+    assert 'id="uniloss.metrics.AveragePrecision"' in (site / "api" / "metrics" / "index.html").read_text()
+
+
+def test_the_home_page_is_the_readme_with_links_into_docs_made_relative():
+    pytest.importorskip("mkdocs")
+    hooks = runpy.run_path(str(DOCS / "_hooks.py"))
+    readme = (ROOT / "README.md").read_text()
+    home = hooks["home_page"](readme)
+    assert "](docs/" in readme
+    assert "](docs/" not in home
+    assert home == readme.replace("](docs/", "](")
