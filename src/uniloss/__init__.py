@@ -41,3 +41,14 @@ __all__ = [
     "relaxations",
     "uniloss",
 ]
+
+_LAZY = ("data", "models", "reports", "train")  # imported on first use: they bring scikit-learn and matplotlib
+
+
+def __getattr__(name: str) -> object:
+    """Import the heavier subpackages (``uniloss.reports``, ``uniloss.train``, ...) on first access (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"uniloss.{name}")
+    raise AttributeError(f"module 'uniloss' has no attribute {name!r}")
