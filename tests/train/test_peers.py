@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 
 import pytest
@@ -34,6 +35,13 @@ def _binary_masks():
 
 def _class_masks():
     return torch.randn(2, 3, 5, 6), torch.randint(0, 3, (2, 5, 6))
+
+
+def _inputs(peer):
+    """A small batch of the peer's task: class masks for segmentation, 8 scores with 2 positives otherwise."""
+    if peer.task == "segmentation":
+        return _class_masks()
+    return torch.randn(8), torch.tensor([1, 0, 0, 1, 0, 0, 0, 0])
 
 
 # --- ours ----------------------------------------------------------------------------------------------------------
@@ -181,16 +189,25 @@ def test_every_peer_gives_a_finite_nonzero_gradient(name):
         pytest.importorskip(peer.package)
     options = {"data_len": 8} if peer.needs_index else {}
     loss_fn = build_peer(name, **options)
-    if peer.task == "segmentation":
-        scores, targets = _class_masks()
-    else:
-        scores, targets = torch.randn(8), torch.tensor([1, 0, 0, 1, 0, 0, 0, 0])
+    scores, targets = _inputs(peer)
     scores.requires_grad_(True)
     loss = loss_fn(scores, targets, torch.arange(8)) if peer.needs_index else loss_fn(scores, targets)
     loss.backward()
     assert loss.shape == ()
     assert torch.isfinite(scores.grad).all()
     assert scores.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", list(PEERS))
+def test_every_peer_pickles_and_gives_the_same_loss_after(name):
+    peer = PEERS[name]
+    if peer.package is not None:
+        pytest.importorskip(peer.package)
+    loss_fn = build_peer(name, **({"data_len": 8} if peer.needs_index else {}))
+    copy = pickle.loads(pickle.dumps(loss_fn))
+    scores, targets = _inputs(peer)
+    extra = (torch.arange(8),) if peer.needs_index else ()
+    torch.testing.assert_close(copy(scores, targets, *extra), loss_fn(scores, targets, *extra))
 
 
 @pytest.mark.parametrize(

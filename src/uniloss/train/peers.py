@@ -282,15 +282,16 @@ class KorniaLovasz(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.losses = _require("kornia.losses", "kornia")
+        _require("kornia.losses", "kornia")  # fail now, not at the first batch
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return the Lovász-softmax (classes) or Lovász-hinge (binary) loss."""
         scores, targets = _check_masks(scores, targets)
+        losses = _require("kornia.losses", "kornia")
         if scores.ndim == 3:
-            loss: torch.Tensor = self.losses.lovasz_hinge_loss(scores[:, None], targets.long())
+            loss: torch.Tensor = losses.lovasz_hinge_loss(scores[:, None], targets.long())
         else:
-            loss = self.losses.lovasz_softmax_loss(scores, targets.long())
+            loss = losses.lovasz_softmax_loss(scores, targets.long())
         return loss
 
 
@@ -325,14 +326,14 @@ class KorniaDice(nn.Module):
         if average not in ("micro", "macro"):
             raise ValueError(f"`average` must be one of 'micro', 'macro', but got {average!r}.")
         self.average = average
-        self.losses = _require("kornia.losses", "kornia")
+        _require("kornia.losses", "kornia")  # fail now, not at the first batch
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return kornia's Dice loss of the softmax of the logits."""
         scores, targets = _check_masks(scores, targets)
         if scores.ndim == 3:
             scores = torch.stack([torch.zeros_like(scores), scores], dim=1)
-        loss: torch.Tensor = self.losses.dice_loss(scores, targets.long(), average=self.average)
+        loss: torch.Tensor = _require("kornia.losses", "kornia").dice_loss(scores, targets.long(), average=self.average)
         return loss
 
     def extra_repr(self) -> str:
