@@ -127,9 +127,10 @@ class SigmoidF1(nn.Module):
     Formally, with ``S(u) = 1 / (1 + exp(-beta (u + eta)))`` of each logit ``u`` and labels ``y``, summed over
     the batch (per label for ``(B, K)`` inputs): ``tp = sum S(u) y``, ``fp = sum S(u) (1 - y)``,
     ``fn = sum (1 - S(u)) y``, ``F1 = 2 tp / (2 tp + fn + fp + 1e-16)`` and the loss is ``1 - F1``, averaged over
-    the ``K`` labels. This is the paper's sigmoid with slope ``beta`` and offset ``eta`` on the last layer's
-    output; the authors' PyTorch file applies it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do
-    not copy. ``beta = 1, eta = 0`` is the plain soft F1 of ``sigmoid(u)``.
+    the ``K`` labels. This is the sigmoid with slope ``beta`` and offset ``eta`` on the last layer's output, as
+    the authors state it (``1 / (1 + exp(b (z + c)))`` with ``b = -beta``, ``c = eta``); their PyTorch file applies
+    it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do not copy. ``beta = 1, eta = 0`` is the
+    plain soft F1 of ``sigmoid(u)``.
 
     Args:
         beta: slope of the sigmoid (default 1).
