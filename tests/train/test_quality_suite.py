@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from uniloss.train import BENCH_LR_GRIDS, BENCH_SUITES, TrainConfig, make_config, train
 from uniloss.train.bench import bench_settings, lr_search_markdown, run_bench, setting_names, source_commit
-from uniloss.train.config import BENCH_LR_GRIDS, BENCH_SUITES, TrainConfig, make_config
-from uniloss.train.loop import train
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 

@@ -14,18 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import uniloss
-from uniloss.train.config import (
-    BENCH_LR_GRIDS,
-    BENCH_SUITES,
-    DATASETS,
-    LOSSES,
-    MODELS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULERS,
-    TASKS,
-    TrainConfig,
-)
+from uniloss.train.config import DATASETS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TASKS, TrainConfig
+from uniloss.train.presets import PRESETS
+from uniloss.train.suites import BENCH_LR_GRIDS, BENCH_SUITES
 
 __all__ = ["build_parser", "main"]
 
