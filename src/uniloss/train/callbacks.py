@@ -87,7 +87,8 @@ class Callback:
     step ``on_train_batch_end(step)``, which may return ``True`` to stop the run there (the epoch in progress is
     then neither evaluated nor recorded nor checkpointed, as with a killed run); after each epoch's evaluation and
     history entry, before its checkpoint, ``on_epoch_end(run)``. Batches skipped for a non-finite loss reach no
-    hook. Callbacks run in the training process and need a one-process run (``nproc`` 1).
+    hook. Callbacks run in the training process: ``nproc > 1`` refuses them (they are not sent to spawned
+    processes); under ``torchrun`` every process calls its own.
 
     Example:
         >>> from uniloss.train import TrainConfig, train

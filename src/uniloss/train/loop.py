@@ -8,6 +8,7 @@ batching`, :mod:`~uniloss.train.checkpoints`, :mod:`~uniloss.train.history`, :mo
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -216,7 +217,8 @@ def train(
             )
         return train_processes(config, progress, _train_process)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (dist.is_available() and dist.is_initialized()):
-        return train_torchrun(config, progress, _train_process)
+        target = functools.partial(_train_process, callbacks=callbacks, criterion=criterion, epoch_order=epoch_order)
+        return train_torchrun(config, progress, target)
     device = resolve_device(config.device)
     if world()[1] > 1 and device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())  # in a process group made by the caller
