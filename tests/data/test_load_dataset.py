@@ -76,13 +76,14 @@ def test_dataset_info_describes_every_name_and_returns_a_copy():
 
 def test_exports_every_loader():
     assert set(data.__all__) == {
-        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100", "load_dataset", "load_digits",
+        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
+        "load_dataset", "load_digits",
         "load_fashion_mnist", "load_mnist", "read_idx",
     }  # fmt: skip
 
 
 def test_dataset_names_is_the_one_registry_of_names_by_kind():
-    assert data.DATASET_NAMES == tuple(NAMES)
+    assert tuple(NAMES) == data.DATASET_NAMES
     assert data.dataset_names() == data.DATASET_NAMES
     assert data.dataset_names("classification") == ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
     assert data.dataset_names("pose") == ("keypoints", "mpii")

@@ -28,6 +28,7 @@ class Recorder(Callback):
 
     def on_epoch_end(self, run: RunInfo) -> None:
         self.events.append(("epoch", run.history["epoch"][-1], len(run.history["test_metric"])))
+        self.anchor_state = run.task.generator.get_state()
 
 
 def test_callbacks_see_every_step_and_epoch_in_order_with_the_runs_objects():
@@ -106,15 +107,15 @@ def test_diagnose_runs_more_epochs_when_the_steps_need_them(tmp_path):
 
 
 def test_the_monitor_of_a_stacked_hourglass_leaves_the_runs_anchors_alone():
-    config = TrainConfig(task="pck", stacks=2, width=8, depth=2, batch_size=8, limit_train=16, limit_test=8,
-                         eval_batch_size=8, epochs=1, device="cpu")  # fmt: skip
+    config = TrainConfig(task="pck", stacks=2, width=8, depth=2, batch_size=4, limit_train=4, limit_test=4,
+                         eval_batch_size=4, epochs=1, device="cpu")  # fmt: skip
     plain, monitored = Recorder(), Recorder()
     monitor = _MonitorCallback(steps=None, progress=False)
     train(config, progress=False, callbacks=[plain])
     train(config, progress=False, callbacks=[monitor, monitored])
-    assert [float(step.loss) for step in monitored.steps] == [float(step.loss) for step in plain.steps]
+    assert torch.equal(monitored.anchor_state, plain.anchor_state)  # the next step would draw the same anchors
     assert monitor.monitor is not None
-    assert len(monitor.monitor.exact) == 2
+    assert len(monitor.monitor.exact) == 1
 
 
 # (call, exception, message pattern): every raise of train()'s extension points.

@@ -42,14 +42,14 @@ def test_quality_suite_settings() -> None:
 
 @pytest.mark.parametrize("index", range(len(BENCH_SUITES["quality"])))
 def test_quality_setting_takes_one_training_step(index: int) -> None:
-    # The definitions, cheaply: one step of 32 examples and 32 test examples each (`uniloss bench --suite quality`
+    # The definitions, cheaply: one step of 16 examples and 16 test examples each (`uniloss bench --suite quality`
     # trains them for real).
     config = bench_settings("quality")[index]
     if config.dataset_name == "fashion-mnist" and not FASHION.exists():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
-    tiny = config.replace(epochs=1, limit_train=32, limit_test=32, batch_size=32, device="cpu")
+    tiny = config.replace(epochs=1, limit_train=16, limit_test=16, batch_size=16, eval_batch_size=16, device="cpu")
     history = train(tiny, progress=False)
-    assert history["num_train"] == 32
+    assert history["num_train"] == 16
     assert len(history["test_metric"]) == 1
     assert 0.0 <= history["final_metric"] <= 1.0
 
