@@ -11,7 +11,8 @@ Use it inside any training loop::
     monitor.save_png("diagnostic.png")             # both curves along training, and their scatter
     monitor.correlation()                          # Pearson r of surrogate and exact metric
 
-or from the command line: ``uniloss diagnose --task ap --dataset fashion-mnist --epochs 1``.
+or from the command line: ``uniloss diagnose --task ap --dataset fashion-mnist --epochs 1``, which is
+:func:`diagnose`: the run of ``uniloss.train.train`` with a callback that records every step in a monitor.
 """
 
 from __future__ import annotations
