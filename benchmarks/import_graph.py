@@ -23,7 +23,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src" / "uniloss"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("core",),
+    ("core", "version"),
     ("relaxations", "anchors", "interpolators"),
     ("metrics",),
     ("engine", "distributed"),

@@ -20,29 +20,15 @@ import_graph = importlib.util.module_from_spec(_SPEC)
 sys.modules["import_graph"] = import_graph  # dataclasses look their module up
 _SPEC.loader.exec_module(import_graph)
 
-KNOWN_VIOLATIONS = {
-    # train lane (issue 12, upper half): diagnose() reuses the loop's private optimizer factory.
-    "reports/diagnostic.py: private _make_optimizer of another package (uniloss.train.loop)",
-    # train lane: the loop and the bench reach the public API through the package root, the top layer.
-    "train/loop.py: upward import of uniloss (train -> __init__)",
-    "train/bench.py: upward import of uniloss (train -> __init__)",
-    # cli lane: the command line does the same.
-    "cli/app.py: upward import of uniloss (cli -> __init__)",
-}
-"""Violations that other lanes are removing; the coordinator deletes each entry when its fix is merged."""
-
 
 def _without_line(problem: str) -> str:
     return re.sub(r"^([^:]+):\d+: ", r"\1: ", problem)
 
 
-def test_no_upward_or_private_cross_package_import_but_the_known_ones():
+def test_no_upward_or_private_cross_package_import():
     _edges, problems = import_graph.collect()
     found = {_without_line(problem) for problem in problems}
-    new = sorted(found - KNOWN_VIOLATIONS)
-    assert not new, "imports that break the layers:\n" + "\n".join(new)
-    fixed = sorted(KNOWN_VIOLATIONS - found)
-    assert not fixed, "fixed, remove from KNOWN_VIOLATIONS:\n" + "\n".join(fixed)
+    assert not found, "imports that break the layers:\n" + "\n".join(sorted(found))
 
 
 def test_every_package_has_a_layer_and_the_graph_prints_them_all():
@@ -104,15 +90,10 @@ def test_a_package_without_a_layer_is_refused(tmp_path):
         import_graph.collect(_tree(tmp_path, {"plugins/x.py": ""}))
 
 
-KNOWN_LONG = {"train/loop.py", "train/config.py"}
-"""Files over the limit that the train lane is splitting; the coordinator deletes each entry when merged."""
-
-
 def test_no_source_file_is_over_500_lines():
     lengths = {
         str(path.relative_to(import_graph.SRC)): len(path.read_text().splitlines())
         for path in import_graph.SRC.rglob("*.py")
     }
     long = {name for name, count in lengths.items() if count > 500}
-    assert not long - KNOWN_LONG, {name: lengths[name] for name in sorted(long - KNOWN_LONG)}
-    assert not KNOWN_LONG - long, f"now short, remove from KNOWN_LONG: {sorted(KNOWN_LONG - long)}"
+    assert not long, {name: lengths[name] for name in sorted(long)}

@@ -15,8 +15,7 @@ from uniloss.engine.loss import UniLoss, uniloss
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.metrics import MetricRefactoring
 from uniloss.relaxations import HardStep, Relaxation, Sigmoid
-
-__version__ = "0.1.0"
+from uniloss.version import __version__
 
 __all__ = [
     "METRICS",

@@ -19,6 +19,7 @@ import torch
 import uniloss
 from tests.test_constructors import CONSTRUCTOR_ERRORS
 from uniloss.anchors import PaperAnchors
+from uniloss.core import checks
 from uniloss.core.comparisons import Comparisons
 from uniloss.functional import accuracy, average_precision, pck
 from uniloss.metrics import (
@@ -476,6 +477,21 @@ ERRORS = [
         ValueError, r"metric name 'accuracy' is already registered by Accuracy\."),
     row("loss-metric-without-evaluate", _loss(_NoCounts()), (S,), {},
         NotImplementedError, r"_NoCounts does not depend on row counts alone"),
+    # The primitive validators moved to core/checks.py from train/config.py and models/_checks.py.
+    row("checks-choice", checks.check_choice, ("optimizer", "lbfgs", ("sgd", "adam")), {},
+        ValueError, r"`optimizer` must be one of \['sgd', 'adam'\], but got 'lbfgs'\."),
+    row("checks-nonnegative-str", checks.check_nonnegative, ("momentum", "0.9"), {},
+        TypeError, r"`momentum` must be a non-negative float, but got str '0\.9'\."),
+    row("checks-nonnegative-inf", checks.check_nonnegative, ("weight_decay", float("inf")), {},
+        ValueError, r"`weight_decay` must be a non-negative float, but got inf\."),
+    row("checks-int-sequence-int", checks.check_positive_int_sequence, ("hidden", 500), {},
+        TypeError, r"`hidden` must be a sequence of positive ints, but got int 500\."),
+    row("checks-device-int", checks.check_device, ("device", 0), {},
+        TypeError, r"`device` must be a str, but got int 0\."),
+    row("checks-device-unknown", checks.check_device, ("device", "tpu-9"), {},
+        ValueError, r"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', but got 'tpu-9'\."),
+    row("checks-image-batch", checks.check_image_batch, ("inputs", torch.zeros(2, 1, 8, 8), 3), {},
+        ValueError, r"`inputs` must have shape \(B, 3, H, W\), but got \(2, 1, 8, 8\)\."),
 ]
 # fmt: on
 

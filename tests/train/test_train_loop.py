@@ -7,16 +7,19 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from uniloss.train import (
+    CHECKPOINT_NAME,
+    HISTORY_NAME,
     NonFiniteLossError,
     TrainConfig,
+    batching,
     build_model_for,
     build_task,
     evaluate,
     load_checkpoint,
-    loop,
+    load_data,
+    tasks,
     train,
 )
-from uniloss.train.loop import CHECKPOINT_NAME, HISTORY_NAME, load_data
 
 SERIES = ("epoch", "train_loss", "train_metric", "test_metric", "lr")
 
@@ -116,7 +119,7 @@ def test_same_seed_repeats_and_another_seed_differs():
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    original = loop._APTask.loss
+    original = tasks._APTask.loss
     calls = {"count": 0}
 
     def poisoned(self, outputs, targets):
@@ -124,7 +127,7 @@ def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_checkpoi
         value = original(self, outputs, targets)
         return value * float("nan") if calls["count"] == 6 else value  # 4 steps per epoch: epoch 2, step 2
 
-    monkeypatch.setattr(loop._APTask, "loss", poisoned)
+    monkeypatch.setattr(tasks._APTask, "loss", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"at epoch 2, step 2.*last good checkpoint .* epoch 1"):
         train(tiny("ap", epochs=3, out=str(tmp_path)), progress=False)
     checkpoint = load_checkpoint(tmp_path / CHECKPOINT_NAME)
@@ -176,7 +179,7 @@ def test_multistep_schedule_decays_once_per_milestone():
 
 def test_augment_keeps_shapes_and_draws_crops_of_the_image():
     images = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6) + 1
-    out = loop._augment(images, torch.Generator().manual_seed(0))
+    out = batching.augment(images, torch.Generator().manual_seed(0))
     assert out.shape == images.shape
     present = out[out != 0]  # zero padding aside, every value comes from the image
     assert np.isin(present.numpy(), images.numpy()).all()

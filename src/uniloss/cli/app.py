@@ -13,19 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import uniloss
-from uniloss.train.config import (
-    BENCH_LR_GRIDS,
-    BENCH_SUITES,
-    DATASETS,
-    LOSSES,
-    MODELS,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULERS,
-    TASKS,
-    TrainConfig,
-)
+from uniloss.train.config import DATASETS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TASKS, TrainConfig
+from uniloss.train.presets import PRESETS
+from uniloss.train.suites import BENCH_LR_GRIDS, BENCH_SUITES
+from uniloss.version import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -137,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="uniloss",
         description="Train with UniLoss (a metric turned into a loss) and compare it with the usual losses.",
     )
-    parser.add_argument("--version", action="version", version=f"uniloss {uniloss.__version__}")
+    parser.add_argument("--version", action="version", version=f"uniloss {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,bench,report,diagnose,presets}")
     formatter = argparse.RawDescriptionHelpFormatter
 

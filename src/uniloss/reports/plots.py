@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uniloss.reports.table import METRIC_LABELS, check_results
+from uniloss.reports.table import check_results
+from uniloss.train.config import METRIC_LABELS
 
 __all__ = ["plot_setting", "write_plots"]
 
