@@ -7,7 +7,7 @@ from torch.utils.data import TensorDataset
 import uniloss.data as data
 from uniloss.data import MPII, SyntheticKeypoints, dataset_info, load_dataset
 
-NAMES = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "keypoints", "mpii"]
+NAMES = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "keypoints", "mpii", "shapes"]
 
 
 def test_digits_is_a_tensor_dataset_of_image_label_pairs():
@@ -68,15 +68,15 @@ def test_keypoint_splits_use_different_seeds_and_accept_options():
 def test_dataset_info_describes_every_name_and_returns_a_copy():
     for name in NAMES:
         info = dataset_info(name)
-        assert info["task"] in ("classification", "pose")
-        assert ("num_classes" in info) == (info["task"] == "classification")
+        assert info["task"] in ("classification", "pose", "segmentation")
+        assert ("num_classes" in info) == (info["task"] in ("classification", "segmentation"))
     dataset_info("cifar10")["num_classes"] = 3
     assert dataset_info("cifar10")["num_classes"] == 10
 
 
 def test_exports_every_loader():
     assert set(data.__all__) == {
-        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
+        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "SyntheticShapes", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
         "load_dataset", "load_digits",
         "load_fashion_mnist", "load_mnist", "read_idx",
     }  # fmt: skip
@@ -87,7 +87,10 @@ def test_dataset_names_is_the_one_registry_of_names_by_kind():
     assert data.dataset_names() == data.DATASET_NAMES
     assert data.dataset_names("classification") == ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
     assert data.dataset_names("pose") == ("keypoints", "mpii")
-    with pytest.raises(ValueError, match=r"`task` must be one of \['classification', 'pose'\] or None, but got 'x'\."):
+    assert data.dataset_names("segmentation") == ("shapes",)
+    with pytest.raises(
+        ValueError, match=r"`task` must be one of \['classification', 'pose', 'segmentation'\] or None, but got 'x'\."
+    ):
         data.dataset_names("x")
 
 
@@ -102,6 +105,16 @@ def test_unknown_name_lists_the_valid_names(call):
 def test_datasets_without_default_folder_require_data_dir(name):
     with pytest.raises(ValueError, match=rf"`data_dir` is required for '{name}' \(it is not shipped with uniloss\)"):
         load_dataset(name, "train")
+
+
+def test_shapes_are_registered_with_their_info_and_split_seeds():
+    train = load_dataset("shapes", "train", num_samples=3, image_size=16)
+    test = load_dataset("shapes", "test", num_samples=3, image_size=16)
+    image, mask = train[0]
+    assert (image.shape, mask.shape) == ((1, 16, 16), (16, 16))
+    assert not torch.equal(train.tensors[0], test.tensors[0])  # seeds 0 and 1
+    assert dataset_info("shapes") == {"task": "segmentation", "num_classes": 4, "image_shape": (1, 64, 64)}
+    assert load_dataset("shapes", "train", num_samples=2)[0][0].shape == dataset_info("shapes")["image_shape"]
 
 
 def test_unknown_split_is_rejected():

@@ -3,12 +3,12 @@ import re
 import pytest
 import torch
 
-from uniloss.models import MLP, ResNet20, SmallCNN, StackedHourglass, build_model
+from uniloss.models import MLP, ResNet20, SmallCNN, StackedHourglass, UNet, build_model
 
 
 @pytest.mark.parametrize(
     ("name", "cls"),
-    [("mlp", MLP), ("small_cnn", SmallCNN), ("resnet20", ResNet20), ("hourglass", StackedHourglass)],
+    [("mlp", MLP), ("small_cnn", SmallCNN), ("resnet20", ResNet20), ("hourglass", StackedHourglass), ("unet", UNet)],
 )
 def test_build_model_returns_the_named_class(name, cls):
     assert type(build_model(name)) is cls
@@ -20,7 +20,7 @@ def test_build_model_passes_keyword_arguments_to_the_constructor():
 
 
 def test_build_model_with_unknown_name_lists_the_valid_names():
-    expected = "`name` must be one of ['hourglass', 'mlp', 'resnet20', 'small_cnn'], but got 'vgg16'."
+    expected = "`name` must be one of ['hourglass', 'mlp', 'resnet20', 'small_cnn', 'unet'], but got 'vgg16'."
     with pytest.raises(ValueError, match=re.escape(expected)):
         build_model("vgg16")
 

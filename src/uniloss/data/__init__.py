@@ -1,8 +1,8 @@
-"""Dataset loaders: embedded digits, MNIST, Fashion-MNIST, CIFAR-10/100, MPII and synthetic keypoints.
+"""Dataset loaders: embedded digits, MNIST, Fashion-MNIST, CIFAR-10/100, MPII, synthetic keypoints and shapes.
 
 Nothing is downloaded: each loader reads a folder the user points at, in the dataset's published format
 (Fashion-MNIST defaults to Debian's ``/usr/share/datasets/fashion-mnist``), except ``digits`` (shipped with
-scikit-learn) and ``keypoints`` (generated). Needs the ``data`` extra (scikit-learn, Pillow).
+scikit-learn), ``keypoints`` and ``shapes`` (generated). Needs the ``data`` extra (scikit-learn, Pillow).
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from uniloss.data.idx import read_idx
 from uniloss.data.keypoints import SyntheticKeypoints
 from uniloss.data.mnist import load_fashion_mnist, load_mnist
 from uniloss.data.mpii import MPII
+from uniloss.data.shapes import SyntheticShapes
 
 __all__ = [
     "DATASET_NAMES",
     "MPII",
     "SyntheticKeypoints",
+    "SyntheticShapes",
     "dataset_info",
     "dataset_names",
     "load_cifar10",
@@ -43,10 +45,13 @@ _INFO: dict[str, dict[str, Any]] = {
     "cifar100": {"task": "classification", "num_classes": 100, "image_shape": (3, 32, 32)},
     "keypoints": {"task": "pose", "num_joints": 8, "image_shape": (3, 64, 64), "heatmap_size": 32},
     "mpii": {"task": "pose", "num_joints": 16, "image_shape": (3, 256, 256), "heatmap_size": 64},
+    "shapes": {"task": "segmentation", "num_classes": 4, "image_shape": (1, 64, 64)},
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_INFO)
 """Every dataset name, classification sets first: the one registry (``uniloss.train`` and the CLI read it)."""
 _KEYPOINT_SAMPLES = {"train": 2000, "test": 500}
+_SHAPES_SAMPLES = {"train": 2000, "test": 500}
+_TASKS = ("classification", "pose", "segmentation")
 
 
 def _check_name(name: str) -> None:
@@ -58,12 +63,14 @@ def _check_name(name: str) -> None:
 def dataset_info(name: str) -> dict[str, Any]:
     """Describe a dataset with its default arguments, without loading it.
 
-    Formally, a fresh dict with ``task`` (``"classification"`` or ``"pose"``), ``image_shape``
-    ``(C, H, W)``, and ``num_classes`` for classification or ``num_joints`` and ``heatmap_size`` for pose.
+    Formally, a fresh dict with ``task`` (``"classification"``, ``"pose"`` or ``"segmentation"``), ``image_shape``
+    ``(C, H, W)``, and ``num_classes`` for classification and segmentation (the background included) or
+    ``num_joints`` and ``heatmap_size`` for pose.
     Loaded pose datasets also carry ``num_joints`` and ``joint_names`` attributes, which follow their arguments.
 
     Args:
-        name: one of ``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``, ``mpii``, ``keypoints``.
+        name: one of ``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``, ``keypoints``, ``mpii``,
+            ``shapes``.
 
     Returns:
         The description (a copy; editing it changes nothing).
@@ -85,7 +92,7 @@ def dataset_names(task: str | None = None) -> tuple[str, ...]:
     """The names of the datasets of one kind, in :data:`DATASET_NAMES` order.
 
     Args:
-        task: ``"classification"``, ``"pose"``, or ``None`` for every dataset.
+        task: ``"classification"``, ``"pose"``, ``"segmentation"``, or ``None`` for every dataset.
 
     Returns:
         The names.
@@ -99,8 +106,8 @@ def dataset_names(task: str | None = None) -> tuple[str, ...]:
     """
     if task is None:
         return DATASET_NAMES
-    if task not in ("classification", "pose"):
-        raise ValueError(f"`task` must be one of ['classification', 'pose'] or None, but got {task!r}.")
+    if task not in _TASKS:
+        raise ValueError(f"`task` must be one of {list(_TASKS)} or None, but got {task!r}.")
     return tuple(name for name, info in _INFO.items() if info["task"] == task)
 
 
@@ -119,13 +126,17 @@ def load_dataset(name: str, split: Split, data_dir: str | Path | None = None, **
     head_size)``. Keyword arguments go to the loader: ``digits`` takes ``seed``; ``mpii`` takes ``images_dir``
     (default: ``images`` next to the annotation file), ``input_size``, ``heatmap_size``, ``sigma``; ``keypoints`` takes
     ``num_samples`` (default 2,000 for train and 500 for test) and ``image_size``, ``heatmap_size``,
-    ``num_joints``, ``sigma``, ``seed`` (default 0 for train and 1 for test, so the splits differ).
+    ``num_joints``, ``sigma``, ``seed`` (default 0 for train and 1 for test, so the splits differ); ``shapes`` (a
+    :class:`SyntheticShapes`, items ``(image, mask)``) takes ``num_samples`` (default 2,000 for train and 500 for
+    test), ``image_size`` (64), ``num_classes`` (4), ``channels`` (1) and ``seed`` (0 for train, 1 for test).
 
     Args:
-        name: one of ``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``, ``mpii``, ``keypoints``.
+        name: one of ``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``, ``keypoints``, ``mpii``,
+            ``shapes``.
         split: ``"train"`` or ``"test"``.
         data_dir: the dataset's folder; required for ``mnist``, ``cifar10``, ``cifar100`` and ``mpii``, ignored
-            by ``digits`` and ``keypoints``, defaulting to ``/usr/share/datasets/fashion-mnist`` for ``fashion-mnist``.
+            by ``digits``, ``keypoints`` and ``shapes``, defaulting to ``/usr/share/datasets/fashion-mnist`` for
+            ``fashion-mnist``.
         **kwargs: loader-specific options, listed above.
 
     Returns:
@@ -148,6 +159,9 @@ def load_dataset(name: str, split: Split, data_dir: str | Path | None = None, **
     if name == "keypoints":
         options = {"num_samples": _KEYPOINT_SAMPLES[split], "seed": 0 if split == "train" else 1, **kwargs}
         return SyntheticKeypoints(**options)
+    if name == "shapes":
+        options = {"num_samples": _SHAPES_SAMPLES[split], "seed": 0 if split == "train" else 1, **kwargs}
+        return SyntheticShapes(**options)
     if name == "mpii":
         return MPII(_require_dir(name, data_dir), kwargs.pop("images_dir", None), split, **kwargs)
     if name == "digits":

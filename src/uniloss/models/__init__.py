@@ -10,12 +10,14 @@ from uniloss.models.hourglass import StackedHourglass
 from uniloss.models.mlp import MLP
 from uniloss.models.resnet20 import ResNet20
 from uniloss.models.small_cnn import SmallCNN
+from uniloss.models.unet import UNet
 
 _MODELS: dict[str, type[nn.Module]] = {
     "hourglass": StackedHourglass,
     "mlp": MLP,
     "resnet20": ResNet20,
     "small_cnn": SmallCNN,
+    "unet": UNet,
 }
 
 
@@ -23,11 +25,11 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a reference model by name.
 
     Formally, ``build_model(name, **kwargs) == MODELS[name](**kwargs)`` with ``MODELS`` mapping ``"mlp"`` to
-    :class:`MLP`, ``"small_cnn"`` to :class:`SmallCNN`, ``"resnet20"`` to :class:`ResNet20` and ``"hourglass"`` to
-    :class:`StackedHourglass`.
+    :class:`MLP`, ``"small_cnn"`` to :class:`SmallCNN`, ``"resnet20"`` to :class:`ResNet20`, ``"hourglass"`` to
+    :class:`StackedHourglass` and ``"unet"`` to :class:`UNet`.
 
     Args:
-        name: One of ``"hourglass"``, ``"mlp"``, ``"resnet20"``, ``"small_cnn"``.
+        name: One of ``"hourglass"``, ``"mlp"``, ``"resnet20"``, ``"small_cnn"``, ``"unet"``.
         **kwargs: Passed to the model's constructor.
 
     Returns:
@@ -48,4 +50,4 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     return _MODELS[name](**kwargs)
 
 
-__all__ = ["MLP", "ResNet20", "SmallCNN", "StackedHourglass", "build_model"]
+__all__ = ["MLP", "ResNet20", "SmallCNN", "StackedHourglass", "UNet", "build_model"]

@@ -1,4 +1,4 @@
-"""PNG plots of benchmark results: the test metric per epoch, UniLoss and the baseline on one chart."""
+"""PNG plots of benchmark results: the test metric per epoch, every loss row of a setting on one chart."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uniloss.reports.table import check_results
+from uniloss.reports.table import check_results, loss_curves
 from uniloss.train.config import METRIC_LABELS
 
 __all__ = ["plot_setting", "write_plots"]
@@ -35,20 +35,17 @@ def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
     figure = Figure(figsize=(6.0, 4.0), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    by_loss: dict[str, list[list[float]]] = {}
-    names: dict[str, str] = {}
-    for run in setting["runs"]:
-        if run["history"]["test_metric"]:
-            by_loss.setdefault(run["loss"], []).append([float(value) for value in run["history"]["test_metric"]])
-            names[run["loss"]] = run.get("loss_name", run["loss"])
-    for loss, curves in sorted(by_loss.items(), key=lambda item: item[0] != "uniloss"):
+    by_loss = loss_curves(setting)
+    for loss, row in by_loss.items():
+        curves = [[float(value) for value in metrics] for _, metrics, _ in row["runs"]]
         length = min(len(curve) for curve in curves)
         epochs = list(range(1, length + 1))
         columns = [[curve[index] for curve in curves] for index in range(length)]
         mean = [sum(column) / len(column) for column in columns]
-        colour = _COLOURS.get(loss)
-        label = f"{names[loss]} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
-        axes.plot(epochs, mean, marker="o", markersize=3, color=colour, label=label)
+        colour: Any = _COLOURS.get(loss)
+        label = f"{row['label']} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
+        (line,) = axes.plot(epochs, mean, marker="o", markersize=3, color=colour, label=label)
+        colour = line.get_color()  # the next colour of the cycle for rows without their own
         if len(curves) > 1:
             axes.fill_between(
                 epochs,

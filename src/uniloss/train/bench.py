@@ -1,10 +1,11 @@
-"""Side-by-side benchmarks: UniLoss and the task's baseline, same model, budget and seeds; results as JSON."""
+"""Side-by-side benchmarks: UniLoss, the task's baseline and peer losses, same model, budget and seeds; as JSON."""
 
 from __future__ import annotations
 
 import datetime
 import math
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ import torch
 from uniloss.train.atomic import write_json
 from uniloss.train.config import TrainConfig, make_config
 from uniloss.train.loop import train
-from uniloss.train.suites import BENCH_SUITES
+from uniloss.train.peers import PEERS, require_peer
+from uniloss.train.suites import BENCH_SUITES, DEFAULT_LOSSES
 from uniloss.version import __version__
 
 __all__ = [
     "RESULTS_NAME",
+    "bench_losses",
     "bench_settings",
     "lr_search_markdown",
     "run_bench",
@@ -28,21 +31,23 @@ __all__ = [
 
 RESULTS_NAME = "results.json"
 RESULTS_FORMAT = 1
-LOSS_ORDER = ("uniloss", "baseline")
+LOSS_ORDER = tuple(DEFAULT_LOSSES)
+_ROW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def bench_settings(suite: str | None = None, preset: str | None = None, **overrides: Any) -> list[TrainConfig]:
-    """The configurations a benchmark compares, each run later with both losses and every seed.
+    """The configurations a benchmark compares, each run later with its loss rows and every seed.
 
-    Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`BENCH_SUITES`) is combined
-    with ``overrides`` (which win); an override of ``task`` selects the suite's settings of that task. Without
-    a suite there is one setting, ``make_config(preset, **overrides)``.
+    Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`BENCH_SUITES`, its loss rows
+    ``"losses"`` left out: see :func:`bench_losses`) is combined with ``overrides`` (which win); an override of
+    ``task`` selects the suite's settings of that task. Without a suite there is one setting,
+    ``make_config(preset, **overrides)``.
 
     Args:
-        suite: a key of :data:`BENCH_SUITES` (``"quick"``, ``"digits"``, ``"keypoints"``, ``"fashion-mnist"``)
-            or ``None``.
+        suite: a key of :data:`BENCH_SUITES` (``"quick"``, ``"digits"``, ``"keypoints"``, ``"fashion-mnist"``,
+            ``"quality"``, ``"peers"``) or ``None``.
         preset: a key of :data:`~uniloss.train.presets.PRESETS` applied under the overrides, or ``None``.
-        **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (both are run).
+        **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (the loss rows are run).
 
     Returns:
         The validated configurations, in order.
@@ -57,16 +62,55 @@ def bench_settings(suite: str | None = None, preset: str | None = None, **overri
         'keypoints'
     """
     if "loss" in overrides:
-        raise ValueError(f"`loss` cannot be set for a benchmark (it runs both losses), but got {overrides['loss']!r}.")
+        raise ValueError(
+            f"`loss` cannot be set for a benchmark (it runs every loss row), but got {overrides['loss']!r}."
+        )
     if suite is None:
         return [make_config(preset, **overrides)]
+    settings = [{key: value for key, value in row.items() if key != "losses"} for row in _suite(suite, overrides)]
+    return [make_config(preset, **{**setting, **overrides}) for setting in settings]
+
+
+def _suite(suite: str, overrides: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The settings of ``suite`` of the task in ``overrides`` (all without one)."""
     if suite not in BENCH_SUITES:
         raise ValueError(f"`suite` must be one of {sorted(BENCH_SUITES)}, but got {suite!r}.")
     settings = [setting for setting in BENCH_SUITES[suite] if overrides.get("task", setting["task"]) == setting["task"]]
     if not settings:
         tasks = sorted({setting["task"] for setting in BENCH_SUITES[suite]})
         raise ValueError(f"`task` must be one of {tasks} for suite {suite!r}, but got {overrides['task']!r}.")
-    return [make_config(preset, **{**setting, **overrides}) for setting in settings]
+    return settings
+
+
+def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict[str, dict[str, Any]]]:
+    """The loss rows of each setting of :func:`bench_settings` (same suite and task), in the same order.
+
+    A row maps its name (the runs' folder prefix and the ``loss`` of their results) to the
+    :class:`TrainConfig` overrides of its runs; a setting without ``"losses"`` has :data:`DEFAULT_LOSSES`.
+
+    Args:
+        suite: a key of :data:`BENCH_SUITES`, or ``None`` for the one setting of a benchmark without a suite.
+        task: the task that selects the suite's settings, or ``None`` for all.
+
+    Returns:
+        One dict per setting (copies).
+
+    Raises:
+        ValueError: for an unknown suite or a task the suite lacks.
+
+    Example:
+        >>> list(bench_losses("peers", task="f1")[0])
+        ['uniloss', 'baseline', 'sigmoid_f1']
+        >>> bench_losses()
+        [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
+    """
+    if suite is None:
+        return [{name: dict(row) for name, row in DEFAULT_LOSSES.items()}]
+    overrides = {} if task is None else {"task": task}
+    return [
+        {name: dict(row) for name, row in setting.get("losses", DEFAULT_LOSSES).items()}
+        for setting in _suite(suite, overrides)
+    ]
 
 
 def setting_name(config: TrainConfig) -> str:
@@ -106,17 +150,21 @@ def run_bench(
     command: str | None = None,
     lrs: Sequence[float] | None = None,
     jobs: int = 1,
+    losses: Sequence[Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Train UniLoss and the baseline for every setting and seed, and write ``out/results.json``.
+    """Train every loss row of every setting for every seed, and write ``out/results.json``.
 
-    Formally, for each setting, seed and loss: ``train(setting.replace(loss=loss, seed=seed,
-    out=out/<setting>/<loss>-seed<seed>))``. ``results.json`` is rewritten after every setting (every run when
+    Formally, for each setting, seed and loss row ``name: overrides`` (UniLoss and the baseline unless
+    ``losses`` says otherwise): ``train(setting.replace(**overrides, seed=seed,
+    out=out/<setting>/<name>-seed<seed>))``. Every row of a setting gets the same model, data, batch order, seeds
+    and learning-rate grid; the rows are checked, and the packages of peer losses imported, before the first run.
+    ``results.json`` is rewritten after every setting (every run when
     ``jobs`` is 1), so an interrupted benchmark keeps what it finished; with ``resume`` each run continues from
     its own checkpoint (a finished run is not trained again).
 
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
-    at the one with the best mean final test metric over the seeds (the same grid for both losses; the choice
-    is made on the test split for both, so it favours neither). The setting's entry keeps every run under
+    at the one with the best mean final test metric over the seeds (the same grid for every loss; the choice
+    is made on the test split for all, so it favours none). The setting's entry keeps every run under
     ``lr_search`` (``{loss: {lr: [final metric per seed]}}``) and the chosen rate under ``chosen_lr``.
 
     Args:
@@ -128,15 +176,20 @@ def run_bench(
         command: the command line that started the benchmark, recorded in the results.
         lrs: learning rates to search, or ``None`` to use each setting's ``lr``.
         jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
+        losses: one dict of loss rows per setting (:func:`bench_losses`), or ``None`` for UniLoss and the baseline
+            everywhere.
 
     Returns:
         The results: ``format``, ``created``, versions, ``seeds`` and ``settings``, a list of dicts with
-        ``name``, ``task``, ``dataset``, ``model``, ``metric``, ``baseline``, ``config`` and ``runs`` (each with
-        ``loss``, ``loss_name``, ``seed`` and ``history``). :mod:`uniloss.reports` turns it into a table and plots.
+        ``name``, ``task``, ``dataset``, ``model``, ``metric``, ``baseline``, ``config``, ``losses`` (the rows) and
+        ``runs`` (each with ``loss`` (the row's name), ``loss_name``, ``seed`` and ``history``).
+        :mod:`uniloss.reports` turns it into a table and plots.
 
     Raises:
-        ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, or two
-            settings share a name.
+        ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, two
+            settings share a name, ``losses`` does not give one non-empty dict per setting, a row's name is not a
+            folder name, or a row's overrides are not valid (``seed`` and ``out`` are the bench's).
+        ModuleNotFoundError: if a row's peer loss needs a package that is not installed (naming the extra).
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
@@ -148,6 +201,12 @@ def run_bench(
     names = setting_names(settings)
     if len(set(names)) != len(names):
         raise ValueError(f"benchmark settings must have distinct task-dataset names, but got {names}.")
+    rows = _check_rows(losses, len(settings))
+    for base, setting_rows in zip(settings, rows, strict=True):
+        for overrides in setting_rows.values():
+            base.replace(**overrides)  # a wrong row fails now, not after the runs before it
+            if overrides.get("loss") in PEERS:
+                require_peer(overrides["loss"])  # before the first run, not after hours of others
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
@@ -172,7 +231,7 @@ def run_bench(
 
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
     try:
-        for name, base in zip(names, settings, strict=True):
+        for name, base, setting_rows in zip(names, settings, rows, strict=True):
             entry: dict[str, Any] = {
                 "name": name,
                 "task": base.task,
@@ -181,6 +240,7 @@ def run_bench(
                 "metric": base.metric_name,
                 "baseline": base.baseline_name,
                 "config": {key: value for key, value in base.to_dict().items() if key not in ("loss", "seed", "out")},
+                "losses": setting_rows,
                 "runs": [],
             }
             results["settings"].append(entry)
@@ -188,9 +248,9 @@ def run_bench(
             plan = []
             for lr in grid:
                 for seed in seeds:
-                    for loss in LOSS_ORDER:
+                    for loss, overrides in setting_rows.items():
                         folder = f"{loss}-seed{seed}" if lr is None else f"{loss}-lr{lr:g}-seed{seed}"
-                        changes: dict[str, Any] = {"loss": loss, "seed": seed, "out": str(root / name / folder)}
+                        changes: dict[str, Any] = {**overrides, "seed": seed, "out": str(root / name / folder)}
                         if lr is not None:
                             changes["lr"] = lr
                         plan.append((lr, seed, loss, base.replace(resume=resume, **changes)))
@@ -213,6 +273,24 @@ def run_bench(
             pool.shutdown(cancel_futures=True)
     write_json(root / RESULTS_NAME, results)
     return results
+
+
+def _check_rows(
+    losses: Sequence[Mapping[str, Mapping[str, Any]]] | None, count: int
+) -> list[dict[str, dict[str, Any]]]:
+    """The loss rows of each of ``count`` settings, checked (see :func:`run_bench`)."""
+    if losses is None:
+        return [{name: dict(row) for name, row in DEFAULT_LOSSES.items()} for _ in range(count)]
+    rows = [{str(name): dict(row) for name, row in setting.items()} for setting in losses]
+    if len(rows) != count or not all(rows):
+        raise ValueError(f"`losses` must give a non-empty dict of rows for each of {count} settings, but got {rows}.")
+    for setting in rows:
+        for name, overrides in setting.items():
+            if not _ROW_NAME.fullmatch(name):
+                raise ValueError(f"`losses` row names must be folder names ([A-Za-z0-9_.-]+), but got {name!r}.")
+            if {"seed", "out"} & set(overrides):
+                raise ValueError(f"`losses` row {name!r} must not set `seed` or `out` (the bench's); got {overrides}.")
+    return rows
 
 
 def _run_entry(loss: str, seed: int, history: dict[str, Any]) -> dict[str, Any]:
@@ -262,8 +340,8 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
         "",
         "## Learning-rate search",
         "",
-        "Mean final test metric over the seeds at each learning rate (the same grid for both losses); each loss is "
-        "reported above at its best rate (in bold). The rate is chosen on the test split for both losses alike.",
+        "Mean final test metric over the seeds at each learning rate (the same grid for every loss); each loss is "
+        "reported above at its best rate (in bold). The rate is chosen on the test split for every loss alike.",
         "",
         "| setting | loss | " + " | ".join(f"lr {lr}" for lr in lrs) + " |",
         "|---|---|" + "---|" * len(lrs),

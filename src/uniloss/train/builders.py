@@ -12,6 +12,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from uniloss.data import dataset_info, load_dataset
 from uniloss.models import build_model
 from uniloss.train.config import TrainConfig
+from uniloss.train.peers import PEERS
 
 __all__ = ["build_model_for", "load_data", "make_optimizer", "make_scheduler", "resolve_device"]
 
@@ -45,7 +46,7 @@ def load_data(config: TrainConfig) -> tuple[Dataset[Any], Dataset[Any]]:
     )
     for split, limit in splits:
         options: dict[str, Any] = {}
-        if name == "keypoints" and limit is not None:
+        if name in ("keypoints", "shapes") and limit is not None:
             options["num_samples"] = min(limit, 2000 if split == "train" else 500)  # samples do not depend on N
         sets.append(_limit(load_dataset(name, split, config.data_dir, **options), limit))
     return sets[0], sets[1]
@@ -55,8 +56,8 @@ def build_model_for(config: TrainConfig) -> nn.Module:
     """Build ``config.model`` sized for ``config.dataset`` and ``config.task``.
 
     Formally ``mlp`` gets ``in_features = C*H*W``, ``small_cnn`` and ``resnet20`` the image channels; all get one
-    output for ``ap`` and ``num_classes`` for ``accuracy``. The hourglass gets the dataset's joints and a stem
-    stride of ``image_size / heatmap_size``.
+    output for ``ap`` and ``f1`` and ``num_classes`` for ``accuracy``. The hourglass gets the dataset's joints and a
+    stem stride of ``image_size / heatmap_size``; the U-Net the image channels and the dataset's classes.
 
     Args:
         config: the run's configuration.
@@ -89,7 +90,11 @@ def build_model_for(config: TrainConfig) -> nn.Module:
             in_channels=channels,
             stem_stride=stride,
         )
-    outputs = 1 if config.task == "ap" else info["num_classes"]
+    if config.task == "segmentation":
+        return build_model(
+            "unet", in_channels=channels, num_classes=info["num_classes"], width=config.width or 16, depth=config.depth
+        )
+    outputs = 1 if config.task in ("ap", "f1") else info["num_classes"]
     if name == "mlp":
         return build_model("mlp", in_features=channels * height * width, hidden=config.hidden, out_features=outputs)
     if name == "small_cnn":
@@ -114,12 +119,18 @@ def resolve_device(device: str) -> torch.device:
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     """The optimiser of ``config`` (SGD, Adam or RMSprop with its learning rate, momentum and weight decay).
 
+    A peer loss with an optimiser of its own (``Peer.optimizer``: LibAUC's SOAP for ``libauc_ap_recipe``) gets
+    that one at ``config.lr`` instead; ``optimizer``, ``momentum`` and ``weight_decay`` are then its recipe's.
+
     Example:
         >>> from uniloss.train import TrainConfig
         >>> type(make_optimizer(TrainConfig(optimizer="sgd"), nn.Linear(2, 1))).__name__
         'SGD'
     """
     params = model.parameters()
+    peer = PEERS.get(config.loss)
+    if peer is not None and peer.optimizer is not None:
+        return peer.optimizer(params, config.lr)
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     if config.optimizer == "rmsprop":

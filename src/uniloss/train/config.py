@@ -16,6 +16,7 @@ from uniloss.core.checks import (
     check_positive_int,
 )
 from uniloss.data import dataset_info, dataset_names
+from uniloss.train.peers import PEERS, peer_names
 from uniloss.train.presets import PRESETS
 
 __all__ = [
@@ -27,32 +28,72 @@ __all__ = [
     "OPTIMIZERS",
     "POSE_DATASETS",
     "SCHEDULERS",
+    "SEGMENTATION_DATASETS",
     "TASKS",
     "TrainConfig",
     "make_config",
 ]
 
-TaskName = Literal["ap", "accuracy", "pck"]
-LossName = Literal["uniloss", "baseline"]
+TaskName = Literal["ap", "accuracy", "pck", "f1", "segmentation"]
 OptimizerName = Literal["sgd", "adam", "rmsprop"]
 SchedulerName = Literal["none", "multistep", "cosine"]
 ApMode = Literal["step", "interpolated"]
 
 TASKS: tuple[str, ...] = get_args(TaskName)
-LOSSES: tuple[str, ...] = get_args(LossName)
+LOSSES: tuple[str, ...] = ("uniloss", "baseline", *peer_names())
+"""The choices of ``loss``: UniLoss, the task's baseline, and every peer of :data:`~uniloss.train.peers.PEERS`."""
 OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
 SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
-MODELS: tuple[str, ...] = ("mlp", "small_cnn", "resnet20", "hourglass")
+MODELS: tuple[str, ...] = ("mlp", "small_cnn", "resnet20", "hourglass", "unet")
 # The dataset names come from the one registry, uniloss.data.
 CLASSIFICATION_DATASETS: tuple[str, ...] = dataset_names("classification")
 POSE_DATASETS: tuple[str, ...] = dataset_names("pose")
+SEGMENTATION_DATASETS: tuple[str, ...] = dataset_names("segmentation")
 DATASETS: tuple[str, ...] = dataset_names()
 
-_DEFAULT_DATASET: dict[str, str] = {"ap": "digits", "accuracy": "digits", "pck": "keypoints"}
-_DEFAULT_MODEL: dict[str, str] = {"ap": "mlp", "accuracy": "small_cnn", "pck": "hourglass"}
-_METRIC_NAME: dict[str, str] = {"ap": "average_precision", "accuracy": "accuracy", "pck": "pck"}
-_BASELINE_NAME: dict[str, str] = {"ap": "binary cross-entropy", "accuracy": "cross-entropy", "pck": "heatmap MSE"}
-METRIC_LABELS: dict[str, str] = {"average_precision": "AP", "accuracy": "accuracy", "pck": "PCKh"}
+_DEFAULT_DATASET: dict[str, str] = {
+    "ap": "digits",
+    "accuracy": "digits",
+    "pck": "keypoints",
+    "f1": "digits",
+    "segmentation": "shapes",
+}
+_DEFAULT_MODEL: dict[str, str] = {
+    "ap": "mlp",
+    "accuracy": "small_cnn",
+    "pck": "hourglass",
+    "f1": "mlp",
+    "segmentation": "unet",
+}
+_METRIC_NAME: dict[str, str] = {
+    "ap": "average_precision",
+    "accuracy": "accuracy",
+    "pck": "pck",
+    "f1": "f1",
+    "segmentation": "iou",
+}
+_BASELINE_NAME: dict[str, str] = {
+    "ap": "binary cross-entropy",
+    "accuracy": "cross-entropy",
+    "pck": "heatmap MSE",
+    "f1": "binary cross-entropy",
+    "segmentation": "cross-entropy",
+}
+# The datasets and models each task takes: pose sets and the hourglass for PCK, the shapes and the U-Net for
+# segmentation, classification sets and the classifiers for the other tasks.
+_TASK_DATASETS: dict[str, tuple[str, ...]] = {
+    "pck": POSE_DATASETS,
+    "segmentation": SEGMENTATION_DATASETS,
+}
+_TASK_MODELS: dict[str, tuple[str, ...]] = {"pck": ("hourglass",), "segmentation": ("unet",)}
+_ONE_VS_REST = ("ap", "f1")  # tasks that score one class against the rest
+METRIC_LABELS: dict[str, str] = {
+    "average_precision": "AP",
+    "accuracy": "accuracy",
+    "pck": "PCKh",
+    "f1": "F1",
+    "iou": "mean IoU",
+}
 """Short label of each task metric, in progress lines, tables and plots (the one set)."""
 
 
@@ -62,16 +103,23 @@ class TrainConfig:
 
     Formally a run is ``train(model(config), data(config), loss(config), optimizer(config), epochs)``; every
     field below is one command-line option of ``uniloss train`` (``batch_size`` is ``--batch-size``). ``None``
-    means "the task's default": ``dataset`` is ``digits`` for ``ap`` and ``accuracy`` and ``keypoints`` for
-    ``pck``; ``model`` is ``mlp`` for ``ap``, ``small_cnn`` for ``accuracy`` and ``hourglass`` for ``pck``.
+    means "the task's default": ``dataset`` is ``digits`` for ``ap``, ``f1`` and ``accuracy``, ``keypoints`` for
+    ``pck`` and ``shapes`` for ``segmentation``; ``model`` is ``mlp`` for ``ap`` and ``f1``, ``small_cnn`` for
+    ``accuracy``, ``hourglass`` for ``pck`` and ``unet`` for ``segmentation``.
     A config is validated when it is built (see :meth:`validate`).
 
     Args:
-        task: ``"ap"`` (one class against the rest), ``"accuracy"`` (multi-class) or ``"pck"`` (keypoints).
+        task: ``"ap"`` (one class against the rest), ``"accuracy"`` (multi-class), ``"pck"`` (keypoints),
+            ``"f1"`` (F1 at logit 0 of one class against the rest; the last tenth of the training split is held
+            out to tune a threshold, see :mod:`uniloss.train.thresholds`) or ``"segmentation"`` (mean IoU).
         dataset: one of :data:`DATASETS`; ``None`` for the task's default.
-        loss: ``"uniloss"`` or ``"baseline"`` (binary cross-entropy, cross-entropy or heatmap MSE).
-        model: ``"mlp"``, ``"small_cnn"``, ``"resnet20"`` or ``"hourglass"``; ``None`` for the task's default.
-        positive_class: the class scored against the rest for ``ap``.
+        loss: ``"uniloss"``, ``"baseline"`` (binary cross-entropy, cross-entropy or heatmap MSE) or a peer loss of
+            the task (:data:`~uniloss.train.peers.PEERS`: ``pairwise_logistic``, ``libauc_ap`` and
+            ``libauc_ap_recipe`` for ``ap``, ``sigmoid_f1`` for ``f1``, ``kornia_lovasz``, ``kornia_dice`` and
+            ``monai_dice`` for ``segmentation``; the libraries come with the ``peers`` extra).
+        model: ``"mlp"``, ``"small_cnn"``, ``"resnet20"``, ``"hourglass"`` or ``"unet"``; ``None`` for the task's
+            default.
+        positive_class: the class scored against the rest for ``ap`` and ``f1``.
         epochs: number of epochs (the total, also when resuming).
         batch_size: training batch size.
         eval_batch_size: batch size of the evaluation passes.
@@ -102,9 +150,10 @@ class TrainConfig:
             (paper: 21 on CIFAR-100); ``None`` for all classes.
         threshold: PCK radius as a fraction of the head size (0.5 for PCKh@0.5).
         hidden: hidden layer widths of the MLP.
-        width: width of ``small_cnn`` (first block) or ``hourglass`` (features); ``None`` for 32 and 64.
+        width: width of ``small_cnn`` (first block), ``hourglass`` (features) or ``unet`` (first level); ``None``
+            for 32, 64 and 16.
         stacks: number of hourglass stacks (the loss is applied to every stack and summed).
-        depth: halvings inside each hourglass.
+        depth: halvings inside each hourglass, or poolings of the U-Net.
         limit_train: use only the first ``limit_train`` training examples; ``None`` for all.
         limit_test: use only the first ``limit_test`` test examples; ``None`` for all.
         num_workers: data-loading worker processes (0 loads in the main process).
@@ -137,7 +186,7 @@ class TrainConfig:
 
     task: TaskName = "ap"
     dataset: str | None = None
-    loss: LossName = "uniloss"
+    loss: str = "uniloss"
     model: str | None = None
     positive_class: int = 0
     epochs: int = 10
@@ -196,7 +245,7 @@ class TrainConfig:
 
     @property
     def metric_name(self) -> str:
-        """Name of the task's exact metric: ``average_precision``, ``accuracy`` or ``pck``."""
+        """Name of the task's exact metric: ``average_precision``, ``accuracy``, ``pck``, ``f1`` or ``iou``."""
         return _METRIC_NAME[self.task]
 
     @property
@@ -284,27 +333,34 @@ class TrainConfig:
             check_positive_int(f"hidden[{index}]", size)
 
     def _validate_combination(self) -> None:
-        pose = self.task == "pck"
-        if pose and self.dataset_name not in POSE_DATASETS:
+        datasets = _TASK_DATASETS.get(self.task, CLASSIFICATION_DATASETS)
+        if self.dataset_name not in datasets:
             raise ValueError(
-                f"`dataset` must be one of {list(POSE_DATASETS)} for task 'pck', but got {self.dataset_name!r}."
+                f"`dataset` must be one of {list(datasets)} for task {self.task!r}, but got {self.dataset_name!r}."
             )
-        if not pose and self.dataset_name not in CLASSIFICATION_DATASETS:
+        models = _TASK_MODELS.get(self.task, tuple(name for name in MODELS if name not in ("hourglass", "unet")))
+        if self.model_name not in models:
             raise ValueError(
-                f"`dataset` must be one of {list(CLASSIFICATION_DATASETS)} for task {self.task!r}, "
-                f"but got {self.dataset_name!r}."
+                f"`model` must be one of {list(models)} for task {self.task!r}, but got {self.model_name!r}."
             )
-        if pose != (self.model_name == "hourglass"):
-            allowed = ["hourglass"] if pose else [name for name in MODELS if name != "hourglass"]
-            raise ValueError(f"`model` must be one of {allowed} for task {self.task!r}, but got {self.model_name!r}.")
-        if pose and self.augment:
+        if self.task == "pck" and self.augment:
             raise ValueError("`augment` must be False for task 'pck' (joints would move with the image), but got True.")
+        if self.task == "segmentation" and self.augment:
+            raise ValueError(
+                "`augment` must be False for task 'segmentation' (masks would not move with the image), but got True."
+            )
+        if self.loss in PEERS and PEERS[self.loss].task != self.task:
+            peers = [name for name, peer in PEERS.items() if peer.task == self.task]
+            raise ValueError(
+                f"`loss` must be 'uniloss', 'baseline' or a peer of task {self.task!r} {peers}, "
+                f"but got the {PEERS[self.loss].task!r} peer {self.loss!r}."
+            )
         if self.memory and self.task != "ap":
             raise ValueError(
                 f"`memory` pools batches for the batch-level AP; it must be 0 for task {self.task!r}, "
                 f"but got {self.memory}."
             )
-        if self.task == "ap":
+        if self.task in _ONE_VS_REST:
             num_classes = dataset_info(self.dataset_name)["num_classes"]
             if self.positive_class >= num_classes:
                 raise ValueError(

@@ -11,6 +11,7 @@ from torch import nn
 from uniloss.train.atomic import write_json
 from uniloss.train.config import TrainConfig
 from uniloss.train.tasks import Task
+from uniloss.train.thresholds import TUNED_SERIES
 from uniloss.version import __version__
 
 __all__ = ["HISTORY_NAME", "HISTORY_SERIES", "finish_history", "new_history", "save_history"]
@@ -42,6 +43,9 @@ def new_history(
     }
     for key in HISTORY_SERIES:
         history[key] = []
+    if task.tunes_threshold:  # the f1 task: also the test F1 at a threshold tuned on held-out training data
+        for key in TUNED_SERIES:
+            history[key] = []
     history.update(final_metric=None, best_metric=None, completed=False)
     return history
 

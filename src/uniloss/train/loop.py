@@ -38,6 +38,7 @@ from uniloss.train.config import METRIC_LABELS, TrainConfig
 from uniloss.train.history import HISTORY_NAME, HISTORY_SERIES, finish_history, new_history, save_history
 from uniloss.train.processes import broadcast_float, train_processes, train_torchrun, world
 from uniloss.train.tasks import Criterion, Task, build_task
+from uniloss.train.thresholds import TUNED_SERIES, holdout, tuned_metric
 
 __all__ = ["CHECKPOINT_NAME", "HISTORY_NAME", "NonFiniteLossError", "evaluate", "train"]
 
@@ -245,11 +246,13 @@ def _train_process(
     rank, size = world()
     seed_everything(config.seed)
     train_set, test_set = load_data(config)
+    train_set, validation_set = holdout(config, train_set)  # the f1 task's held-out tenth, else None
     model = build_model_for(config)
     if size > 1 and device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # BatchNorm statistics of the whole batch
     model = model.to(device)
-    task = build_task(config, device, distributed=size > 1, criterion=criterion)
+    train_size = len(train_set)  # type: ignore[arg-type]
+    task = build_task(config, device, distributed=size > 1, criterion=criterion, train_size=train_size)
     optimizer = make_optimizer(config, model)
     scheduler = make_scheduler(config, optimizer)
     augment_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -274,6 +277,9 @@ def _train_process(
         saved = checkpoint["history"]
         for key in HISTORY_SERIES:
             history[key] = list(saved.get(key, [0] * len(saved["epoch"])))  # "skipped" is newer than version 1
+        for key in TUNED_SERIES:
+            if key in history:
+                history[key] = list(saved[key])
         start_epoch = int(checkpoint["epoch"])
         finish_history(history, config)
         if writes and out is not None:
@@ -304,6 +310,9 @@ def _train_process(
         test_metric = evaluate(model, task, test_set, config.eval_batch_size, config.num_workers) if rank == 0 else 0.0
         if size > 1:
             test_metric = broadcast_float(test_metric, device)
+        tuned: tuple[float, float] | None = None
+        if validation_set is not None:  # the f1 task: process 0 alone evaluates; the others record nothing new
+            tuned = tuned_metric(model, task, validation_set, test_set, config.eval_batch_size) if rank == 0 else None
         eval_seconds = time.perf_counter() - eval_start
         if config.scheduler != "none":
             scheduler.step()  # "none" leaves the rate alone, to a callback that sets it
@@ -313,9 +322,14 @@ def _train_process(
             strict=True,
         ):
             history[key].append(value)
+        if tuned is not None:
+            for key, value in zip(TUNED_SERIES, tuned, strict=True):
+                history[key].append(value)
         finish_history(history, config)
         if progress:
             note = f", skipped {skipped} non-finite batch{'es' if skipped > 1 else ''}" if skipped else ""
+            if tuned is not None:
+                note += f"; test {label} {tuned[1]:.4f} at threshold {tuned[0]:.3g} tuned on held-out data"
             tqdm.write(
                 f"epoch {epoch + 1}/{config.epochs} [{task.loss_name}] loss {train_loss:.4f}  "
                 f"train {label} {train_metric:.4f}  test {label} {test_metric:.4f}  ({seconds:.1f} s{note})"
@@ -386,7 +400,8 @@ def _train_epoch(
             offset = sum(int(piece.numel()) for piece in part[:rank])
             inputs = augment(inputs, augment_generator, int(indices.numel()), offset)
         outputs = model(inputs)
-        loss = task.loss(outputs, targets)
+        # A peer that keeps a state per example (LibAUC's) gets the batch's indices in the training split.
+        loss = task.loss(outputs, targets, part[rank]) if task.needs_index else task.loss(outputs, targets)
         if size > 1 and not task.global_loss:
             # A baseline is a mean over this process's part: weighted so that DDP's mean of the gradients is
             # the gradient of the mean over the whole batch (UniLoss is already the loss of the whole batch).

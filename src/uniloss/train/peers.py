@@ -43,6 +43,7 @@ __all__ = [
     "SigmoidF1",
     "build_peer",
     "peer_names",
+    "require_peer",
     "soap_adam",
 ]
 
@@ -465,3 +466,20 @@ def build_peer(name: str, **options: Any) -> nn.Module:
     if name not in PEERS:
         raise ValueError(f"`name` must be one of {', '.join(PEERS)}, but got {name!r}.")
     return PEERS[name].build(**options)
+
+
+def require_peer(name: str) -> None:
+    """Import the optional package of peer ``name`` (nothing for ours), so a run list can fail before it starts.
+
+    Raises:
+        ValueError: if ``name`` is unknown.
+        ModuleNotFoundError: if the peer's package is not installed, naming the install line.
+
+    Example:
+        >>> require_peer("pairwise_logistic")  # ours: nothing to import
+    """
+    if name not in PEERS:
+        raise ValueError(f"`name` must be one of {', '.join(PEERS)}, but got {name!r}.")
+    package = PEERS[name].package
+    if package is not None:
+        _require(f"{package}.losses", package)

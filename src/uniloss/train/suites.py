@@ -1,14 +1,35 @@
 """The benchmark suites of ``uniloss bench --suite NAME``: named lists of settings, and their learning-rate grids.
 
-A setting is a dict of :class:`~uniloss.train.TrainConfig` overrides, named ``task-dataset``; the bench runs both
-losses (UniLoss and the task's baseline) for every seed. The ``quality`` suite is the study of docs/results.md.
+A setting is a dict of :class:`~uniloss.train.TrainConfig` overrides, named ``task-dataset``; the bench runs each
+of its loss rows for every seed and learning rate. A setting's optional ``"losses"`` maps a row name (a folder
+name: letters, digits, ``_``, ``.``, ``-``) to the overrides of that row, ``loss`` among them; without it the
+rows are :data:`DEFAULT_LOSSES`, UniLoss and the task's baseline. The ``quality`` suite is the study of
+docs/results.md; the ``peers`` suite sets UniLoss beside other libraries' surrogates (issue 14).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BENCH_LR_GRIDS", "BENCH_SUITES"]
+__all__ = ["BENCH_LR_GRIDS", "BENCH_SUITES", "DEFAULT_LOSSES"]
+
+DEFAULT_LOSSES: dict[str, dict[str, Any]] = {"uniloss": {"loss": "uniloss"}, "baseline": {"loss": "baseline"}}
+"""The loss rows of a setting without ``"losses"``: UniLoss with the setting's options, and the task's baseline."""
+
+_AP_ROWS: dict[str, dict[str, Any]] = {
+    **DEFAULT_LOSSES,
+    "uniloss-memory512": {"loss": "uniloss", "memory": 512},  # the best documented option (docs/ablation.md)
+    "pairwise_logistic": {"loss": "pairwise_logistic"},
+    "libauc_ap": {"loss": "libauc_ap"},  # LibAUC's APLoss with its docstring defaults
+    "libauc_ap_recipe": {"loss": "libauc_ap_recipe"},  # with its tutorial's margin, gamma and SOAP-Adam
+}
+_F1_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, "sigmoid_f1": {"loss": "sigmoid_f1"}}
+_SEGMENTATION_ROWS: dict[str, dict[str, Any]] = {
+    **DEFAULT_LOSSES,
+    "kornia_lovasz": {"loss": "kornia_lovasz"},
+    "kornia_dice": {"loss": "kornia_dice"},
+    "monai_dice": {"loss": "monai_dice"},
+}
 
 _SMALL_PCK: dict[str, Any] = {
     "task": "pck",
@@ -67,8 +88,43 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
         {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
         _SMALL_PCK,
     ],
+    # UniLoss beside the peers (issue 14), each setting with the same model, data, batches, seeds and learning-rate
+    # grid for every loss row; LibAUC, kornia and MONAI come with the peers extra. AP: Fashion-MNIST Shirt (6, the
+    # hardest class) against the rest, MLP 784-500-300-1, batch 128, 3 epochs, and the embedded digits (8 against
+    # the rest); F1 at logit 0: Fashion-MNIST Shirt against the rest (10% positives), the last tenth of the training
+    # split held out to tune the baseline's threshold; segmentation: mean IoU of 4 classes on the 2,000 synthetic
+    # 64x64 shapes with a U-Net (width 16, depth 3), batch 16, 5 epochs (a GPU helps).
+    "peers": [
+        {
+            "task": "ap",
+            "dataset": "fashion-mnist",
+            "model": "mlp",
+            "positive_class": 6,
+            "epochs": 3,
+            "losses": _AP_ROWS,
+        },
+        {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 20, "losses": _AP_ROWS},
+        {
+            "task": "f1",
+            "dataset": "fashion-mnist",
+            "model": "mlp",
+            "positive_class": 6,
+            "epochs": 3,
+            "losses": _F1_ROWS,
+        },
+        {
+            "task": "segmentation",
+            "dataset": "shapes",
+            "model": "unet",
+            "width": 16,
+            "depth": 3,
+            "batch_size": 16,
+            "epochs": 5,
+            "losses": _SEGMENTATION_ROWS,
+        },
+    ],
 }
 
-# Learning rates a suite tries for every loss (the same grid for UniLoss and the baseline); each loss is reported
+# Learning rates a suite tries for every loss (the same grid for every loss row); each loss is reported
 # at its best mean final test metric over the seeds. Suites without an entry run at the setting's ``lr``.
-BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3)}
+BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3), "peers": (1e-3, 3e-3)}
