@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import os
 import re
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +20,14 @@ from uniloss.train.config import (
     BENCH_LR_GRIDS,
     BENCH_SUITES,
     DATASETS,
-    LOSSES,
     MODELS,
-    OPTIMIZERS,
     PRESETS,
-    SCHEDULERS,
     TASKS,
     TrainConfig,
 )
+from uniloss.train.outputs import check_file, check_output
 
 __all__ = ["build_parser", "main"]
-
-_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
-
-
-def _default(name: str) -> str:
-    value = _DEFAULTS[name]
-    if value is None and name in ("dataset", "model"):
-        return "the task's default"
-    if isinstance(value, tuple):
-        value = " ".join(str(item) for item in value) or "none"
-    return f"default: {value}"
 
 
 def _describe_presets() -> str:
@@ -64,71 +53,217 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
+def metric_defaults() -> dict[str, dict[str, float]]:
+    """UniLoss's temperature and power when a run sets none, per task, as the task's metric declares them.
+
+    The one place the command reads the metrics' declared defaults (``--help`` shows them).
+
+    Example:
+        >>> metric_defaults()["ap"]["power"]
+        1.5
+    """
+    from uniloss.train.config import make_config
+
+    defaults: dict[str, dict[str, float]] = {}
+    for task in TASKS:
+        metric: type[uniloss.metrics.MetricRefactoring] = uniloss.METRICS[make_config(task=task).metric_name]
+        defaults[task] = {"temperature": metric.default_temperature, "power": metric.default_power}
+    return defaults
 
 
-def _add_training_options(parser: argparse.ArgumentParser, bench: bool) -> None:
-    """Options that map one-to-one onto TrainConfig fields; unset ones stay out of the namespace."""
+def _task_defaults(name: str) -> dict[str, str]:
+    """What field ``name`` is, per task, when a run leaves it at ``None``; empty if that does not depend on the task."""
+    from uniloss.train.config import make_config
+
+    if name in ("temperature", "power"):
+        return {task: f"{parts[name]:g}" for task, parts in metric_defaults().items()}
+    if name in ("dataset", "model"):
+        return {task: getattr(make_config(task=task), f"{name}_name") for task in TASKS}
+    return {}
+
+
+def _help(name: str, text: str, default: object) -> str:
+    """A field's help: its description up to "; None ...", and the default (what ``None`` means, per task)."""
+    text, _, if_none = text.rstrip(".").partition("; None ")
+    by_task = _task_defaults(name)
+    if len(set(by_task.values())) == 1:
+        shown = next(iter(by_task.values()))
+    elif by_task:
+        shown = ", ".join(f"{value} for {task}" for task, value in by_task.items())
+    elif default is None:
+        shown = if_none.removeprefix("for ").removeprefix("to ")
+    elif isinstance(default, bool):
+        shown = ""
+    elif isinstance(default, tuple):
+        shown = " ".join(str(item) for item in default) or "none"
+    else:
+        shown = str(default)
+    return (text + (f" (default: {shown})" if shown else "")).replace("%", "%%")
+
+
+def _field_docs() -> dict[str, str]:
+    """Each TrainConfig field's description, from the ``Args:`` section of its docstring, as plain text."""
+    doc = inspect.getdoc(TrainConfig) or ""
+    section = doc.partition("\nArgs:\n")[2].partition("\n\n")[0]
+    docs: dict[str, str] = {}
+    name = ""
+    for line in section.splitlines():
+        match = re.fullmatch(r"    (\w+): (.*)", line)
+        if match:
+            name = match[1]
+            docs[name] = match[2]
+        elif name:
+            docs[name] += " " + line.strip()
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+
+    def plain(text: str) -> str:
+        text = text.replace(":data:`DATASETS`", "the choices")
+        text = re.sub(r"``(\w+)``", lambda m: "--" + m[1].replace("_", "-") if m[1] in fields else m[0], text)
+        return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+
+    return {key: plain(text) for key, text in docs.items()}
+
+
+_FIELD_CHOICES: dict[str, tuple[str, ...]] = {"dataset": DATASETS, "model": MODELS}
+"""Choices of the str fields whose type does not list them."""
+
+_OUTPUT_FIELDS = frozenset({"preset", "out", "resume", "overwrite"})
+_NOT_IN: dict[str, frozenset[str]] = {
+    "train": _OUTPUT_FIELDS,
+    # A benchmark runs both losses over --seeds; its runs share the machine (--jobs) and always run to the end.
+    "bench": _OUTPUT_FIELDS | {"loss", "seed", "stop_after", "nproc", "threads", "skip_nonfinite"},
+    # A diagnostic trains UniLoss, batch after batch, without evaluation, schedule, clipping, augmentation or
+    # checkpoints (see uniloss.reports.diagnostic.diagnose): options it would ignore are not offered.
+    "diagnose": _OUTPUT_FIELDS
+    | {
+        "loss",
+        "eval_batch_size",
+        "scheduler",
+        "milestones",
+        "gamma",
+        "grad_clip",
+        "resume",
+        "stop_after",
+        "limit_test",
+        "num_workers",
+        "augment",
+        "nproc",
+        "threads",
+        "skip_nonfinite",
+    },
+}
+"""Per command, the TrainConfig fields that are not among its training options (``--preset``, ``--out``,
+``--resume`` and ``--overwrite`` say what the command reads and writes: :func:`_add_output_options`)."""
+
+_OUTPUT_HELP: dict[str, dict[str, str]] = {
+    "train": {
+        "out": "folder of checkpoint.pt and history.json (default: runs/train/TASK-DATASET-LOSS-seedSEED)",
+        "resume": "continue the run in --out from its checkpoint (an error when there is none)",
+        "overwrite": "replace the run in --out (without --resume or --overwrite, a folder holding a run is refused)",
+    },
+    "bench": {
+        "out": "folder of results.json, results.md, the PNGs and every run (default: runs/bench/SUITE or SETTING)",
+        "resume": "continue the benchmark in --out, each run from its checkpoint; may replace --markdown",
+        "overwrite": "replace the benchmark in --out and the --markdown file (without --resume or --overwrite, "
+        "a folder holding a benchmark and an existing --markdown file are refused)",
+    },
+    "diagnose": {
+        "out": "folder of diagnostic.png and diagnostic.json (default: runs/diagnose/TASK-DATASET-seedSEED)",
+        "overwrite": "replace the diagnostic in --out (without it, a folder holding one is refused)",
+    },
+    "report": {
+        "out": "write results.md and the PNGs there instead of RUN_DIR (refused if it holds a report)",
+        "overwrite": "replace the report in --out and the --markdown file",
+    },
+}
+"""What each command's ``--out``, ``--resume`` and ``--overwrite`` mean (``--resume`` where it can continue)."""
+
+
+def _add_output_options(parser: argparse.ArgumentParser, command: str, suppress: bool = True) -> None:
+    """``--out`` and ``--resume`` / ``--overwrite`` (one or the other) of ``command``."""
+    group = parser.add_argument_group("output")
+    texts = _OUTPUT_HELP[command]
+    group.add_argument("--out", default=argparse.SUPPRESS if suppress else None, help=texts["out"])
+    either = group.add_mutually_exclusive_group()
+    flag = argparse.SUPPRESS if suppress else False
+    if "resume" in texts:
+        either.add_argument("--resume", action="store_true", default=flag, help=texts["resume"])
+    either.add_argument("--overwrite", action="store_true", default=flag, help=texts["overwrite"])
+
+
+def _none_or(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
+def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """One option per TrainConfig field (``batch_size`` is ``--batch-size``): type, choices and help from the field.
+
+    Unset options stay out of the namespace, so that a preset's values, then TrainConfig's defaults, apply.
+    """
     group = parser.add_argument_group("training options (all default to the preset, then to TrainConfig)")
-    add = group.add_argument
-    suppress = argparse.SUPPRESS
-    add("--preset", choices=sorted(PRESETS), default=None, help="the paper's settings for a dataset (see below)")
-    add("--task", choices=TASKS, default=suppress, help=f"what to optimise ({_default('task')})")
-    add("--dataset", choices=DATASETS, default=suppress, help=f"dataset ({_default('dataset')}: digits or keypoints)")
-    if not bench:
-        add("--loss", choices=LOSSES, default=suppress, help=f"UniLoss or the task's usual loss ({_default('loss')})")
-    add("--model", choices=MODELS, default=suppress, help=f"model ({_default('model')}: mlp, small_cnn, hourglass)")
-    add(
-        "--positive-class",
-        type=int,
-        default=suppress,
-        metavar="K",
-        help=f"AP: class K vs rest ({_default('positive_class')})",
-    )
-    add("--epochs", type=int, default=suppress, help=f"number of epochs ({_default('epochs')})")
-    add("--batch-size", type=int, default=suppress, help=f"training batch size ({_default('batch_size')})")
-    add("--eval-batch-size", type=int, default=suppress, help=f"evaluation batch size ({_default('eval_batch_size')})")
-    add("--lr", type=float, default=suppress, help=f"learning rate ({_default('lr')})")
-    add("--optimizer", choices=OPTIMIZERS, default=suppress, help=f"optimiser ({_default('optimizer')})")
-    add("--momentum", type=float, default=suppress, help=f"SGD/RMSprop momentum ({_default('momentum')})")
-    add("--weight-decay", type=float, default=suppress, help=f"weight decay ({_default('weight_decay')})")
-    add("--scheduler", choices=SCHEDULERS, default=suppress, help=f"learning-rate schedule ({_default('scheduler')})")
-    add("--milestones", type=int, nargs="+", default=suppress, metavar="EPOCH", help="multistep: epochs of decay")
-    add("--gamma", type=float, default=suppress, help=f"multistep: decay factor ({_default('gamma')})")
-    add("--grad-clip", type=float, default=suppress, help="clip the gradient norm (default: no clipping)")
-    if not bench:
-        add("--seed", type=int, default=suppress, help=f"seed of init, data order and anchors ({_default('seed')})")
-    add("--device", default=suppress, help=f"auto, cpu, cuda or cuda:N ({_default('device')})")
-    add("--data-dir", default=suppress, help="folder of MNIST, Fashion-MNIST, CIFAR or MPII files")
-    add("--out", default=suppress, help="output folder (default: runs/...)")
-    add("--resume", action="store_true", default=suppress, help="continue from the checkpoint(s) in --out")
-    if not bench:
-        add("--stop-after", type=int, default=suppress, metavar="EPOCH", help="stop after this epoch (resumable)")
-    add("--temperature", type=float, default=suppress, help=f"UniLoss sigmoid temperature ({_default('temperature')})")
-    add("--power", type=float, default=suppress, help=f"UniLoss inverse-distance power ({_default('power')})")
-    add("--memory", type=int, default=suppress, help=f"UniLoss: examples pooled per batch ({_default('memory')})")
-    add("--ap-mode", choices=("step", "interpolated"), default=suppress, help=f"UniLoss AP ({_default('ap_mode')})")
-    add("--candidates", type=_optional_int, default=suppress, help="UniLoss accuracy: top classes compared (paper: 21)")
-    add("--threshold", type=float, default=suppress, help=f"PCK radius / head size ({_default('threshold')})")
-    add("--hidden", type=int, nargs="+", default=suppress, metavar="WIDTH", help=f"MLP widths ({_default('hidden')})")
-    add("--width", type=int, default=suppress, help="small_cnn / hourglass width (default: 32 / 64)")
-    add("--stacks", type=int, default=suppress, help=f"hourglass stacks ({_default('stacks')})")
-    add("--depth", type=int, default=suppress, help=f"hourglass depth ({_default('depth')})")
-    add("--limit-train", type=int, default=suppress, metavar="N", help="use the first N training examples")
-    add("--limit-test", type=int, default=suppress, metavar="N", help="use the first N test examples")
-    add("--num-workers", type=int, default=suppress, help=f"data-loading processes ({_default('num_workers')})")
-    add("--augment", action=argparse.BooleanOptionalAction, default=suppress, help="random crops and flips")
-    if not bench:
-        add("--nproc", type=int, default=suppress, metavar="N", help="processes sharing each batch (default: 1)")
-        add("--threads", type=int, default=suppress, metavar="N", help="CPU threads per process (default: PyTorch's)")
-        add(
-            "--skip-nonfinite",
-            action="store_true",
-            default=suppress,
-            help="skip a batch whose loss is NaN or infinite (counted in history.json) instead of stopping",
-        )
+    group.add_argument("--preset", choices=sorted(PRESETS), default=None, help="the paper's settings (see below)")
+    hints = typing.get_type_hints(TrainConfig)
+    docs = _field_docs()
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in _NOT_IN[command]:
+            continue
+        hint = hints[field.name]
+        options: dict[str, Any] = {"default": argparse.SUPPRESS, "dest": field.name}
+        args = tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
+        if hint is bool:
+            # --no-NAME too where a preset turns it on
+            preset_sets = any(values.get(field.name) for values in PRESETS.values())
+            options["action"] = argparse.BooleanOptionalAction if preset_sets else "store_true"
+        elif typing.get_origin(hint) is typing.Literal:
+            options["choices"] = args
+        elif typing.get_origin(hint) is tuple:
+            options.update(type=args[0], nargs="+")
+        elif field.name in _FIELD_CHOICES:
+            options["choices"] = _FIELD_CHOICES[field.name]
+        elif args and args[0] in (int, float):
+            options["type"] = _none_or(args[0]) if len(args) < len(typing.get_args(hint)) else args[0]
+        elif hint in (int, float):
+            options["type"] = hint
+        text = _help(field.name, docs[field.name], field.default)
+        group.add_argument("--" + field.name.replace("_", "-"), help=text, **options)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+
+
+_USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
+    "positive_class": ("--task ap", lambda config: config.task == "ap"),
+    "threshold": ("--task pck", lambda config: config.task == "pck"),
+    "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
+    "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),
+    "memory": ("--loss uniloss", lambda config: config.loss == "uniloss"),
+    "ap_mode": ("--task ap and --loss uniloss", lambda config: config.task == "ap" and config.loss == "uniloss"),
+    "candidates": (
+        "--task accuracy and --loss uniloss",
+        lambda config: config.task == "accuracy" and config.loss == "uniloss",
+    ),
+    "hidden": ("--model mlp", lambda config: config.model_name == "mlp"),
+    "width": ("--model small_cnn or hourglass", lambda config: config.model_name in ("small_cnn", "hourglass")),
+    "stacks": ("--model hourglass", lambda config: config.model_name == "hourglass"),
+    "depth": ("--model hourglass", lambda config: config.model_name == "hourglass"),
+    "momentum": ("--optimizer sgd or rmsprop", lambda config: config.optimizer in ("sgd", "rmsprop")),
+    "milestones": ("--scheduler multistep", lambda config: config.scheduler == "multistep"),
+    "gamma": ("--scheduler multistep", lambda config: config.scheduler == "multistep"),
+    "data_dir": (
+        "a --dataset read from files (not digits or keypoints)",
+        lambda config: config.dataset_name not in ("digits", "keypoints"),
+    ),
+}
+"""Options that only some runs use: given for a run that does not use them, they are refused, not ignored."""
+
+
+def _check_used(args: argparse.Namespace, configs: Sequence[TrainConfig]) -> None:
+    """Raise ``ValueError`` for an option given on the command line that none of ``configs`` uses."""
+    for name, (condition, used) in _USED_WHEN.items():
+        if hasattr(args, name) and not any(used(config) for config in configs):
+            raise ValueError(f"`{name}` is used only with {condition}; this run would ignore it, so drop it.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_describe_presets(),
         formatter_class=formatter,
     )
-    _add_training_options(train, bench=False)
+    _add_output_options(train, "train")
+    _add_training_options(train, "train")
 
     bench = commands.add_parser(
         "bench",
@@ -180,33 +316,62 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the report there, with the command and the commit (e.g. docs/results.md)",
     )
-    _add_training_options(bench, bench=True)
+    _add_output_options(bench, "bench")
+    _add_training_options(bench, "bench")
 
-    report = commands.add_parser("report", help="rebuild results.md and the plots from a saved results.json")
+    report = commands.add_parser(
+        "report",
+        help="rebuild results.md and the plots from a saved results.json",
+        description="Rebuild results.md and one PNG per setting from RUN_DIR/results.json, in RUN_DIR (replacing "
+        "the ones there, which are made from it) or in --out.",
+    )
     report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
-    report.add_argument("--out", default=None, help="write there instead of RUN_DIR")
     report.add_argument(
         "--markdown", default=None, metavar="FILE", help="also write the report there, with the command and commit"
     )
+    _add_output_options(report, "report", suppress=False)
 
     diagnose = commands.add_parser(
         "diagnose",
         help="train with UniLoss and plot the surrogate next to the exact metric on the same batches",
         description="Train one model with UniLoss, recording on every training batch the surrogate metric "
         "(1 - loss) and the exact metric of the same batch; write OUT/diagnostic.png (both along training, and "
-        "their scatter with the Pearson correlation) and OUT/diagnostic.json.",
+        "their scatter with the Pearson correlation) and OUT/diagnostic.json. No evaluation, learning-rate "
+        "schedule, gradient clipping, augmentation or checkpoints (a preset's are not applied).",
         epilog=_describe_presets(),
         formatter_class=formatter,
     )
     diagnose.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: all epochs)")
-    _add_training_options(diagnose, bench=False)
+    _add_output_options(diagnose, "diagnose")
+    _add_training_options(diagnose, "diagnose")
 
     commands.add_parser("presets", help="list the presets and benchmark suites and what they set")
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
-def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+def _in_option_names(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with each `` `field` `` of the command's options written as its option (``--batch-size``).
+
+    Example:
+        >>> train = build_parser().parse_args(["train"]).command_parser
+        >>> _in_option_names("`batch_size` must be at least 2 x `nproc`; `scores` ...", train)
+        '--batch-size must be at least 2 x --nproc; `scores` ...'
+    """
+    options = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
+    options.update({name: option for name, option in options.items() if name.startswith("--")})
+    return re.sub(r"`(\w+)`", lambda match: options.get(match[1], match[0]), message)
+
+
+def _usage_error(parser: argparse.ArgumentParser, error: Exception) -> typing.NoReturn:
+    """Exit with status 2, the command's usage and ``error`` in option names."""
+    parser.error(_in_option_names(str(error), parser))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields given on the command line (``--preset`` apart)."""
+    values = {name: getattr(args, name) for name in _FIELDS if hasattr(args, name)}
     for name in ("milestones", "hidden"):
         if name in values:
             values[name] = tuple(values[name])
@@ -221,12 +386,13 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from uniloss.train.loop import CHECKPOINT_NAME, train
 
     try:
-        config = make_config(args.preset, **_overrides(args, _FIELDS))
+        config = make_config(args.preset, **_overrides(args))
+        _check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-{config.loss}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "train" / name))
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     start = time.perf_counter()
     history = train(config, progress=not args.no_progress)
     seconds = time.perf_counter() - start
@@ -277,21 +443,24 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from uniloss.train.bench import bench_settings, lr_search_markdown, run_bench, setting_name
 
     suite = "quick" if args.quick else args.suite
-    overrides = _overrides(args, _FIELDS)
+    overrides = _overrides(args)
     out = overrides.pop("out", None)
     resume = overrides.pop("resume", False)
+    overwrite = overrides.pop("overwrite", False)
     try:
+        if args.jobs < 1:
+            raise ValueError(f"`jobs` must be a positive int, but got {args.jobs}.")
         settings = bench_settings(suite, args.preset, **overrides)
+        _check_used(args, [setting.replace(loss="uniloss") for setting in settings])
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     if out is None:
         label = suite if suite is not None else setting_name(settings[0])
         out = str(Path("runs") / "bench" / label)
+    check_file(args.markdown, overwrite or resume, "markdown")
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
     lrs = args.lrs if args.lrs is not None else BENCH_LR_GRIDS.get(suite or "")
-    if args.jobs < 1:
-        parser.error(f"--jobs must be a positive int, but got {args.jobs}.")
     results = run_bench(
         settings,
         args.seeds,
@@ -301,6 +470,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         command=command,
         lrs=lrs,
         jobs=args.jobs,
+        overwrite=overwrite,
     )
     files = write_report(results, out)
     report = files[0]
@@ -319,16 +489,15 @@ def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from uniloss.train.config import make_config
 
     try:
-        overrides = _overrides(args, _FIELDS)
-        overrides["loss"] = "uniloss"
-        config = make_config(args.preset, **overrides)
+        if args.steps is not None and args.steps < 1:
+            raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
+        config = make_config(args.preset, **_overrides(args), loss="uniloss")
+        _check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "diagnose" / name))
-        if args.steps is not None and args.steps < 1:
-            raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     summary, png = diagnose(config, steps=args.steps, progress=not args.no_progress)
     print(
         f"{len(summary['steps'])} steps: Pearson r of surrogate and exact {summary['metric']} = "
@@ -342,8 +511,13 @@ def _run_report(args: argparse.Namespace) -> int:
     from uniloss.reports import load_results, rebuild_report
     from uniloss.train.bench import lr_search_markdown
 
-    files = rebuild_report(args.run_dir, args.out)
     results = load_results(args.run_dir)
+    source = Path(args.run_dir)
+    folder = source if source.is_dir() else source.parent
+    if args.out is not None and Path(args.out).resolve() != folder.resolve():
+        check_output(args.out, overwrite=args.overwrite, what="report")
+    check_file(args.markdown, args.overwrite, "markdown")
+    files = rebuild_report(args.run_dir, args.out)
     if results.get("lrs"):
         files[0].write_text(files[0].read_text() + lr_search_markdown(results))
     if args.markdown is not None:
@@ -360,8 +534,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0 on success, 1 when a run fails (missing files, a non-finite loss). Invalid options
-        exit with status 2 through argparse.
+        The exit status: 0 on success, 1 when a run fails (missing files, a non-finite loss) or would replace an
+        output it was not asked to. Invalid options exit with status 2 through argparse. Errors name options
+        (``--batch-size``), not the fields behind them.
 
     Example:
         >>> main(["presets"])  # doctest: +ELLIPSIS
@@ -376,15 +551,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "train":
-            return _run_train(args, parser)
+            return _run_train(args, args.command_parser)
         if args.command == "bench":
-            return _run_bench(args, parser)
+            return _run_bench(args, args.command_parser)
         if args.command == "report":
             return _run_report(args)
         if args.command == "diagnose":
-            return _run_diagnose(args, parser)
+            return _run_diagnose(args, args.command_parser)
         print(_describe_presets() + "\n\n" + _describe_suites())
         return 0
     except (FileNotFoundError, NonFiniteLossError, ValueError) as error:
-        print(f"uniloss {args.command}: error: {error}", file=sys.stderr)
+        print(f"uniloss {args.command}: error: {_in_option_names(str(error), args.command_parser)}", file=sys.stderr)
         return 1

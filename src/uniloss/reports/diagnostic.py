@@ -217,7 +217,7 @@ def diagnose(
     Formally the run of :func:`uniloss.train.train` (same data, model, optimiser and seeded UniLoss; no
     evaluation or checkpoints, no learning-rate schedule), with a :class:`SurrogateMonitor` on the loss of the last
     hourglass stack for PCK. Writes ``diagnostic.png`` and ``diagnostic.json`` into ``out`` (default
-    ``config.out``).
+    ``config.out``), which must not hold them already unless ``config.overwrite``.
 
     Args:
         config: a :class:`~uniloss.train.TrainConfig` (its ``loss`` is taken as UniLoss).
@@ -227,11 +227,18 @@ def diagnose(
 
     Returns:
         ``(summary, png_path)``; ``summary`` as :meth:`SurrogateMonitor.summary`.
+
+    Raises:
+        ValueError: if the folder holds a diagnostic and ``config.overwrite`` is False, or ``config.resume`` is
+            set (a diagnostic cannot be continued).
     """
     import json
 
     from uniloss.train.loop import _make_optimizer, build_model_for, build_task, load_data, resolve_device
+    from uniloss.train.outputs import check_output, run_label
 
+    folder = Path(out if out is not None else (config.out or "."))
+    check_output(folder, config.resume, config.overwrite, "diagnose", clear=True)
     config = config.replace(loss="uniloss")
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
@@ -267,13 +274,12 @@ def diagnose(
             optimizer.step()
             step += 1
             if progress and (step % max(1, total // 10) == 0 or step == total):
+                surrogate, exact = monitor.surrogate[-1], monitor.exact[-1]
                 print(
-                    f"step {step}/{total}: surrogate {monitor.surrogate[-1]:.4f}  exact {monitor.exact[-1]:.4f}",
-                    flush=True,
+                    f"{run_label(config)} step {step}/{total}: surrogate {surrogate:.4f}  exact {exact:.4f}", flush=True
                 )
             if step >= total:
                 break
-    folder = Path(out if out is not None else (config.out or "."))
     png = monitor.save_png(
         folder / "diagnostic.png", title=f"UniLoss diagnostic: {config.task} on {config.dataset_name}"
     )

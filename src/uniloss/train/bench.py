@@ -15,7 +15,8 @@ import torch
 
 import uniloss
 from uniloss.train.config import BENCH_SUITES, TrainConfig, make_config
-from uniloss.train.loop import train
+from uniloss.train.loop import CHECKPOINT_NAME, train
+from uniloss.train.outputs import check_output, run_label
 
 __all__ = [
     "RESULTS_NAME",
@@ -112,13 +113,15 @@ def run_bench(
     command: str | None = None,
     lrs: Sequence[float] | None = None,
     jobs: int = 1,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train UniLoss and the baseline for every setting and seed, and write ``out/results.json``.
 
     Formally, for each setting, seed and loss: ``train(setting.replace(loss=loss, seed=seed,
     out=out/<setting>/<loss>-seed<seed>))``. ``results.json`` is rewritten after every setting (every run when
     ``jobs`` is 1), so an interrupted benchmark keeps what it finished; with ``resume`` each run continues from
-    its own checkpoint (a finished run is not trained again).
+    its own checkpoint (a finished run is not trained again). An ``out`` that already holds a benchmark is
+    refused unless ``resume`` or ``overwrite`` (replace it: ``results.json`` and each run are replaced).
 
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
     at the one with the best mean final test metric over the seeds (the same grid for both losses; the choice
@@ -130,10 +133,11 @@ def run_bench(
         seeds: the seeds, e.g. ``(0, 1, 2)``.
         out: the benchmark folder.
         progress: show progress bars and per-epoch lines (only with ``jobs=1``).
-        resume: continue each run from its checkpoint.
+        resume: continue each run from its checkpoint (an error when ``out`` holds no benchmark).
         command: the command line that started the benchmark, recorded in the results.
         lrs: learning rates to search, or ``None`` to use each setting's ``lr``.
         jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
+        overwrite: replace the benchmark in ``out``.
 
     Returns:
         The results: ``format``, ``created``, versions, ``seeds`` and ``settings``, a list of dicts with
@@ -141,8 +145,9 @@ def run_bench(
         ``loss``, ``loss_name``, ``seed`` and ``history``). :mod:`uniloss.reports` turns it into a table and plots.
 
     Raises:
-        ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, or two
-            settings share a name.
+        ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, two
+            settings share a name, or ``out`` holds a benchmark without ``resume`` or ``overwrite`` (see
+            :func:`uniloss.train.outputs.check_output`).
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
@@ -155,6 +160,7 @@ def run_bench(
     if len(set(names)) != len(names):
         raise ValueError(f"benchmark settings must have distinct task-dataset names, but got {names}.")
     root = Path(out)
+    check_output(root, resume, overwrite, "bench", clear=True)
     root.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     results: dict[str, Any] = {
@@ -171,6 +177,7 @@ def run_bench(
         "lrs": None if lrs is None else list(lrs),
         "settings": [],
     }
+    total, count = len(settings) * (1 if lrs is None else len(lrs)) * len(seeds) * len(LOSS_ORDER), 0
     pool = None
     if jobs > 1:
         import multiprocessing
@@ -199,10 +206,15 @@ def run_bench(
                         changes: dict[str, Any] = {"loss": loss, "seed": seed, "out": str(root / name / folder)}
                         if lr is not None:
                             changes["lr"] = lr
-                        plan.append((lr, seed, loss, base.replace(resume=resume, **changes)))
+                        resumable = resume and (root / name / folder / CHECKPOINT_NAME).is_file()
+                        changes.update(resume=resumable, overwrite=overwrite)
+                        plan.append((lr, seed, loss, base.replace(**changes)))
             done: list[tuple[float | None, int, str, dict[str, Any]]] = []
             if pool is None:
                 for lr, seed, loss, config in plan:
+                    count += 1
+                    if progress:
+                        print(f"run {count}/{total}: {run_label(config)}", flush=True)
                     done.append((lr, seed, loss, train(config, progress=progress)))
                     if lrs is None:
                         entry["runs"] = [_run_entry(loss_, seed_, history) for _, seed_, loss_, history in done]
@@ -210,8 +222,12 @@ def run_bench(
             else:
                 per_job = max(1, threads // jobs)
                 futures = [pool.submit(_train_quietly, config, per_job) for *_, config in plan]
-                for (lr, seed, loss, _config), future in zip(plan, futures, strict=True):
+                for (lr, seed, loss, config), future in zip(plan, futures, strict=True):
                     done.append((lr, seed, loss, future.result()))
+                    count += 1
+                    if progress:
+                        final = done[-1][3]["final_metric"]
+                        print(f"run {count}/{total} done: {run_label(config)}, final test {final:.4f}", flush=True)
             _select(entry, done, lrs)
             _write_json(root / RESULTS_NAME, results)
     finally:

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 import uniloss
 from uniloss import functional
 from uniloss.train.config import TrainConfig
+from uniloss.train.outputs import check_output, run_label
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -51,6 +52,7 @@ _RESUMABLE_CHANGES = frozenset(
     {
         "epochs",
         "resume",
+        "overwrite",
         "stop_after",
         "device",
         "out",
@@ -805,7 +807,7 @@ def _train_epoch(
     short = _SHORT_METRIC[task.metric_name]
     bar = tqdm(
         total=len(batches),
-        desc=f"epoch {epoch + 1}/{config.epochs} [{task.loss_name}]",
+        desc=f"{run_label(config)} epoch {epoch + 1}/{config.epochs}",
         disable=not progress,
         leave=False,
         dynamic_ncols=True,
@@ -870,7 +872,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     scheduler, every RNG state, epoch and history) and then ``history.json``, each to a temporary file renamed
     over the old one. A run killed at any moment loses at most the epoch in progress: with ``config.resume``
     it continues from ``out/checkpoint.pt`` (whose history is authoritative: ``history.json`` is rewritten
-    from it) and gives the same history as an uninterrupted run with the same seed.
+    from it) and gives the same history as an uninterrupted run with the same seed. An ``out`` that already holds
+    a run is refused unless ``config.resume`` (continue it) or ``config.overwrite`` (replace it; its checkpoint
+    and history are deleted first), and ``config.resume`` without a checkpoint is an error.
 
     A NaN or infinite loss stops the run, naming the epoch, the step and the batch's examples, and leaves the
     last good checkpoint; with ``config.skip_nonfinite`` the batch is skipped instead (no optimiser step) and
@@ -892,7 +896,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     Raises:
         NonFiniteLossError: if a loss is NaN or infinite (the last good checkpoint is kept), or with
             ``skip_nonfinite`` if every batch of an epoch is.
-        ValueError: for a device that is not available, a checkpoint made with different options, or a
+        ValueError: for a device that is not available, an ``out`` that holds a run without ``resume`` or
+            ``overwrite``, ``resume`` without a checkpoint, a checkpoint made with different options, or a
             truncated or corrupted checkpoint or data file (naming it).
         FileNotFoundError: if the dataset's files are missing.
 
@@ -901,6 +906,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         >>> history["metric"], len(history["test_metric"]), 0.0 <= history["final_metric"] <= 1.0
         ('average_precision', 1, True)
     """
+    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else int(os.environ.get("RANK", "0"))
+    check_output(config.out, config.resume, config.overwrite, "train", clear=rank == 0)  # process 0 alone deletes
     if config.nproc > 1:
         return _train_processes(config, progress)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (dist.is_available() and dist.is_initialized()):
@@ -989,7 +996,7 @@ def _train_process(config: TrainConfig, progress: bool, device: torch.device) ->
         if progress:
             note = f", skipped {skipped} non-finite batch{'es' if skipped > 1 else ''}" if skipped else ""
             tqdm.write(
-                f"epoch {epoch + 1}/{config.epochs} [{task.loss_name}] loss {train_loss:.4f}  "
+                f"{run_label(config)} epoch {epoch + 1}/{config.epochs}: loss {train_loss:.4f}  "
                 f"train {short} {train_metric:.4f}  test {short} {test_metric:.4f}  ({seconds:.1f} s{note})"
             )
         if writes and out is not None and checkpoint_path is not None:
