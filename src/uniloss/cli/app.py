@@ -33,8 +33,7 @@ __all__ = ["build_parser", "main"]
 def _describe_presets() -> str:
     lines = ["presets (each sets these options; options given on the command line win):"]
     for name, values in PRESETS.items():
-        settings = ", ".join(f"{key}={_show(value)}" for key, value in values.items())
-        lines.append(f"  {name}: {settings}")
+        lines.append(f"  {name}: {_as_options(values)}")
     return "\n".join(lines)
 
 
@@ -42,15 +41,22 @@ def _describe_suites() -> str:
     lines = ["benchmark suites (--suite NAME; --quick is --suite quick):"]
     for name, settings in BENCH_SUITES.items():
         lines.append(f"  {name}:")
-        for values in settings:
-            lines.append("    " + ", ".join(f"{key}={_show(value)}" for key, value in values.items()))
+        lines.extend(f"    {_as_options(values)}" for values in settings)
     return "\n".join(lines)
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return " ".join(str(item) for item in value) or "()"
-    return str(value)
+def _as_options(values: dict[str, Any]) -> str:
+    """TrainConfig values as the options that set them: ``{"batch_size": 16}`` is ``--batch-size 16``."""
+    words = []
+    for key, value in values.items():
+        option = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(option if value else "--no-" + option[2:])
+        elif isinstance(value, tuple):
+            words.append(f"{option} {' '.join(str(item) for item in value)}")
+        else:
+            words.append(f"{option} {'none' if value is None else value}")
+    return " ".join(words)
 
 
 def metric_defaults() -> dict[str, dict[str, float]]:
