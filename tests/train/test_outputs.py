@@ -150,3 +150,12 @@ def test_run_bench_progress_names_each_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "run 1/2: ap-digits-class0 UniLoss seed 5 lr 0.001" in out
     assert "run 2/2: ap-digits-class0 binary cross-entropy seed 5 lr 0.001" in out
+
+
+def test_run_bench_with_jobs_says_which_run_finished(tmp_path, capsys):
+    run_bench(bench_settings(None, **TINY_BENCH), [0], tmp_path, progress=True, jobs=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(line.split(", final test ")[0] for line in lines if line.startswith("run ")) == [
+        "run 1/2 done: ap-digits-class0 UniLoss seed 0 lr 0.001",
+        "run 2/2 done: ap-digits-class0 binary cross-entropy seed 0 lr 0.001",
+    ]
