@@ -1,12 +1,13 @@
 """Interpolation power for UniLoss accuracy (and PCKh), through the library's own training loop.
 
-    python benchmarks/quality/ablate_tasks.py            # accuracy; writes ablation_tasks.json, prints a table
-    python benchmarks/quality/ablate_tasks.py 2 pck      # also the synthetic-keypoint PCKh (about 2 min a run)
+    python -m benchmarks.quality.ablate_tasks           # accuracy; writes ablation_tasks.json, prints a table
+    python -m benchmarks.quality.ablate_tasks 2 pck     # also the synthetic-keypoint PCKh (about 2 min a run)
 
 Settings: the quality suite's Fashion-MNIST accuracy (small CNN width 16, first 10,000 training images, 3 epochs)
 and digits accuracy (small CNN width 16, 8 epochs), batch 128, Adam at 1e-3 and 3e-3 (the suite's grid) and, on
 request, its keypoints PCKh (one-stack hourglass, 1,024 images, batch 32, 5 epochs); seeds 0, 1 and 2, one thread
-per run. ``docs/ablation.md`` shows the table (``ablate.py --report-only`` rewrites it from the JSON).
+per run. ``docs/ablation.md`` shows the table (``python -m benchmarks.quality.ablate --report-only`` rewrites it
+from the JSON).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from . import _harness as h
 
 HERE = Path(__file__).resolve().parent
 JSON = HERE / "ablation_tasks.json"
@@ -31,7 +34,8 @@ VARIANTS: list[dict[str, Any]] = [
 
 def settings(pck: bool = True) -> dict[str, Any]:
     """The quality suite's accuracy settings (and PCKh), by name."""
-    from uniloss.train.bench import bench_settings, setting_names
+    from uniloss.train import bench_settings
+    from uniloss.train.bench import setting_names
 
     configs = bench_settings("quality")
     return {
@@ -49,7 +53,7 @@ def label(variant: dict[str, Any]) -> str:
 
 def _run(args: tuple[str, dict[str, Any], int]) -> tuple[str, float]:
     torch.set_num_threads(1)
-    from uniloss.train.loop import train
+    from uniloss.train import train
 
     name, variant, seed = args
     config = settings()[name].replace(seed=seed, device="cpu", **variant)
@@ -67,10 +71,23 @@ def main() -> None:
             results[key] = value
             JSON.write_text(json.dumps(results, indent=0))
             print(key, f"{value:.4f}", file=sys.stderr, flush=True)
-    sys.path.insert(0, str(HERE))
-    import ablate
+    print("\n".join(table()))
 
-    print("\n".join(ablate.tasks_table()))
+
+def table() -> list[str]:
+    """The Markdown table of ``ablation_tasks.json``: one row per variant, one column per setting."""
+    if not JSON.exists():
+        return []
+    results = json.loads(JSON.read_text())
+    names = list(dict.fromkeys(json.loads(key)[0] for key in results))
+    lines = ["| variant | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for variant in VARIANTS:
+        cells = []
+        for name in names:
+            keys = [json.dumps([name, variant, seed], sort_keys=True) for seed in SEEDS]
+            cells.append(h.fmt([results[key] for key in keys]) if all(key in results for key in keys) else "—")
+        lines.append(f"| {label(variant)} | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Which way does the UniLoss AP gradient push each score? A diagnostic of the interpolation, not a benchmark.
 
-    python benchmarks/quality/gradient_directions.py
+    python -m benchmarks.quality.gradient_directions
 
 On synthetic batches shaped like Fashion-MNIST at batch 128 (13 positives scored N(4.5, 3), 115 negatives N(0, 3);
 150 batches, seeded), counts the fraction of scores that one gradient-descent step moves the right way: positives
@@ -13,17 +13,14 @@ others, whichever binaries they differ in.
 from __future__ import annotations
 
 import statistics
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import GaussianKernel, per_row_ap_loss
-
 import uniloss
 from uniloss.anchors import PaperAnchors
+
+from .variants import GaussianKernel, per_row_ap_loss
 
 POSITIVES, NEGATIVES, SPREAD, BATCHES = 13, 115, 3.0, 150
 

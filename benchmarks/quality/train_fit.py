@@ -1,7 +1,7 @@
 """Does the AP gap come from fitting or from generalising? Training-set AP next to test AP, per epoch.
 
-    python benchmarks/quality/train_fit.py            # 3 seeds x 2 classes x 4 losses, about 6 minutes on 2 cores
-    python benchmarks/quality/train_fit.py --report-only
+    python -m benchmarks.quality.train_fit            # 3 seeds x 2 classes x 4 losses, about 6 minutes on 2 cores
+    python -m benchmarks.quality.train_fit --report-only
 
 Trains the ablation's Fashion-MNIST setting (MLP 784-500-300-1, Adam 1e-3, batch 128, 3 epochs) with binary
 cross-entropy, UniLoss's defaults, UniLoss with ``memory=512`` and the pairwise logistic loss, and after every
@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _harness as h
+from . import _harness as h
 
 JSON = Path(__file__).resolve().parent / "train_fit.json"
 SEEDS = (0, 1, 2)

@@ -3,6 +3,7 @@
 import dataclasses
 import importlib.metadata
 import json
+import warnings
 
 import pytest
 
@@ -145,19 +146,14 @@ def test_diagnose_over_a_diagnostic_is_refused_unless_overwrite(tmp_path, capsys
 
 # ------------------------------------------------------------------------------------- options a run does not use
 
-DIAGNOSE_IGNORES = [
-    ["--loss", "baseline"],
-    ["--resume"],
+DIAGNOSE_IGNORES = [["--loss", "baseline"], ["--resume"], ["--stop-after", "1"], ["--nproc", "2"]]
+DIAGNOSE_USES = [  # diagnose is train()'s run: its schedule, evaluation and data options apply
     ["--eval-batch-size", "8"],
     ["--scheduler", "cosine"],
-    ["--milestones", "2"],
-    ["--gamma", "0.5"],
     ["--grad-clip", "1"],
-    ["--stop-after", "1"],
     ["--limit-test", "8"],
     ["--num-workers", "1"],
     ["--augment"],
-    ["--nproc", "2"],
     ["--threads", "1"],
     ["--skip-nonfinite"],
 ]
@@ -169,6 +165,12 @@ def test_diagnose_refuses_options_it_would_ignore(option, tmp_path, capsys):
     assert status == 2
     assert f"uniloss: error: unrecognized arguments: {' '.join(option)}" in err
     assert not (tmp_path / "diagnostic.json").exists()
+
+
+@pytest.mark.parametrize("option", DIAGNOSE_USES, ids=lambda option: option[0])
+def test_diagnose_takes_the_options_of_the_run_it_trains(option):
+    args = build_parser().parse_args([*TINY_DIAGNOSE, *option])
+    assert hasattr(args, option[0][2:].replace("-", "_"))
 
 
 @pytest.mark.parametrize(
@@ -190,6 +192,7 @@ def test_diagnose_refuses_options_it_would_ignore(option, tmp_path, capsys):
         (["train", "--gamma", "0.5"], "--gamma is used only with --scheduler multistep"),
         (["train", "--data-dir", "/data"], "--data-dir is used only with a --dataset read from files"),
         (["diagnose", "--threshold", "0.2"], "uniloss diagnose: error: --threshold is used only with --task pck"),
+        (["diagnose", "--gamma", "0.5"], "uniloss diagnose: error: --gamma is used only with --scheduler multistep"),
         (["bench", "--quick", "--task", "accuracy", "--positive-class", "3"], "--positive-class is used only with"),
     ],
 )
@@ -217,11 +220,14 @@ def test_options_used_by_one_setting_of_a_suite_are_accepted(monkeypatch, tmp_pa
 
 
 def test_help_shows_the_real_defaults_of_temperature_and_power(capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "--help"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # read through default_parts(), not default_power
+        with pytest.raises(SystemExit):
+            main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     metrics = uniloss.metrics
-    power = [metrics.AveragePrecision.default_power, metrics.Accuracy.default_power, metrics.PCK.default_power]
+    declared = [metrics.AveragePrecision(), metrics.Accuracy(num_classes=10), metrics.PCK()]
+    power = [metric.default_parts().interpolator.power for metric in declared]
     assert power == [1.5, 2.0, 1.0]  # README: 1.5 for AP, 2 for accuracy, 1 for PCK
     assert (
         "--power POWER power of UniLoss's inverse-distance weighting (default: 1.5 for ap, 2 for accuracy, 1 for pck)"

@@ -7,7 +7,7 @@ from torch.utils.data import TensorDataset
 import uniloss.data as data
 from uniloss.data import MPII, SyntheticKeypoints, dataset_info, load_dataset
 
-NAMES = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "mpii", "keypoints"]
+NAMES = ["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "keypoints", "mpii"]
 
 
 def test_digits_is_a_tensor_dataset_of_image_label_pairs():
@@ -76,9 +76,19 @@ def test_dataset_info_describes_every_name_and_returns_a_copy():
 
 def test_exports_every_loader():
     assert set(data.__all__) == {
-        "MPII", "SyntheticKeypoints", "dataset_info", "load_cifar10", "load_cifar100", "load_dataset", "load_digits",
+        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
+        "load_dataset", "load_digits",
         "load_fashion_mnist", "load_mnist", "read_idx",
     }  # fmt: skip
+
+
+def test_dataset_names_is_the_one_registry_of_names_by_kind():
+    assert tuple(NAMES) == data.DATASET_NAMES
+    assert data.dataset_names() == data.DATASET_NAMES
+    assert data.dataset_names("classification") == ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+    assert data.dataset_names("pose") == ("keypoints", "mpii")
+    with pytest.raises(ValueError, match=r"`task` must be one of \['classification', 'pose'\] or None, but got 'x'\."):
+        data.dataset_names("x")
 
 
 @pytest.mark.parametrize("call", [lambda: load_dataset("imagenet", "train"), lambda: dataset_info("imagenet")])

@@ -36,7 +36,7 @@ def accuracy_batches(draw, tie_free: bool = False, max_classes: int = 6):
         row = st.lists(st.one_of(tied_values, spread_values), min_size=classes, max_size=classes)
     scores = draw(st.lists(row, min_size=num, max_size=num))
     targets = draw(st.lists(st.integers(0, classes - 1), min_size=num, max_size=num))
-    candidates = draw(st.one_of(st.none(), st.integers(2, classes + 1)))
+    candidates = draw(st.one_of(st.none(), st.integers(2, classes))) if classes > 1 else None
     return torch.tensor(scores, dtype=torch.float32), torch.tensor(targets), candidates
 
 
@@ -102,7 +102,6 @@ def test_evaluate_of_hard_step_equals_functional_accuracy(batch):
     ("scores", "targets", "candidates"),
     [
         pytest.param([[1.0]], [0], None, id="one-example-one-class"),
-        pytest.param([[1.0], [2.0]], [0, 0], 2, id="one-class-with-candidates"),
         pytest.param([[1.0, 1.0, 1.0]] * 3, [0, 1, 2], None, id="all-tied"),
         pytest.param([[1.0, 1.0, 1.0]] * 3, [0, 1, 2], 2, id="all-tied-with-candidates"),
         pytest.param([[3.0, 1.0, 2.0, 0.0]], [2], 2, id="true-class-beaten-by-the-one-candidate"),
@@ -116,7 +115,7 @@ def test_evaluate_of_hard_step_equals_functional_accuracy_on_edge_cases(scores, 
     assert exact_from_hard_step(metric, scores, targets) == accuracy(scores, targets)
 
 
-@pytest.mark.parametrize(("classes", "candidates"), [(1, None), (2, None), (5, None), (5, 2), (5, 3), (5, 9)])
+@pytest.mark.parametrize(("classes", "candidates"), [(1, None), (2, None), (5, None), (5, 2), (5, 3), (5, 5)])
 def test_candidate_layout_has_one_row_per_example_and_candidates_minus_one_entries(classes, candidates):
     scores = torch.randn(4, classes, generator=torch.Generator().manual_seed(0))
     comparisons = Accuracy(num_classes=classes, candidates=candidates).comparisons(scores, torch.zeros(4).long())
@@ -161,7 +160,6 @@ def test_accuracy_loss_passes_gradcheck(candidates, seed):
 DEGENERATE_ACCURACY = [
     pytest.param([[0.3, -1.2, 2.0]], [2], None, 1.0, id="one-example"),
     pytest.param([[0.3], [-1.2], [2.0]], [0, 0, 0], None, 1.0, id="one-class"),
-    pytest.param([[0.3], [-1.2]], [0, 0], 2, 1.0, id="one-class-with-candidates"),
     pytest.param([[0.0, 0.0, 0.0]] * 4, [0, 1, 2, 0], None, 1.0, id="all-scores-equal"),
     pytest.param([[0.0, 0.0, 0.0]] * 4, [0, 1, 2, 0], 2, 1.0, id="all-scores-equal-with-candidates"),
     pytest.param([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]], [0, 1], None, 0.01, id="saturated-right"),
@@ -201,7 +199,7 @@ def tie_free_accuracy_batches(draw):
     classes = draw(st.integers(1, 6))
     rows = draw(st.lists(st.permutations(range(classes)), min_size=num, max_size=num))
     targets = draw(st.lists(st.integers(0, classes - 1), min_size=num, max_size=num))
-    candidates = draw(st.one_of(st.none(), st.integers(2, classes + 1)))
+    candidates = draw(st.one_of(st.none(), st.integers(2, classes))) if classes > 1 else None
     return torch.tensor(rows, dtype=torch.float64), torch.tensor(targets), candidates
 
 

@@ -122,6 +122,14 @@ def test_a_score_at_the_threshold_is_wrong_for_either_label():
     y_pred = (scores > 0).long().numpy()
     assert precision_score(targets.numpy(), y_pred) == 1.0
     assert balanced_accuracy_score(targets.numpy(), y_pred) == (1 / 2 + 1) / 2
+    assert recall_score(targets.numpy(), y_pred) == 1 / 2  # the positive at 0 is a false negative there too
+
+
+def test_sklearn_balanced_accuracy_does_not_take_multilabel_input():
+    targets = np.array([[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="multilabel"):
+        balanced_accuracy_score(targets, targets)
+    assert_close(balanced_accuracy(torch.tensor([[1.0, -1.0], [-1.0, 1.0]]), torch.tensor(targets)), 1.0)
 
 
 def test_fbeta_with_beta_one_is_f1_and_weights_recall_by_beta():

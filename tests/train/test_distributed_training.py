@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from uniloss.cli import main
-from uniloss.train import TrainConfig, load_checkpoint, train
-from uniloss.train.loop import CHECKPOINT_NAME, HISTORY_NAME
+from uniloss.train import CHECKPOINT_NAME, HISTORY_NAME, TrainConfig, load_checkpoint, train
 
 pytestmark = pytest.mark.ddp
 

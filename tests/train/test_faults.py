@@ -13,8 +13,16 @@ import torch
 from torch.utils.data import TensorDataset
 
 from uniloss.cli import main
-from uniloss.train import NonFiniteLossError, TrainConfig, load_checkpoint, loop, train
-from uniloss.train.loop import CHECKPOINT_NAME, HISTORY_NAME
+from uniloss.train import (
+    CHECKPOINT_NAME,
+    HISTORY_NAME,
+    NonFiniteLossError,
+    TrainConfig,
+    load_checkpoint,
+    loop,
+    tasks,
+    train,
+)
 
 SERIES = ("epoch", "train_loss", "train_metric", "test_metric", "lr", "skipped")
 
@@ -80,7 +88,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path,
 def test_a_crash_between_the_checkpoint_and_history_writes_is_repaired_on_resume(tmp_path, monkeypatch):
     config = tiny(epochs=3, out=str(tmp_path))
     full = train(config.replace(out=str(tmp_path / "full")), progress=False)
-    save_history = loop._save_history
+    save_history = loop.save_history
     calls = {"count": 0}
 
     def dies_at_the_second_epoch(path, history):
@@ -89,13 +97,13 @@ def test_a_crash_between_the_checkpoint_and_history_writes_is_repaired_on_resume
             raise KeyboardInterrupt  # the process dies after the checkpoint of epoch 2 was renamed into place
         save_history(path, history)
 
-    monkeypatch.setattr(loop, "_save_history", dies_at_the_second_epoch)
+    monkeypatch.setattr(loop, "save_history", dies_at_the_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(config, progress=False)
     assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["epoch"] == 2
     assert json.loads((tmp_path / HISTORY_NAME).read_text())["epoch"] == [1]  # one epoch behind
 
-    monkeypatch.setattr(loop, "_save_history", save_history)
+    monkeypatch.setattr(loop, "save_history", save_history)
     resumed = train(config.replace(resume=True, stop_after=2), progress=False)  # nothing left to train
     assert resumed["epoch"] == [1, 2]
     assert json.loads((tmp_path / HISTORY_NAME).read_text())["epoch"] == [1, 2]  # repaired from the checkpoint
@@ -215,7 +223,7 @@ def test_skip_nonfinite_stops_when_every_batch_of_an_epoch_is_non_finite(monkeyp
     def nan_loss(self, outputs, targets):
         return outputs.sum() * float("nan")
 
-    monkeypatch.setattr(loop._APTask, "loss", nan_loss)
+    monkeypatch.setattr(tasks._APTask, "loss", nan_loss)
     with pytest.raises(NonFiniteLossError, match=r"every batch of epoch 1 had a non-finite training loss"):
         train(tiny(skip_nonfinite=True), progress=False)
 

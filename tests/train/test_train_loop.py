@@ -7,16 +7,20 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from uniloss.train import (
+    CHECKPOINT_NAME,
+    HISTORY_NAME,
     NonFiniteLossError,
     TrainConfig,
+    batching,
     build_model_for,
     build_task,
     evaluate,
     load_checkpoint,
+    load_data,
     loop,
+    tasks,
     train,
 )
-from uniloss.train.loop import CHECKPOINT_NAME, HISTORY_NAME, load_data
 
 SERIES = ("epoch", "train_loss", "train_metric", "test_metric", "lr")
 
@@ -158,7 +162,7 @@ def test_same_seed_repeats_and_another_seed_differs():
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    original = loop._APTask.loss
+    original = tasks._APTask.loss
     calls = {"count": 0}
 
     def poisoned(self, outputs, targets):
@@ -166,7 +170,7 @@ def test_non_finite_loss_stops_naming_epoch_and_step_and_keeps_the_last_checkpoi
         value = original(self, outputs, targets)
         return value * float("nan") if calls["count"] == 6 else value  # 4 steps per epoch: epoch 2, step 2
 
-    monkeypatch.setattr(loop._APTask, "loss", poisoned)
+    monkeypatch.setattr(tasks._APTask, "loss", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"at epoch 2, step 2.*last good checkpoint .* epoch 1"):
         train(tiny("ap", epochs=3, out=str(tmp_path)), progress=False)
     checkpoint = load_checkpoint(tmp_path / CHECKPOINT_NAME)
@@ -218,7 +222,7 @@ def test_multistep_schedule_decays_once_per_milestone():
 
 def test_augment_keeps_shapes_and_draws_crops_of_the_image():
     images = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6) + 1
-    out = loop._augment(images, torch.Generator().manual_seed(0))
+    out = batching.augment(images, torch.Generator().manual_seed(0))
     assert out.shape == images.shape
     present = out[out != 0]  # zero padding aside, every value comes from the image
     assert np.isin(present.numpy(), images.numpy()).all()
@@ -240,3 +244,11 @@ def test_progress_bar_and_epoch_lines_name_the_setting_loss_seed_and_epoch(capsy
     assert label in captured.err  # the bar
     assert f"{label}: loss " in captured.out  # the line of the finished epoch
     assert "test AP" in captured.out
+
+
+def test_progress_lines_name_a_given_criterion(capsys):
+    def hinge(scores, labels):
+        return torch.relu(1 - (2 * labels - 1) * scores).mean()
+
+    train(tiny("ap", seed=4), progress=True, criterion=hinge)
+    assert "ap-digits-class3 hinge seed 4 lr 0.001 epoch 1/1: loss " in capsys.readouterr().out

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-from uniloss.anchors._bits import AnchorBits
+from uniloss.anchors.bits import AnchorBits, draw
+from uniloss.core.checks import check_instance, check_same_device, check_shape, check_tensor
+from uniloss.core.reprs import constructor_repr
 
-__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet"]
+__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "sample_set_entries"]
 
 GROUND_TRUTH = 0
 """Base code of the ground-truth configuration: every binary ``+1``."""
@@ -29,11 +31,27 @@ class AnchorSet:
         base: ``(K,)`` int64 base codes.
         flip: ``(K,)`` int64 flat indices into the ``(R, L)`` layout, or ``-1``.
         random: optional ``Kr`` configurations stored bit by bit.
+
+    Raises:
+        TypeError: if ``base`` or ``flip`` is not an int64 tensor, or ``random`` not ``AnchorBits`` or None.
+        ValueError: if ``base`` is not 1-D, or ``flip`` has another shape or device.
     """
 
     base: torch.Tensor
     flip: torch.Tensor
     random: AnchorBits | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("base", "flip"):
+            value = check_tensor(name, getattr(self, name))
+            if value.dtype != torch.int64:
+                raise TypeError(f"`{name}` must be an int64 tensor, but got {value.dtype}.")
+        sizes: dict[str, int] = {}
+        check_shape("base", self.base, ("K",), sizes)
+        check_shape("flip", self.flip, ("K",), sizes)
+        check_same_device("base", self.base, flip=self.flip)
+        if self.random is not None:
+            check_instance("random", self.random, AnchorBits, "AnchorBits or None")
 
     @property
     def num_anchors(self) -> int:
@@ -89,3 +107,43 @@ class AnchorSampler(ABC):
         Returns:
             The anchors, on the device of ``wrong``.
         """
+
+    def __repr__(self) -> str:
+        """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
+        return constructor_repr(self)
+
+
+def sample_set_entries(
+    flags: torch.Tensor | None, size: int, count: int, generator: torch.Generator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``count`` flat indices uniformly (with replacement) among the set entries of ``flags``.
+
+    Sync-free: the number of set entries stays on the device, so a sampler can call it on every step. The
+    paper's good and nearby anchors are drawn with it (a real binary to make wrong, a wrong one to correct).
+
+    Args:
+        flags: bool tensor of ``size`` entries (any shape; flattened), or ``None`` for every entry set.
+        size: number of entries of ``flags`` (of the layout when ``flags`` is ``None``), at least 1.
+        count: number of draws.
+        generator: source of randomness; ``None`` uses PyTorch's default generator.
+        device: device of the results.
+
+    Returns:
+        ``(count,)`` int64 flat indices and ``(count,)`` bools, per draw whether any entry was set (where none
+        is, the index is meaningless).
+
+    Example:
+        >>> flags = torch.tensor([[False, True], [False, True]])
+        >>> index, found = sample_set_entries(flags, 4, 3, torch.Generator().manual_seed(0), torch.device("cpu"))
+        >>> index.tolist(), found.tolist()
+        ([1, 3, 1], [True, True, True])
+    """
+    uniform = draw((count,), generator, device)
+    if flags is None:
+        index = (uniform * size).long().clamp_max(size - 1)
+        return index, torch.ones(count, dtype=torch.bool, device=device)
+    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
+    total = cumulative[-1]
+    rank = (uniform * total).to(cumulative.dtype).clamp_max(total - 1).clamp_min(0)
+    index = torch.searchsorted(cumulative, rank, right=True).long().clamp_max(size - 1)
+    return index, (total > 0).expand(count)

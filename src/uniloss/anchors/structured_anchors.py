@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.anchors import _bits
-from uniloss.anchors.base import AnchorSet
-from uniloss.anchors.paper_anchors import PaperAnchors, _sample_set_entries
+from uniloss.anchors.base import AnchorSet, sample_set_entries
+from uniloss.anchors.bits import AnchorBits
+from uniloss.anchors.paper_anchors import PaperAnchors
 from uniloss.core.checks import check_nonnegative_int
 
 __all__ = ["StructuredAnchors"]
@@ -54,10 +54,13 @@ class StructuredAnchors(PaperAnchors):
         rows: int = 0,
         halfway: int = 0,
     ) -> None:
+        counts = {"ground_truth": ground_truth, "good": good, "nearby": nearby, "bad": bad, "current": current}
+        total = sum(check_nonnegative_int(name, count) for name, count in counts.items())
         self.rows = check_nonnegative_int("rows", rows)
         self.halfway = check_nonnegative_int("halfway", halfway)
-        total = ground_truth + good + nearby + bad + current
-        if total + rows + halfway == 0 or total > 0:
+        if total + rows + halfway == 0:
+            raise ValueError("`StructuredAnchors` needs at least one anchor, but every count is 0.")
+        if total > 0:
             super().__init__(ground_truth, good, nearby, bad, current)
         else:  # only structured anchors: PaperAnchors would refuse all-zero counts
             super().__init__(0, 0, 0, 0, 1)
@@ -70,19 +73,13 @@ class StructuredAnchors(PaperAnchors):
         rows, device = wrong.shape[0], wrong.device
         if self.rows:  # padding is never wrong, so never set
             has_wrong = wrong.any(1, keepdim=True)
-            row, _found = _sample_set_entries(has_wrong, rows, self.rows, generator, device)
+            row, _found = sample_set_entries(has_wrong, rows, self.rows, generator, device)
             keep = torch.arange(rows, device=device).unsqueeze(0) != row.unsqueeze(1)  # (rows_k, R)
-            rows_kept = _bits.AnchorBits.from_masks(keep.unsqueeze(2))  # (groups, R, 1): one byte per row
-            extra.append(_bits.AnchorBits(rows_kept.codes * wrong.to(torch.uint8), self.rows))
+            rows_kept = AnchorBits.from_masks(keep.unsqueeze(2))  # (groups, R, 1): one byte per row
+            extra.append(AnchorBits(rows_kept.codes * wrong.to(torch.uint8), self.rows))
         if self.halfway:
-            coins = _bits.AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
+            coins = AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
             extra.append(coins)
         if not self.rows and not self.halfway:
             return drawn
-        return AnchorSet(base=drawn.base, flip=drawn.flip, random=_bits.AnchorBits.cat(extra))
-
-    def __repr__(self) -> str:
-        return (
-            f"StructuredAnchors(ground_truth={self.ground_truth}, good={self.good}, nearby={self.nearby}, "
-            f"bad={self.bad}, current={self.current}, rows={self.rows}, halfway={self.halfway})"
-        )
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=AnchorBits.cat(extra))

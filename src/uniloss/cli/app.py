@@ -4,272 +4,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import os
 import re
 import shlex
 import sys
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import uniloss
-from uniloss.train.config import (
-    BENCH_LR_GRIDS,
-    BENCH_SUITES,
-    DATASETS,
-    MODELS,
-    PRESETS,
-    TASKS,
-    TrainConfig,
+from uniloss.cli.options import (
+    add_output_options,
+    add_training_options,
+    check_used,
+    describe_presets,
+    describe_suites,
 )
+from uniloss.train.config import TrainConfig
 from uniloss.train.outputs import check_file, check_output
+from uniloss.train.suites import BENCH_LR_GRIDS, BENCH_SUITES
+from uniloss.version import __version__
 
 __all__ = ["build_parser", "main"]
-
-
-def _describe_presets() -> str:
-    lines = ["presets (each sets these options; options given on the command line win):"]
-    for name, values in PRESETS.items():
-        lines.append(f"  {name}: {_as_options(values)}")
-    return "\n".join(lines)
-
-
-def _describe_suites() -> str:
-    lines = ["benchmark suites (--suite NAME; --quick is --suite quick):"]
-    for name, settings in BENCH_SUITES.items():
-        lines.append(f"  {name}:")
-        lines.extend(f"    {_as_options(values)}" for values in settings)
-    return "\n".join(lines)
-
-
-def _as_options(values: dict[str, Any]) -> str:
-    """TrainConfig values as the options that set them: ``{"batch_size": 16}`` is ``--batch-size 16``."""
-    words = []
-    for key, value in values.items():
-        option = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            words.append(option if value else "--no-" + option[2:])
-        elif isinstance(value, tuple):
-            words.append(f"{option} {' '.join(str(item) for item in value)}")
-        else:
-            words.append(f"{option} {'none' if value is None else value}")
-    return " ".join(words)
-
-
-def metric_defaults() -> dict[str, dict[str, float]]:
-    """UniLoss's temperature and power when a run sets none, per task, as the task's metric declares them.
-
-    The one place the command reads the metrics' declared defaults (``--help`` shows them).
-
-    Example:
-        >>> metric_defaults()["ap"]["power"]
-        1.5
-    """
-    from uniloss.train.config import make_config
-
-    defaults: dict[str, dict[str, float]] = {}
-    for task in TASKS:
-        metric: type[uniloss.metrics.MetricRefactoring] = uniloss.METRICS[make_config(task=task).metric_name]
-        defaults[task] = {"temperature": metric.default_temperature, "power": metric.default_power}
-    return defaults
-
-
-def _task_defaults(name: str) -> dict[str, str]:
-    """What field ``name`` is, per task, when a run leaves it at ``None``; empty if that does not depend on the task."""
-    from uniloss.train.config import make_config
-
-    if name in ("temperature", "power"):
-        return {task: f"{parts[name]:g}" for task, parts in metric_defaults().items()}
-    if name in ("dataset", "model"):
-        return {task: getattr(make_config(task=task), f"{name}_name") for task in TASKS}
-    return {}
-
-
-def _help(name: str, text: str, default: object) -> str:
-    """A field's help: its description up to "; None ...", and the default (what ``None`` means, per task)."""
-    text, _, if_none = text.rstrip(".").partition("; None ")
-    by_task = _task_defaults(name)
-    if len(set(by_task.values())) == 1:
-        shown = next(iter(by_task.values()))
-    elif by_task:
-        shown = ", ".join(f"{value} for {task}" for task, value in by_task.items())
-    elif default is None:
-        shown = if_none.removeprefix("for ").removeprefix("to ")
-    elif isinstance(default, bool):
-        shown = ""
-    elif isinstance(default, tuple):
-        shown = " ".join(str(item) for item in default) or "none"
-    else:
-        shown = str(default)
-    return (text + (f" (default: {shown})" if shown else "")).replace("%", "%%")
-
-
-def _field_docs() -> dict[str, str]:
-    """Each TrainConfig field's description, from the ``Args:`` section of its docstring, as plain text."""
-    doc = inspect.getdoc(TrainConfig) or ""
-    section = doc.partition("\nArgs:\n")[2].partition("\n\n")[0]
-    docs: dict[str, str] = {}
-    name = ""
-    for line in section.splitlines():
-        match = re.fullmatch(r"    (\w+): (.*)", line)
-        if match:
-            name = match[1]
-            docs[name] = match[2]
-        elif name:
-            docs[name] += " " + line.strip()
-    fields = {field.name for field in dataclasses.fields(TrainConfig)}
-
-    def plain(text: str) -> str:
-        text = text.replace(":data:`DATASETS`", "the choices")
-        text = re.sub(r"``(\w+)``", lambda m: "--" + m[1].replace("_", "-") if m[1] in fields else m[0], text)
-        return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
-
-    return {key: plain(text) for key, text in docs.items()}
-
-
-_FIELD_CHOICES: dict[str, tuple[str, ...]] = {"dataset": DATASETS, "model": MODELS}
-"""Choices of the str fields whose type does not list them."""
-
-_OUTPUT_FIELDS = frozenset({"preset", "out", "resume", "overwrite"})
-_NOT_IN: dict[str, frozenset[str]] = {
-    "train": _OUTPUT_FIELDS,
-    # A benchmark runs both losses over --seeds; its runs share the machine (--jobs) and always run to the end.
-    "bench": _OUTPUT_FIELDS | {"loss", "seed", "stop_after", "nproc", "threads", "skip_nonfinite"},
-    # A diagnostic trains UniLoss, batch after batch, without evaluation, schedule, clipping, augmentation or
-    # checkpoints (see uniloss.reports.diagnostic.diagnose): options it would ignore are not offered.
-    "diagnose": _OUTPUT_FIELDS
-    | {
-        "loss",
-        "eval_batch_size",
-        "scheduler",
-        "milestones",
-        "gamma",
-        "grad_clip",
-        "resume",
-        "stop_after",
-        "limit_test",
-        "num_workers",
-        "augment",
-        "nproc",
-        "threads",
-        "skip_nonfinite",
-    },
-}
-"""Per command, the TrainConfig fields that are not among its training options (``--preset``, ``--out``,
-``--resume`` and ``--overwrite`` say what the command reads and writes: :func:`_add_output_options`)."""
-
-_OUTPUT_HELP: dict[str, dict[str, str]] = {
-    "train": {
-        "out": "folder of checkpoint.pt and history.json (default: runs/train/TASK-DATASET-LOSS-seedSEED)",
-        "resume": "continue the run in --out from its checkpoint (an error when there is none)",
-        "overwrite": "replace the run in --out (without --resume or --overwrite, a folder holding a run is refused)",
-    },
-    "bench": {
-        "out": "folder of results.json, results.md, the PNGs and every run (default: runs/bench/SUITE or SETTING)",
-        "resume": "continue the benchmark in --out, each run from its checkpoint; may replace --markdown",
-        "overwrite": "replace the benchmark in --out and the --markdown file (without --resume or --overwrite, "
-        "a folder holding a benchmark and an existing --markdown file are refused)",
-    },
-    "diagnose": {
-        "out": "folder of diagnostic.png and diagnostic.json (default: runs/diagnose/TASK-DATASET-seedSEED)",
-        "overwrite": "replace the diagnostic in --out (without it, a folder holding one is refused)",
-    },
-    "report": {
-        "out": "write results.md and the PNGs there instead of RUN_DIR (refused if it holds a report)",
-        "overwrite": "replace the report in --out and the --markdown file",
-    },
-}
-"""What each command's ``--out``, ``--resume`` and ``--overwrite`` mean (``--resume`` where it can continue)."""
-
-
-def _add_output_options(parser: argparse.ArgumentParser, command: str, suppress: bool = True) -> None:
-    """``--out`` and ``--resume`` / ``--overwrite`` (one or the other) of ``command``."""
-    group = parser.add_argument_group("output")
-    texts = _OUTPUT_HELP[command]
-    group.add_argument("--out", default=argparse.SUPPRESS if suppress else None, help=texts["out"])
-    either = group.add_mutually_exclusive_group()
-    flag = argparse.SUPPRESS if suppress else False
-    if "resume" in texts:
-        either.add_argument("--resume", action="store_true", default=flag, help=texts["resume"])
-    either.add_argument("--overwrite", action="store_true", default=flag, help=texts["overwrite"])
-
-
-def _none_or(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        return None if text.lower() == "none" else kind(text)
-
-    parse.__name__ = kind.__name__  # argparse names the type in its errors
-    return parse
-
-
-def _add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
-    """One option per TrainConfig field (``batch_size`` is ``--batch-size``): type, choices and help from the field.
-
-    Unset options stay out of the namespace, so that a preset's values, then TrainConfig's defaults, apply.
-    """
-    group = parser.add_argument_group("training options (all default to the preset, then to TrainConfig)")
-    group.add_argument("--preset", choices=sorted(PRESETS), default=None, help="the paper's settings (see below)")
-    hints = typing.get_type_hints(TrainConfig)
-    docs = _field_docs()
-    for field in dataclasses.fields(TrainConfig):
-        if field.name in _NOT_IN[command]:
-            continue
-        hint = hints[field.name]
-        options: dict[str, Any] = {"default": argparse.SUPPRESS, "dest": field.name}
-        args = tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
-        if hint is bool:
-            # --no-NAME too where a preset turns it on
-            preset_sets = any(values.get(field.name) for values in PRESETS.values())
-            options["action"] = argparse.BooleanOptionalAction if preset_sets else "store_true"
-        elif typing.get_origin(hint) is typing.Literal:
-            options["choices"] = args
-        elif typing.get_origin(hint) is tuple:
-            options.update(type=args[0], nargs="+")
-        elif field.name in _FIELD_CHOICES:
-            options["choices"] = _FIELD_CHOICES[field.name]
-        elif args and args[0] in (int, float):
-            options["type"] = _none_or(args[0]) if len(args) < len(typing.get_args(hint)) else args[0]
-        elif hint in (int, float):
-            options["type"] = hint
-        text = _help(field.name, docs[field.name], field.default)
-        group.add_argument("--" + field.name.replace("_", "-"), help=text, **options)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
-
-
-_USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
-    "positive_class": ("--task ap", lambda config: config.task == "ap"),
-    "threshold": ("--task pck", lambda config: config.task == "pck"),
-    "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
-    "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),
-    "memory": ("--loss uniloss", lambda config: config.loss == "uniloss"),
-    "ap_mode": ("--task ap and --loss uniloss", lambda config: config.task == "ap" and config.loss == "uniloss"),
-    "candidates": (
-        "--task accuracy and --loss uniloss",
-        lambda config: config.task == "accuracy" and config.loss == "uniloss",
-    ),
-    "hidden": ("--model mlp", lambda config: config.model_name == "mlp"),
-    "width": ("--model small_cnn or hourglass", lambda config: config.model_name in ("small_cnn", "hourglass")),
-    "stacks": ("--model hourglass", lambda config: config.model_name == "hourglass"),
-    "depth": ("--model hourglass", lambda config: config.model_name == "hourglass"),
-    "momentum": ("--optimizer sgd or rmsprop", lambda config: config.optimizer in ("sgd", "rmsprop")),
-    "milestones": ("--scheduler multistep", lambda config: config.scheduler == "multistep"),
-    "gamma": ("--scheduler multistep", lambda config: config.scheduler == "multistep"),
-    "data_dir": (
-        "a --dataset read from files (not digits or keypoints)",
-        lambda config: config.dataset_name not in ("digits", "keypoints"),
-    ),
-}
-"""Options that only some runs use: given for a run that does not use them, they are refused, not ignored."""
-
-
-def _check_used(args: argparse.Namespace, configs: Sequence[TrainConfig]) -> None:
-    """Raise ``ValueError`` for an option given on the command line that none of ``configs`` uses."""
-    for name, (condition, used) in _USED_WHEN.items():
-        if hasattr(args, name) and not any(used(config) for config in configs):
-            raise ValueError(f"`{name}` is used only with {condition}; this run would ignore it, so drop it.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="uniloss",
         description="Train with UniLoss (a metric turned into a loss) and compare it with the usual losses.",
     )
-    parser.add_argument("--version", action="version", version=f"uniloss {uniloss.__version__}")
+    parser.add_argument("--version", action="version", version=f"uniloss {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,bench,report,diagnose,presets}")
     formatter = argparse.RawDescriptionHelpFormatter
 
@@ -287,18 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one model with UniLoss or the baseline",
         description="Train one model, evaluating the exact metric on the test split every epoch and writing "
         "OUT/checkpoint.pt and OUT/history.json. Defaults: UniLoss for AP, digit 0 vs rest, on the embedded digits.",
-        epilog=_describe_presets(),
+        epilog=describe_presets(),
         formatter_class=formatter,
     )
-    _add_output_options(train, "train")
-    _add_training_options(train, "train")
+    add_output_options(train, "train")
+    add_training_options(train, "train")
 
     bench = commands.add_parser(
         "bench",
         help="train UniLoss and the baseline side by side over seeds; write results.json, results.md, PNGs",
         description="Train UniLoss and the task's baseline with the same model, budget and seeds, then write "
         "OUT/results.json, the table OUT/results.md and one OUT/<task>-<dataset>.png per setting.",
-        epilog=_describe_suites() + "\n\n" + _describe_presets(),
+        epilog=describe_suites() + "\n\n" + describe_presets(),
         formatter_class=formatter,
     )
     choice = bench.add_mutually_exclusive_group()
@@ -322,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the report there, with the command and the commit (e.g. docs/results.md)",
     )
-    _add_output_options(bench, "bench")
-    _add_training_options(bench, "bench")
+    add_output_options(bench, "bench")
+    add_training_options(bench, "bench")
 
     report = commands.add_parser(
         "report",
@@ -335,21 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--markdown", default=None, metavar="FILE", help="also write the report there, with the command and commit"
     )
-    _add_output_options(report, "report", suppress=False)
+    add_output_options(report, "report", suppress=False)
 
     diagnose = commands.add_parser(
         "diagnose",
         help="train with UniLoss and plot the surrogate next to the exact metric on the same batches",
         description="Train one model with UniLoss, recording on every training batch the surrogate metric "
         "(1 - loss) and the exact metric of the same batch; write OUT/diagnostic.png (both along training, and "
-        "their scatter with the Pearson correlation) and OUT/diagnostic.json. No evaluation, learning-rate "
-        "schedule, gradient clipping, augmentation or checkpoints (a preset's are not applied).",
-        epilog=_describe_presets(),
+        "their scatter with the Pearson correlation) and OUT/diagnostic.json. The run is that of `uniloss train "
+        "--loss uniloss` (same data order, schedule and evaluation) in one process and without checkpoints; "
+        "--steps stops it early or adds epochs.",
+        epilog=describe_presets(),
         formatter_class=formatter,
     )
     diagnose.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: all epochs)")
-    _add_output_options(diagnose, "diagnose")
-    _add_training_options(diagnose, "diagnose")
+    add_output_options(diagnose, "diagnose")
+    add_training_options(diagnose, "diagnose")
 
     commands.add_parser("presets", help="list the presets and benchmark suites and what they set")
     for command in commands.choices.values():
@@ -393,7 +151,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     try:
         config = make_config(args.preset, **_overrides(args))
-        _check_used(args, [config])
+        check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-{config.loss}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "train" / name))
@@ -457,7 +215,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         if args.jobs < 1:
             raise ValueError(f"`jobs` must be a positive int, but got {args.jobs}.")
         settings = bench_settings(suite, args.preset, **overrides)
-        _check_used(args, [setting.replace(loss="uniloss") for setting in settings])
+        check_used(args, [setting.replace(loss="uniloss") for setting in settings])
     except (TypeError, ValueError) as error:
         _usage_error(parser, error)
     if out is None:
@@ -498,7 +256,7 @@ def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         if args.steps is not None and args.steps < 1:
             raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
         config = make_config(args.preset, **_overrides(args), loss="uniloss")
-        _check_used(args, [config])
+        check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "diagnose" / name))
@@ -564,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_report(args)
         if args.command == "diagnose":
             return _run_diagnose(args, args.command_parser)
-        print(_describe_presets() + "\n\n" + _describe_suites())
+        print(describe_presets() + "\n\n" + describe_suites())
         return 0
     except (FileNotFoundError, NonFiniteLossError, ValueError) as error:
         print(f"uniloss {args.command}: error: {_in_option_names(str(error), args.command_parser)}", file=sys.stderr)

@@ -9,13 +9,21 @@ import torch
 
 __all__ = [
     "check_arity",
+    "check_at_most",
+    "check_bool",
+    "check_choice",
+    "check_device",
     "check_finite",
     "check_floating",
+    "check_image_batch",
+    "check_instance",
     "check_integer_range",
     "check_nonempty",
+    "check_nonnegative",
     "check_nonnegative_int",
     "check_positive",
     "check_positive_int",
+    "check_positive_int_sequence",
     "check_same_device",
     "check_shape",
     "check_tensor",
@@ -157,3 +165,114 @@ def check_same_device(reference_name: str, reference: torch.Tensor, **others: to
             raise ValueError(
                 f"`{name}` must be on the device of `{reference_name}` ({reference.device}), but got {value.device}."
             )
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, else raise ``TypeError`` (an int or a string is not taken for one)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, but got {type(value).__name__} {value!r}.")
+    return value
+
+
+def check_instance(name: str, value: object, kind: type, expected: str) -> None:
+    """Raise ``TypeError`` naming ``expected`` unless ``value`` is an instance of ``kind`` (abstract classes too).
+
+    Example:
+        >>> check_instance("generator", "seed", torch.Generator, "a torch.Generator")
+        Traceback (most recent call last):
+        ...
+        TypeError: `generator` must be a torch.Generator, but got str 'seed'.
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"`{name}` must be {expected}, but got {type(value).__name__} {_short_repr(value)}.")
+
+
+def check_at_most(name: str, value: int, bound_name: str, bound: int) -> int:
+    """Return ``value`` if it is at most ``bound`` (the value of argument ``bound_name``), else raise ``ValueError``."""
+    if value > bound:
+        raise ValueError(f"`{name}` must be at most `{bound_name}` ({bound}), but got {value}.")
+    return value
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Primitive validators of plain (non-tensor) arguments, moved here from ``train/config.py`` and ``models/_checks.py``.
+
+
+def check_choice(name: str, value: object, choices: Sequence[object]) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``, listing them.
+
+    Example:
+        >>> check_choice("optimizer", "sgd", ("sgd", "adam"))
+        >>> check_choice("optimizer", "lbfgs", ("sgd", "adam"))
+        Traceback (most recent call last):
+        ...
+        ValueError: `optimizer` must be one of ['sgd', 'adam'], but got 'lbfgs'.
+    """
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, but got {value!r}.")
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number ``>= 0``, else raise.
+
+    Raises:
+        TypeError: if ``value`` is not a real number.
+        ValueError: if it is negative or not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a non-negative float, but got {type(value).__name__} {value!r}.")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"`{name}` must be a non-negative float, but got {value!r}.")
+    return float(value)
+
+
+def check_positive_int_sequence(name: str, value: object) -> tuple[int, ...]:
+    """Return ``value`` as a tuple if it is a sequence of positive ints (it may be empty), else raise.
+
+    Raises:
+        TypeError: if ``value`` is not a sequence (a string is not one), or an item is not an int.
+        ValueError: if an item is below 1, naming it as ``name[index]``.
+
+    Example:
+        >>> check_positive_int_sequence("hidden", [500, 300])
+        (500, 300)
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"`{name}` must be a sequence of positive ints, but got {type(value).__name__} {value!r}.")
+    for index, item in enumerate(value):
+        check_positive_int(f"{name}[{index}]", item)
+    return tuple(value)
+
+
+def check_device(name: str, value: object) -> None:
+    """Raise unless ``value`` is ``"auto"`` or a device name ``torch.device`` accepts (``"cpu"``, ``"cuda:1"``).
+
+    Raises:
+        TypeError: if ``value`` is not a str.
+        ValueError: if ``torch.device`` rejects it.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, but got {type(value).__name__} {value!r}.")
+    if value == "auto":
+        return
+    try:
+        torch.device(value)
+    except RuntimeError:
+        raise ValueError(f"`{name}` must be 'auto', 'cpu', 'cuda' or 'cuda:N', but got {value!r}.") from None
+
+
+def check_image_batch(name: str, value: torch.Tensor, channels: int) -> None:
+    """Raise ``ValueError`` unless ``value`` has shape ``(B, channels, H, W)``.
+
+    Example:
+        >>> check_image_batch("inputs", torch.zeros(2, 1, 8, 8), channels=3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `inputs` must have shape (B, 3, H, W), but got (2, 1, 8, 8).
+    """
+    if value.ndim != 4 or value.shape[1] != channels:
+        raise ValueError(f"`{name}` must have shape (B, {channels}, H, W), but got {tuple(value.shape)}.")

@@ -21,9 +21,11 @@ from uniloss.data.mnist import load_fashion_mnist, load_mnist
 from uniloss.data.mpii import MPII
 
 __all__ = [
+    "DATASET_NAMES",
     "MPII",
     "SyntheticKeypoints",
     "dataset_info",
+    "dataset_names",
     "load_cifar10",
     "load_cifar100",
     "load_dataset",
@@ -39,10 +41,11 @@ _INFO: dict[str, dict[str, Any]] = {
     "fashion-mnist": {"task": "classification", "num_classes": 10, "image_shape": (1, 28, 28)},
     "cifar10": {"task": "classification", "num_classes": 10, "image_shape": (3, 32, 32)},
     "cifar100": {"task": "classification", "num_classes": 100, "image_shape": (3, 32, 32)},
-    "mpii": {"task": "pose", "num_joints": 16, "image_shape": (3, 256, 256), "heatmap_size": 64},
     "keypoints": {"task": "pose", "num_joints": 8, "image_shape": (3, 64, 64), "heatmap_size": 32},
+    "mpii": {"task": "pose", "num_joints": 16, "image_shape": (3, 256, 256), "heatmap_size": 64},
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_INFO)
+"""Every dataset name, classification sets first: the one registry (``uniloss.train`` and the CLI read it)."""
 _KEYPOINT_SAMPLES = {"train": 2000, "test": 500}
 
 
@@ -76,6 +79,29 @@ def dataset_info(name: str) -> dict[str, Any]:
     """
     _check_name(name)
     return dict(_INFO[name])
+
+
+def dataset_names(task: str | None = None) -> tuple[str, ...]:
+    """The names of the datasets of one kind, in :data:`DATASET_NAMES` order.
+
+    Args:
+        task: ``"classification"``, ``"pose"``, or ``None`` for every dataset.
+
+    Returns:
+        The names.
+
+    Raises:
+        ValueError: if ``task`` is another value.
+
+    Example:
+        >>> dataset_names("pose")
+        ('keypoints', 'mpii')
+    """
+    if task is None:
+        return DATASET_NAMES
+    if task not in ("classification", "pose"):
+        raise ValueError(f"`task` must be one of ['classification', 'pose'] or None, but got {task!r}.")
+    return tuple(name for name, info in _INFO.items() if info["task"] == task)
 
 
 def _require_dir(name: str, data_dir: str | Path | None) -> str | Path:

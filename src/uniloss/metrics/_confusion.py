@@ -18,6 +18,7 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_finite,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -27,6 +28,7 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 Average = Literal["micro", "macro"]
@@ -88,6 +90,7 @@ def check_label_inputs(scores: object, targets: object, num_labels: int | None, 
     check_nonempty("scores", scores)
     if multilabel and scores.shape[1] == 0:
         raise ValueError(f"`scores` must have at least one label (L >= 1), but got shape {tuple(scores.shape)}.")
+    check_finite("scores", scores)
     check_integer_range("targets", targets, 0, 1)
 
 
@@ -213,13 +216,12 @@ class ThresholdMetric(MetricRefactoring):
         """The metric of the counts: wrong binaries are false negatives (positive rows) or false positives."""
         return averaged(self.statistic, counts_from_wrong(wrong, comparisons), self.average)
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = False) -> torch.Tensor:
-        """The metric of ``(N,)`` or ``(N, L)`` scores thresholded directly (the functional forms' path), a scalar."""
+    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+        """The metric of ``(N,)`` or ``(N, L)`` scores thresholded directly (the functional forms' path), a scalar.
+
+        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` gives NaN.
+        """
         if validate_args:
             check_label_inputs(scores, targets, None, infer=True)
-        return averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(threshold={self.threshold}, num_labels={self.num_labels}, average={self.average!r})"
-        )
+        value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
+        return value if validate_args else nan_if_any_nan(value, scores)

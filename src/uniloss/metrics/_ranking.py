@@ -41,6 +41,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.metrics._confusion import ratio
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 _ROW_COST = 12
@@ -114,6 +115,7 @@ def check_ranking_inputs(scores: object, targets: object, groups: object, graded
             raise TypeError(f"`groups` must be an integer tensor, but got {groups.dtype}.")
         check_same_device("scores", scores, groups=groups)
     check_nonempty("scores", scores)
+    check_finite("scores", scores)
     if not graded:
         check_integer_range("targets", targets, 0, 1)
         return
@@ -357,14 +359,18 @@ class RankingMetric(MetricRefactoring):
         return torch.cat(values) if values else above.new_zeros(0, dtype=torch.get_default_dtype())
 
     def exact(
-        self, scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None, validate_args: bool = False
+        self, scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None, validate_args: bool = True
     ) -> torch.Tensor:
-        """The metric computed from a sort of the scores (the functional forms' path), a scalar."""
+        """The metric computed from a sort of the scores (the functional forms' path), a scalar.
+
+        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` (or float ``targets``) gives NaN.
+        """
         if validate_args:
             check_ranking_inputs(scores, targets, groups, self.graded)
         relevance, query, _, items, context = self._layout(targets, groups)
         above = _other_level_items_above(scores, relevance, query)[items]
-        return ranking_value(positions(above.unsqueeze(0), context), context, self.discount)[0]
+        value = ranking_value(positions(above.unsqueeze(0), context), context, self.discount)[0]
+        return value if validate_args else nan_if_any_nan(value, scores, targets)
 
 
 class CutoffMetric(RankingMetric):
@@ -379,6 +385,3 @@ class CutoffMetric(RankingMetric):
     def discount(self, pos: torch.Tensor) -> torch.Tensor:
         """1 in the top ``k``, else 0."""
         return (pos <= self.top_k).double()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(top_k={self.top_k})"

@@ -19,6 +19,7 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_finite,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -37,6 +38,7 @@ from uniloss.metrics._confusion import (
     threshold_comparisons,
     threshold_counts,
 )
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 
@@ -78,6 +80,7 @@ def check_mask_inputs(
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
+    check_finite("scores", scores)
     kept = targets if ignore_index is None else targets[targets != ignore_index]
     check_integer_range("targets", kept, 0, sizes["C"] - 1 if multiclass else 1, allow_bool=not multiclass)
 
@@ -159,14 +162,13 @@ class MaskMetric(MetricRefactoring):
         """Mean of the statistic over classes present in the targets or the prediction."""
         return mean_over_present(self.statistic, counts_from_wrong(wrong, comparisons))
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = False) -> torch.Tensor:
-        """The metric of binary or multi-class masks from a threshold or argmax (the functional forms' path)."""
+    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+        """The metric of binary or multi-class masks from a threshold or argmax (the functional forms' path).
+
+        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` (ignored pixels too) gives NaN.
+        """
         if validate_args:
             check_mask_inputs(scores, targets, None, True, self.ignore_index)
-        return mean_over_present(self.statistic, mask_counts(scores, targets, self.threshold, self.ignore_index))[0]
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(num_classes={self.num_classes}, threshold={self.threshold}, "
-            f"ignore_index={self.ignore_index})"
-        )
+        counts = mask_counts(scores, targets, self.threshold, self.ignore_index)
+        value = mean_over_present(self.statistic, counts)[0]
+        return value if validate_args else nan_if_any_nan(value, scores)

@@ -6,6 +6,8 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_at_most,
+    check_finite,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -16,7 +18,9 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.interpolators import InverseDistanceWeighting
+from uniloss.metrics._unchecked import nan_if_any_nan
+from uniloss.metrics.base import DefaultParts, MetricRefactoring
 
 __all__ = ["Accuracy", "accuracy"]
 
@@ -30,6 +34,7 @@ def _check_inputs(scores: object, targets: object, num_classes: int | None) -> N
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
+    check_finite("scores", scores)
     check_integer_range("targets", targets, 0, sizes["C"] - 1, allow_bool=False)
 
 
@@ -43,14 +48,15 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
     Args:
         scores: ``(N, C)`` float scores (logits).
         targets: ``(N,)`` int class indices in ``[0, C)``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or non-integer ``targets``.
-        ValueError: for mismatched shapes or devices, or targets out of range.
+        ValueError: for mismatched shapes or devices, non-finite ``scores`` or targets out of range.
 
     Example:
         >>> accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]]), torch.tensor([0, 1, 0]))
@@ -58,10 +64,10 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
     """
     if validate_args:
         _check_inputs(scores, targets, None)
-    true = scores.gather(1, targets.long().unsqueeze(1))
-    others = scores.scatter(1, targets.long().unsqueeze(1), float("-inf"))
-    right = (true > others).all(dim=1)
-    return right.to(torch.get_default_dtype()).mean()
+    true = scores.detach().gather(1, targets.long().unsqueeze(1))
+    right = (scores.detach() >= true).sum(1) == 1  # no class but the true one at or above it
+    value = right.to(torch.get_default_dtype()).mean()
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("accuracy")
@@ -74,19 +80,19 @@ class Accuracy(MetricRefactoring):
     class beats them all iff it beats the strongest) with fewer binaries. The layout has a static shape: no
     device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
-    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 2 (the paper: 1; power
-    2 gained 3.6 points on Fashion-MNIST and lost 0.4, about one test image, on digits; see
-    ``docs/ablation.md``).
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 2 (the paper: 1; the
+    measurements behind it are in ``docs/ablation.md``), as :meth:`default_parts` returns them.
 
     Args:
         num_classes: number of classes ``C``.
         candidates: if given, compare only each example's top ``candidates`` classes with the true class
-            forced in (paper: 21 for CIFAR-100); ``None`` or ``>= C`` uses all classes.
+            forced in (paper: 21 for CIFAR-100), at most ``C``; ``None`` or ``C`` uses all classes.
 
     Raises:
         TypeError: if ``num_classes`` or ``candidates`` is not an int.
-        ValueError: if one is smaller than 1 (``candidates`` smaller than 2).
+        ValueError: if ``num_classes`` is smaller than 1, or ``candidates`` smaller than 2 or larger than
+            ``num_classes``.
 
     Example:
         >>> metric = Accuracy(num_classes=3)
@@ -96,13 +102,20 @@ class Accuracy(MetricRefactoring):
 
     name = "accuracy"
     higher_is_better = True
-    default_power = 2.0
 
     def __init__(self, num_classes: int, candidates: int | None = None) -> None:
         self.num_classes = check_positive_int("num_classes", num_classes)
-        if candidates is not None and check_positive_int("candidates", candidates) < 2:
-            raise ValueError(f"`candidates` must be at least 2 (the true class and one other), but got {candidates}.")
+        if candidates is not None:
+            if check_positive_int("candidates", candidates) < 2:
+                raise ValueError(
+                    f"`candidates` must be at least 2 (the true class and one other), but got {candidates}."
+                )
+            check_at_most("candidates", candidates, "num_classes", self.num_classes)
         self.candidates = candidates
+
+    def default_parts(self) -> DefaultParts:
+        """The paper's parts with inverse-distance weighting of power 2 (``docs/ablation.md``)."""
+        return DefaultParts(interpolator=InverseDistanceWeighting(power=2.0))
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
@@ -127,6 +140,3 @@ class Accuracy(MetricRefactoring):
         if wrong.shape[-1] == 0:
             return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
         return (wrong == 0).to(torch.get_default_dtype()).mean(-1)
-
-    def __repr__(self) -> str:
-        return f"Accuracy(num_classes={self.num_classes}, candidates={self.candidates})"

@@ -9,8 +9,10 @@ import torch
 from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.metrics._ranking import check_ranking_inputs
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics._unchecked import nan_if_any_nan
+from uniloss.metrics.base import DefaultParts, MetricRefactoring
 
 __all__ = ["AveragePrecision", "average_precision"]
 
@@ -68,14 +70,16 @@ def average_precision(
         scores: ``(N,)`` float scores, higher means more likely positive.
         targets: ``(N,)`` bool or int in ``{0, 1}``.
         mode: ``"step"`` (default) or ``"interpolated"``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an unknown ``mode``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets outside ``{0, 1}`` or an
+            unknown ``mode``.
 
     Example:
         >>> average_precision(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
@@ -87,7 +91,8 @@ def average_precision(
     positive = targets.bool()
     negatives = scores[~positive].sort().values
     above = negatives.numel() - torch.searchsorted(negatives, scores[positive], right=False)
-    return _precision_at_positives(above.unsqueeze(0), mode)[0]
+    value = _precision_at_positives(above.unsqueeze(0), mode)[0]
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("average_precision")
@@ -102,12 +107,12 @@ class AveragePrecision(MetricRefactoring):
     (about ``1 / (p (1 - p))`` times more with a fraction ``p`` of positives). Both give the same loss up to the
     draw of random anchors.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1) of raw logits,
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1) of raw logits,
     :class:`~uniloss.anchors.PaperAnchors` (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance
-    weighting with power 1.5 (the paper: power 1; on Fashion-MNIST at batch 128 power 1.5 beat 1, 2, 3 and 4,
-    see ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small batches,
-    ``UniLoss(AveragePrecision(), memory=512)`` ranks each batch with the last 512 examples (measured: +1.3 AP
-    points on Fashion-MNIST Shirt at batch 128).
+    weighting with power 1.5 (the paper: power 1; the measurements behind it are in ``docs/ablation.md``), as
+    :meth:`default_parts` returns them. ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small
+    batches, ``UniLoss(AveragePrecision(), memory=512)`` ranks each batch with the last 512 examples (measured
+    in ``docs/ablation.md``).
 
     Args:
         mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
@@ -127,13 +132,16 @@ class AveragePrecision(MetricRefactoring):
 
     name = "average_precision"
     higher_is_better = True
-    default_power = 1.5
 
     def __init__(self, mode: Mode = "step", layout: Layout = "compact") -> None:
         self.mode = _check_mode(mode)
         if layout not in _LAYOUTS:
             raise ValueError(f"`layout` must be one of {_LAYOUTS}, but got {layout!r}.")
         self.layout = layout
+
+    def default_parts(self) -> DefaultParts:
+        """The paper's parts with inverse-distance weighting of power 1.5 (``docs/ablation.md``)."""
+        return DefaultParts(interpolator=InverseDistanceWeighting(power=1.5))
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
@@ -151,6 +159,3 @@ class AveragePrecision(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """AP from the ``(K, R)`` numbers of negatives ranked above each positive row."""
         return _precision_at_positives(wrong, self.mode, comparisons.context)
-
-    def __repr__(self) -> str:
-        return f"AveragePrecision(mode={self.mode!r}, layout={self.layout!r})"

@@ -8,6 +8,7 @@ from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.metrics._ranking import check_ranking_inputs
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["AUROC", "auroc"]
@@ -27,19 +28,21 @@ def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = Tru
     pairs ranked the right way (the Wilcoxon-Mann-Whitney statistic). A positive tied with a negative counts
     as wrong; scikit-learn's ``roc_auc_score`` gives such a pair half credit, so the two agree on scores
     without such ties and this value is lower otherwise. A batch without a positive or without a negative
-    has AUROC 0 (torchmetrics' value; scikit-learn raises).
+    has AUROC 0, as torchmetrics' ``binary_auroc`` gives (with a warning); scikit-learn's ``roc_auc_score``
+    warns and returns NaN.
 
     Args:
         scores: ``(N,)`` float scores, higher means more likely positive.
         targets: ``(N,)`` bool or int in ``{0, 1}``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, or targets outside ``{0, 1}``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores`` or targets outside ``{0, 1}``.
 
     Example:
         >>> auroc(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
@@ -50,7 +53,8 @@ def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = Tru
     positive = targets.bool()
     negatives = scores.detach()[~positive].sort().values
     below = torch.searchsorted(negatives, scores.detach()[positive], right=False)  # negatives strictly below
-    return _fraction_right(below.sum(), below.numel() * negatives.numel())
+    value = _fraction_right(below.sum(), below.numel() * negatives.numel())
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("auroc")
@@ -62,7 +66,7 @@ class AUROC(MetricRefactoring):
     binaries, so it follows from the number of wrong binaries per row. The layout depends on the labels, so
     building it takes one device sync on CUDA.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Example:

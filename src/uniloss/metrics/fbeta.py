@@ -34,14 +34,16 @@ def fbeta(
         beta: positive weight of recall (``beta = 1``: F1).
         threshold: decision threshold on the scores (default 0: logit 0, probability 0.5).
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores``, float ``targets`` or a non-number option.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an invalid option.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``,
+            targets outside ``{0, 1}`` or an invalid option.
 
     Example:
         >>> fbeta(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]), beta=2.0)
@@ -64,7 +66,8 @@ def f1(
         targets: bool or int in ``{0, 1}``, the shape of ``scores``.
         threshold: decision threshold on the scores.
         average: ``"macro"`` (default) or ``"micro"``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
@@ -85,7 +88,7 @@ class FBeta(ThresholdMetric):
     resulting counts. Binaries sit in rows of positives or of negatives of one label (at most 1024 each), so
     a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). Building the layout takes one sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
@@ -122,9 +125,6 @@ class FBeta(ThresholdMetric):
         weighted = (1 + self.beta**2) * counts.tp.double()
         return ratio(weighted, weighted + self.beta**2 * counts.fn.double() + counts.fp.double())
 
-    def __repr__(self) -> str:
-        return f"FBeta(beta={self.beta}, {super().__repr__().split('(', 1)[1]}"
-
 
 @register("f1")
 class F1(FBeta):
@@ -146,6 +146,3 @@ class F1(FBeta):
 
     def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
         super().__init__(1.0, threshold, num_labels, average)
-
-    def __repr__(self) -> str:
-        return ThresholdMetric.__repr__(self)

@@ -26,21 +26,26 @@ def iou(
     mean over classes present in the targets or the prediction (scikit-learn's ``jaccard_score`` with
     ``average="macro"``); a pixel whose top score is tied counts as wrong for its true class and as a false
     positive of every tied class. Pixels whose target is ``ignore_index`` are left out. A batch with nothing
-    positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``).
+    positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``). An ``ignore_index`` equal
+    to a class ``c`` of ``[0, C)`` leaves out the pixels labelled ``c`` but not the class: a prediction of ``c``
+    elsewhere is a false positive, and its IoU (then 0) enters the mean when ``c`` is predicted, as
+    scikit-learn's ``jaccard_score`` on the kept pixels gives; torchmetrics' ``multiclass_jaccard_index`` leaves
+    class ``c`` out of the mean instead.
 
     Args:
         scores: ``(N, H, W)`` (binary) or ``(N, C, H, W)`` (multi-class) float logits.
         targets: ``(N, H, W)``: ``{0, 1}`` (binary, bool or int) or class indices in ``[0, C)``.
         threshold: decision threshold of binary masks (default 0); unused for multi-class masks.
         ignore_index: a target value whose pixels are left out (default: none).
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or an invalid option type.
-        ValueError: for mismatched shapes or devices, targets out of range or an invalid option.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or an invalid option.
 
     Example:
         >>> scores = torch.tensor([[[2.0, -1.0], [0.5, -3.0]]])
@@ -61,7 +66,7 @@ class IoU(MaskMetric):
     positive; the metric is :func:`iou` of the counts. Binaries sit in rows of one class and target (at most
     1024 each), so a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). One device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

@@ -8,6 +8,7 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
+    check_finite,
     check_floating,
     check_integer_range,
     check_nonempty,
@@ -18,6 +19,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.ap import Mode, _check_mode, _precision_at_positives, average_precision
 from uniloss.metrics.base import MetricRefactoring
 
@@ -42,6 +44,7 @@ def _check_inputs(scores: object, targets: object, num_labels: int | None) -> No
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
+    check_finite("scores", scores)
     check_integer_range("targets", targets, 0, 1)
 
 
@@ -59,22 +62,25 @@ def mean_average_precision(
 
     Formally ``mAP = mean_{l : P_l > 0} AP_l`` with ``AP_l`` the :func:`~uniloss.metrics.ap.average_precision`
     of column ``l`` (same ``mode`` and tie conventions: a positive tied with a negative ranks below it). Labels
-    without a positive are left out of the mean (torchmetrics' convention; scikit-learn's macro
-    ``average_precision_score`` counts them as 0); with no positive at all mAP is 0. A label without a
-    negative has AP 1.
+    without a positive are left out of the mean, and with no positive at all mAP is 0. scikit-learn's macro
+    ``average_precision_score`` and torchmetrics' ``multilabel_average_precision`` count such a label as 0
+    instead (on the example below both give 0.4167); the three agree when every label has a positive. A label
+    without a negative has AP 1.
 
     Args:
         scores: ``(N, L)`` float scores.
         targets: ``(N, L)`` bool or int in ``{0, 1}``.
         mode: ``"step"`` (default, scikit-learn's AP) or ``"interpolated"``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an unknown ``mode``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``,
+            targets outside ``{0, 1}`` or an unknown ``mode``.
 
     Example:
         >>> scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.2, 0.3]])
@@ -88,7 +94,8 @@ def mean_average_precision(
     ap = torch.zeros(1, scores.shape[1], dtype=torch.get_default_dtype(), device=scores.device)
     for label in present.nonzero().flatten().tolist():
         ap[0, label] = average_precision(scores[:, label], targets[:, label], mode, validate_args=False)
-    return _mean_over_present(ap, present)[0]
+    value = _mean_over_present(ap, present)[0]
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("mean_average_precision")
@@ -101,7 +108,7 @@ class MeanAveragePrecision(MetricRefactoring):
     :class:`~uniloss.metrics.AveragePrecision` (the same counting function, batched over labels with equally
     many positives), and the metric is :func:`mean_average_precision`. Building the layout takes a device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
@@ -159,6 +166,3 @@ class MeanAveragePrecision(MetricRefactoring):
         for labels, rows in context.blocks:
             ap[:, labels] = _precision_at_positives(wrong[:, rows], self.mode)
         return _mean_over_present(ap, context.present)
-
-    def __repr__(self) -> str:
-        return f"MeanAveragePrecision(num_labels={self.num_labels}, mode={self.mode!r})"

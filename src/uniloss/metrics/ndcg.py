@@ -22,24 +22,28 @@ def ndcg(
 
     Formally, per query, ``DCG / IDCG`` with ``DCG = sum_{i : p_i <= k} rel_i / log2(1 + p_i)``, ``p_i`` the
     position of item ``i`` in the ranking by decreasing score, and ``IDCG`` the DCG of the ideal ordering:
-    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics. Of two tied items of different relevance
-    the less relevant ranks first (a tie is wrong, so ties never help); ties within one relevance level do not
-    change the value. scikit-learn averages the gains of tied items instead; the two agree without ties. A
-    query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean, as in scikit-learn.
+    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics' ``retrieval_normalized_dcg``. Of two tied
+    items of different relevance the less relevant ranks first (a tie is wrong, so ties never help); ties within
+    one relevance level do not change the value. Both peers average the gains of tied items instead; all three
+    agree without ties. A query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean,
+    as in scikit-learn and torchmetrics' ``RetrievalNormalizedDCG``.
 
     Args:
         scores: ``(N,)`` float scores.
         targets: ``(N,)`` relevances ``>= 0`` (bool, int or float).
         groups: optional ``(N,)`` int query id of each item; default: one query.
         top_k: cut-off ``k``; ``None`` (default) ranks every item.
-        validate_args: check the inputs (device syncs).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` or float ``targets`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every
+            finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, negative or non-finite targets, or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, negative or non-finite targets, or
+            ``top_k < 1``.
 
     Example:
         >>> ndcg(torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1]))
@@ -62,7 +66,7 @@ class NDCG(RankingMetric):
     padded, a mask marks padding), ``L`` chosen to keep both padding and rows few; building the rows takes a
     few device syncs.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
@@ -101,6 +105,3 @@ class NDCG(RankingMetric):
         ranks = 1 + torch.arange(query.numel(), device=query.device) - start[query[order]]
         ideal = torch.zeros(sizes.shape, dtype=torch.float64, device=sizes.device)
         return ideal.index_add_(0, query[order], relevance[order] * self.discount(ranks))
-
-    def __repr__(self) -> str:
-        return f"NDCG(top_k={self.top_k})"

@@ -16,6 +16,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["PCK", "pck"]
@@ -40,6 +41,7 @@ def _check_inputs(heatmaps: object, joints: object, visible: object, head_size: 
     check_nonempty("heatmaps", heatmaps)
     if heatmaps.shape[-1] == 0 or heatmaps.shape[-2] == 0:
         raise ValueError(f"`heatmaps` must have H and W of at least 1, but got shape {tuple(heatmaps.shape)}.")
+    check_finite("heatmaps", heatmaps)
     check_finite("joints", joints)
     check_finite("head_size", head_size)
     if bool((head_size <= 0).any()):
@@ -89,15 +91,17 @@ def pck(
         visible: ``(N, J)`` bool or int; invisible joints are ignored.
         head_size: ``(N,)`` positive float head sizes in heatmap pixels.
         threshold: radius as a fraction of the head size (0.5 for PCKh@0.5).
-        validate_args: check the inputs (device syncs).
+        validate_args: check the inputs, every float tensor finite included (device syncs). Unchecked, a NaN in
+            ``heatmaps``, ``joints`` or ``head_size`` gives NaN, and ``+inf`` / ``-inf`` in ``heatmaps`` act as
+            scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input or wrong dtypes.
-        ValueError: for mismatched shapes or devices, non-finite joints or head sizes, a head size ``<= 0``
-            or a non-positive threshold.
+        ValueError: for mismatched shapes or devices, non-finite heatmaps, joints or head sizes, a head size
+            ``<= 0`` or a non-positive threshold.
 
     Example:
         >>> heatmaps = torch.zeros(1, 2, 8, 8)
@@ -113,8 +117,9 @@ def pck(
     flat = heatmaps.detach().flatten(2).flatten(0, 1)
     best_in = flat.masked_fill(~positive, float("-inf")).amax(-1)
     best_out = flat.masked_fill(positive, float("-inf")).amax(-1)
-    right = (best_in > best_out) & positive.any(-1)
-    return _mean_over_visible(right.unsqueeze(0), visible)[0]
+    right = positive.any(-1) & ((best_in > best_out) | positive.all(-1))
+    value = _mean_over_visible(right.unsqueeze(0), visible)[0]
+    return value if validate_args else nan_if_any_nan(value, heatmaps, joints, head_size)
 
 
 @register("pck")
@@ -127,7 +132,7 @@ class PCK(MetricRefactoring):
     binary; PCK is the fraction of visible joints that are right (see :func:`pck`). The number of rows
     depends on the joints, so building the layout takes one device sync on CUDA.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
@@ -171,6 +176,3 @@ class PCK(MetricRefactoring):
         fewest = wrong.new_full((wrong.shape[0], num_joints), torch.iinfo(torch.int64).max)
         fewest = fewest.scatter_reduce(1, joint.expand_as(wrong), wrong, reduce="amin")
         return _mean_over_visible(fewest == 0, visible)
-
-    def __repr__(self) -> str:
-        return f"PCK(threshold={self.threshold})"

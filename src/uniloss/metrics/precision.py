@@ -30,14 +30,16 @@ def precision(
         targets: bool or int in ``{0, 1}``, the shape of ``scores``.
         threshold: decision threshold on the scores (default 0).
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores``, float ``targets`` or a non-number threshold.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or an invalid option.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``,
+            targets outside ``{0, 1}`` or an invalid option.
 
     Example:
         >>> precision(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
@@ -55,7 +57,7 @@ class Precision(ThresholdMetric):
     positives, and the metric is :func:`precision` of those counts. Binaries sit in rows of positives or of
     negatives of one label, so anchors cost O(rows) (see :class:`~uniloss.metrics.FBeta`).
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

@@ -21,24 +21,28 @@ def precision_at_k(
     """Exact precision at ``top_k`` of a ranking, averaged over queries, computed from the scores.
 
     Formally, per query, ``#{relevant items among the first k} / k`` in the ranking by decreasing score. A
-    relevant item tied with an irrelevant one ranks below it (a tie is wrong; torchmetrics and scikit-learn
-    break such ties by position instead); ties among relevant items do not change the value. The denominator
-    is ``k`` even for a query with fewer items (torchmetrics' ``RetrievalPrecision`` with ``adaptive_k=False``);
-    a query without a relevant item scores 0.
+    relevant item tied with an irrelevant one ranks below it (a tie is wrong, so ties never raise the value);
+    ties among relevant items do not change the value. The denominator is ``k`` even for a query with fewer
+    items; a query without a relevant item scores 0. torchmetrics' ``RetrievalPrecision`` (``adaptive_k=False``)
+    agrees on scores without ties that are all positive, but it takes the first ``k`` from ``torch.topk``, whose
+    order among tied scores is unspecified (a tie can count as right there), and it counts a relevant item
+    scored at or below 0 as irrelevant (its ``preds > 0`` filter); here every score is ranked, logits included.
 
     Args:
         scores: ``(N,)`` float scores.
         targets: ``(N,)`` bool or int relevance in ``{0, 1}``.
         groups: optional ``(N,)`` int query id of each item; default: one query.
         top_k: the cut-off ``k``.
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, targets outside ``{0, 1}`` or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``,
+            targets outside ``{0, 1}`` or ``top_k < 1``.
 
     Example:
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])
@@ -60,7 +64,7 @@ class PrecisionAtK(CutoffMetric):
     those positions, with ``k`` in every denominator. Each item's comparisons fill rows of ``L`` entries (the
     last one padded, a mask marks padding; see :mod:`uniloss.metrics._ranking`); building them syncs the device.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

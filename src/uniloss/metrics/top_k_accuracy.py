@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.core.checks import check_arity, check_positive_int
+from uniloss.core.checks import check_arity, check_at_most, check_positive_int
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.accuracy import _check_inputs
 from uniloss.metrics.base import MetricRefactoring
 
@@ -24,21 +25,23 @@ def top_k_accuracy(
     """Exact top-k accuracy of a batch, computed from the scores (not differentiable).
 
     Formally ``mean_n [#{j != y_n : s[n, j] >= s[n, y_n]} < k]``: the true class is among the ``k`` highest
-    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` breaks such
-    ties by class order instead, so the two agree on scores without ties. ``top_k >= C`` gives 1.
+    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` (three classes
+    or more) ranks the tied class of higher index first instead, so the two agree on scores without ties.
+    ``top_k >= C`` gives 1.
 
     Args:
         scores: ``(N, C)`` float scores (logits).
         targets: ``(N,)`` int class indices in ``[0, C)``.
         top_k: how many of the highest-scoring classes count (default 1: accuracy, ties wrong).
-        validate_args: check the inputs (one device sync).
+        validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
+            ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores``, non-integer ``targets`` or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, targets out of range or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or ``top_k < 1``.
 
     Example:
         >>> top_k_accuracy(torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]]), torch.tensor([1, 0]), top_k=2)
@@ -49,7 +52,8 @@ def top_k_accuracy(
         _check_inputs(scores, targets, None)
     true = scores.detach().gather(1, targets.long().unsqueeze(1))
     above = (scores.detach() >= true).sum(1) - 1  # the true class itself is not above
-    return _fraction_below(above.unsqueeze(0), top_k)[0]
+    value = _fraction_below(above.unsqueeze(0), top_k)[0]
+    return value if validate_args else nan_if_any_nan(value, scores)
 
 
 @register("top_k_accuracy")
@@ -60,16 +64,16 @@ class TopKAccuracy(MetricRefactoring):
     :class:`~uniloss.metrics.Accuracy`: ``N x (C - 1)`` binaries. Example ``n`` is right iff its row has fewer
     than ``k`` wrong binaries. The layout has a static shape: no device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:
         num_classes: number of classes ``C``.
-        top_k: how many of the highest-scoring classes count (default 1).
+        top_k: how many of the highest-scoring classes count (default 1), at most ``C``.
 
     Raises:
         TypeError: if ``num_classes`` or ``top_k`` is not an int.
-        ValueError: if one is smaller than 1.
+        ValueError: if one is smaller than 1, or ``top_k`` larger than ``num_classes``.
 
     Example:
         >>> import uniloss
@@ -84,7 +88,7 @@ class TopKAccuracy(MetricRefactoring):
 
     def __init__(self, num_classes: int, top_k: int = 1) -> None:
         self.num_classes = check_positive_int("num_classes", num_classes)
-        self.top_k = check_positive_int("top_k", top_k)
+        self.top_k = check_at_most("top_k", check_positive_int("top_k", top_k), "num_classes", self.num_classes)
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
@@ -100,6 +104,3 @@ class TopKAccuracy(MetricRefactoring):
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """Fraction of rows (examples) with fewer than ``top_k`` wrong binaries."""
         return _fraction_below(wrong, self.top_k)
-
-    def __repr__(self) -> str:
-        return f"TopKAccuracy(num_classes={self.num_classes}, top_k={self.top_k})"

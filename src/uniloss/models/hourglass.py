@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from uniloss.models._checks import _check_image_batch, _check_positive_int
+from uniloss.core.checks import check_image_batch, check_positive_int
 
 _STEM_STRIDES = (1, 2, 4)
 
@@ -102,11 +102,11 @@ class StackedHourglass(nn.Module):
         stem_stride: Literal[1, 2, 4] = 4,
     ) -> None:
         super().__init__()
-        self.num_joints = _check_positive_int("num_joints", num_joints)
-        self.num_stacks = _check_positive_int("num_stacks", num_stacks)
-        self.width = _check_positive_int("width", width)
-        self.depth = _check_positive_int("depth", depth)
-        self.in_channels = _check_positive_int("in_channels", in_channels)
+        self.num_joints = check_positive_int("num_joints", num_joints)
+        self.num_stacks = check_positive_int("num_stacks", num_stacks)
+        self.width = check_positive_int("width", width)
+        self.depth = check_positive_int("depth", depth)
+        self.in_channels = check_positive_int("in_channels", in_channels)
         if isinstance(stem_stride, bool) or stem_stride not in _STEM_STRIDES:
             raise ValueError(f"`stem_stride` must be one of {_STEM_STRIDES}, but got {stem_stride!r}.")
         self.stem_stride = stem_stride
@@ -151,7 +151,7 @@ class StackedHourglass(nn.Module):
             ValueError: If ``inputs`` is not ``(B, in_channels, H, W)`` with ``H`` and ``W`` divisible by
                 ``stem_stride * 2**depth``.
         """
-        _check_image_batch("inputs", inputs, self.in_channels)
+        check_image_batch("inputs", inputs, self.in_channels)
         multiple = self.stem_stride * 2**self.depth
         if inputs.shape[2] % multiple or inputs.shape[3] % multiple:
             raise ValueError(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from uniloss.models._checks import _check_positive_int, _check_positive_int_sequence
+from uniloss.core.checks import check_positive_int, check_positive_int_sequence
 
 
 class MLP(nn.Module):
@@ -42,9 +42,9 @@ class MLP(nn.Module):
 
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (500, 300), out_features: int = 1) -> None:
         super().__init__()
-        self.in_features = _check_positive_int("in_features", in_features)
-        self.hidden = _check_positive_int_sequence("hidden", hidden)
-        self.out_features = _check_positive_int("out_features", out_features)
+        self.in_features = check_positive_int("in_features", in_features)
+        self.hidden = check_positive_int_sequence("hidden", hidden)
+        self.out_features = check_positive_int("out_features", out_features)
         sizes = (self.in_features, *self.hidden)
         layers: list[nn.Module] = [nn.Flatten()]
         for width_in, width_out in itertools.pairwise(sizes):

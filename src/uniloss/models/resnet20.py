@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from uniloss.models._checks import _check_image_batch, _check_positive_int
+from uniloss.core.checks import check_image_batch, check_positive_int
 
 
 class _PadShortcut(nn.Module):
@@ -75,8 +75,8 @@ class ResNet20(nn.Module):
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
-        self.num_classes = _check_positive_int("num_classes", num_classes)
-        self.in_channels = _check_positive_int("in_channels", in_channels)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.in_channels = check_positive_int("in_channels", in_channels)
         self.stem = nn.Sequential(
             nn.Conv2d(self.in_channels, 16, kernel_size=3, stride=1, padding=1, bias=False),
             nn.BatchNorm2d(16),
@@ -116,6 +116,6 @@ class ResNet20(nn.Module):
         Raises:
             ValueError: If ``inputs`` is not of shape ``(B, in_channels, H, W)``.
         """
-        _check_image_batch("inputs", inputs, self.in_channels)
+        check_image_batch("inputs", inputs, self.in_channels)
         outputs = self.head(self.pool(self.stages(self.stem(inputs))))
         return outputs.squeeze(-1) if self.num_classes == 1 else outputs

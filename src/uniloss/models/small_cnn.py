@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from uniloss.models._checks import _check_image_batch, _check_positive_int
+from uniloss.core.checks import check_image_batch, check_positive_int
 
 
 def _conv_block(channels_in: int, channels_out: int, stride: int) -> nn.Sequential:
@@ -48,9 +48,9 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 32) -> None:
         super().__init__()
-        self.in_channels = _check_positive_int("in_channels", in_channels)
-        self.num_classes = _check_positive_int("num_classes", num_classes)
-        self.width = _check_positive_int("width", width)
+        self.in_channels = check_positive_int("in_channels", in_channels)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.width = check_positive_int("width", width)
         self.features = nn.Sequential(
             _conv_block(self.in_channels, width, stride=1),
             _conv_block(width, 2 * width, stride=2),
@@ -72,6 +72,6 @@ class SmallCNN(nn.Module):
         Raises:
             ValueError: If ``inputs`` is not of shape ``(B, in_channels, H, W)``.
         """
-        _check_image_batch("inputs", inputs, self.in_channels)
+        check_image_batch("inputs", inputs, self.in_channels)
         outputs = self.head(self.features(inputs))
         return outputs.squeeze(-1) if self.num_classes == 1 else outputs

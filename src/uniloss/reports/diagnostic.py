@@ -11,7 +11,8 @@ Use it inside any training loop::
     monitor.save_png("diagnostic.png")             # both curves along training, and their scatter
     monitor.correlation()                          # Pearson r of surrogate and exact metric
 
-or from the command line: ``uniloss diagnose --task ap --dataset fashion-mnist --epochs 1``.
+or from the command line: ``uniloss diagnose --task ap --dataset fashion-mnist --epochs 1``, which is
+:func:`diagnose`: the run of ``uniloss.train.train`` with a callback that records every step in a monitor.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
-from uniloss.core.engine import UniLoss, _pool_examples
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.engine import UniLoss, pool_examples
+from uniloss.metrics import MetricRefactoring
+from uniloss.train import Callback, RunInfo, StepInfo, TrainConfig, load_data, train
+from uniloss.train.atomic import write_json
+from uniloss.train.batching import count_batches
+from uniloss.train.outputs import check_output, run_label
 
 __all__ = ["SurrogateMonitor", "diagnose", "exact_batch_metric", "pearson"]
 
@@ -134,10 +139,10 @@ class SurrogateMonitor:
             return (scores, *targets)
         batch = (scores.detach(), *targets)
         held = self._remembered
-        self._remembered = tuple(criterion.get_extra_state()["remembered"]) or None  # what the next call pools
+        self._remembered = criterion.example_memory.examples  # what the next call pools
         if held is None or len(held) != len(batch):
             return batch
-        return _pool_examples(batch, held)
+        return pool_examples(batch, held)
 
     def correlation(self, detrend: bool = False) -> float:
         """Pearson correlation of the surrogate and the exact metric (of their changes with ``detrend``)."""
@@ -209,19 +214,65 @@ def _running_mean(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
+class _MonitorCallback(Callback):
+    """Feeds a :class:`SurrogateMonitor` from every training step of :func:`~uniloss.train.train`."""
+
+    def __init__(self, steps: int | None, progress: bool) -> None:
+        self.steps, self.progress = steps, progress
+        self.total = 0
+        self.monitor: SurrogateMonitor | None = None
+        self.label = ""
+        self.criterion: UniLoss | None = None
+        self.pose = False
+
+    def on_train_begin(self, run: RunInfo) -> None:
+        criterion = run.task.criterion
+        if not isinstance(criterion, UniLoss):
+            raise TypeError(f"diagnose needs the run's UniLoss criterion, but got {type(criterion).__name__}.")
+        self.monitor, self.criterion = SurrogateMonitor(criterion), criterion
+        self.pose = run.config.task == "pck"
+        self.label = run_label(run.config, run.task.loss_name)
+        epochs = run.config.epochs - run.start_epoch
+        self.total = epochs * run.steps_per_epoch if self.steps is None else self.steps
+
+    def on_train_batch_end(self, step: StepInfo) -> bool:
+        monitor, criterion = self.monitor, self.criterion
+        if monitor is None or criterion is None:  # on_train_begin was not called
+            return False
+        targets = step.targets[1:] if self.pose else step.targets  # PCK's UniLoss takes no target heatmaps
+        stacks = step.outputs if isinstance(step.outputs, (list, tuple)) else [step.outputs]
+        last = stacks[-1]
+        if len(stacks) > 1:  # the loss summed every stack: the surrogate of the last one alone, anchors untouched
+            generator = criterion.generator
+            state = generator.get_state() if generator is not None else None
+            with torch.no_grad():
+                monitor.record(criterion(last.detach(), *targets), last, *targets)
+            if generator is not None and state is not None:
+                generator.set_state(state)
+        else:
+            monitor.record(step.loss, last, *targets)
+        done = len(monitor.steps)
+        if self.progress and (done % max(1, self.total // 10) == 0 or done == self.total):
+            surrogate, exact = monitor.surrogate[-1], monitor.exact[-1]
+            print(f"{self.label} step {done}/{self.total}: surrogate {surrogate:.4f}  exact {exact:.4f}", flush=True)
+        return self.steps is not None and done >= self.steps
+
+
 def diagnose(
-    config: Any, steps: int | None = None, progress: bool = True, out: str | Path | None = None
+    config: TrainConfig, steps: int | None = None, progress: bool = True, out: str | Path | None = None
 ) -> tuple[dict[str, Any], Path]:
     """Train ``config`` with UniLoss, recording the surrogate and the exact metric of every training batch.
 
-    Formally the run of :func:`uniloss.train.train` (same data, model, optimiser and seeded UniLoss; no
-    evaluation or checkpoints, no learning-rate schedule), with a :class:`SurrogateMonitor` on the loss of the last
-    hourglass stack for PCK. Writes ``diagnostic.png`` and ``diagnostic.json`` into ``out`` (default
-    ``config.out``), which must not hold them already unless ``config.overwrite``.
+    Formally the run of :func:`uniloss.train.train` itself (the same data order, model, optimiser, schedule,
+    seeded UniLoss and evaluation; no checkpoints) with a callback that feeds a :class:`SurrogateMonitor` after
+    every step, on the loss of the last hourglass stack for PCK (computed without touching the anchors the run
+    draws). Writes ``diagnostic.png`` and ``diagnostic.json`` into ``out`` (default ``config.out``), which must not
+    hold them already unless ``config.overwrite``.
 
     Args:
         config: a :class:`~uniloss.train.TrainConfig` (its ``loss`` is taken as UniLoss).
-        steps: stop after this many training steps; ``None`` for ``config.epochs`` epochs.
+        steps: stop after this many training steps (running more than ``config.epochs`` epochs when they need
+            more); ``None`` for ``config.epochs`` epochs.
         progress: print a line every tenth of the run.
         out: the folder to write into; ``None`` for ``config.out`` (``.`` when that is unset).
 
@@ -229,65 +280,31 @@ def diagnose(
         ``(summary, png_path)``; ``summary`` as :meth:`SurrogateMonitor.summary`.
 
     Raises:
-        ValueError: if the folder holds a diagnostic and ``config.overwrite`` is False, or ``config.resume`` is
-            set (a diagnostic cannot be continued).
+        ValueError: if ``steps`` is not positive, the folder holds a diagnostic and ``config.overwrite`` is False,
+            ``config.resume`` is set (a diagnostic cannot be continued), or as :func:`uniloss.train.train`.
+
+    Example:
+        >>> import tempfile
+        >>> from uniloss.train import TrainConfig
+        >>> config = TrainConfig(epochs=1, limit_train=256, limit_test=64, device="cpu")
+        >>> summary, png = diagnose(config, steps=3, progress=False, out=tempfile.mkdtemp())
+        >>> len(summary["exact"]), png.name
+        (3, 'diagnostic.png')
     """
-    import json
-
-    from uniloss.train.loop import _make_optimizer, build_model_for, build_task, load_data, resolve_device
-    from uniloss.train.outputs import check_output, run_label
-
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"`steps` must be a positive int or None, but got {steps!r}.")
     folder = Path(out if out is not None else (config.out or "."))
     check_output(folder, config.resume, config.overwrite, "diagnose", clear=True)
-    config = config.replace(loss="uniloss")
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    train_set, _ = load_data(config)
-    model = build_model_for(config).to(device)
-    task = build_task(config, device)
-    criterion = task.criterion
-    assert criterion is not None
-    optimizer = _make_optimizer(config, model)
-    monitor = SurrogateMonitor(criterion)
-    order = torch.Generator().manual_seed(config.seed)
-    loader = torch.utils.data.DataLoader(
-        train_set, batch_size=config.batch_size, shuffle=True, generator=order, drop_last=True
-    )
-    total = steps if steps is not None else config.epochs * len(loader)
-    model.train()
-    step = 0
-    while step < total:
-        for batch in loader:
-            inputs, targets = task.split(batch)
-            outputs = model(inputs)
-            loss = task.loss(outputs, targets)
-            last = outputs[-1] if isinstance(outputs, (list, tuple)) else outputs
-            if isinstance(outputs, (list, tuple)) and len(outputs) > 1:
-                with torch.no_grad():
-                    monitor.record(
-                        criterion(last.detach(), *_loss_targets(task, targets)), last, *_loss_targets(task, targets)
-                    )
-            else:
-                monitor.record(loss, last, *_loss_targets(task, targets))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            if progress and (step % max(1, total // 10) == 0 or step == total):
-                surrogate, exact = monitor.surrogate[-1], monitor.exact[-1]
-                print(
-                    f"{run_label(config)} step {step}/{total}: surrogate {surrogate:.4f}  exact {exact:.4f}", flush=True
-                )
-            if step >= total:
-                break
+    config = config.replace(loss="uniloss", out=None, resume=False, overwrite=False, stop_after=None)
+    if steps is not None:
+        per_epoch = max(1, count_batches(len(load_data(config)[0]), config.batch_size))  # type: ignore[arg-type]
+        config = config.replace(epochs=max(config.epochs, math.ceil(steps / per_epoch)))
+    callback = _MonitorCallback(steps, progress)
+    train(config, progress=False, callbacks=[callback])
+    monitor = cast(SurrogateMonitor, callback.monitor)  # set by on_train_begin, which train() always calls
     png = monitor.save_png(
         folder / "diagnostic.png", title=f"UniLoss diagnostic: {config.task} on {config.dataset_name}"
     )
     summary = monitor.summary()
-    (folder / "diagnostic.json").write_text(json.dumps(summary, indent=1, allow_nan=True))
+    write_json(folder / "diagnostic.json", summary)
     return summary, png
-
-
-def _loss_targets(task: Any, targets: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """The targets UniLoss takes: PCK drops the target heatmaps (the first target)."""
-    return targets[1:] if task.metric_name == "pck" else targets

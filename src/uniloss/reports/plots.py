@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uniloss.reports.table import METRIC_LABELS, check_results
+from uniloss.reports.table import check_results
+from uniloss.train.config import METRIC_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -7,9 +7,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["METRIC_LABELS", "check_results", "markdown_report", "summarize"]
+from uniloss.train.config import METRIC_LABELS
 
-METRIC_LABELS: dict[str, str] = {"average_precision": "AP", "accuracy": "accuracy", "pck": "PCKh"}
+__all__ = ["METRIC_LABELS", "check_results", "markdown_report", "summarize"]  # METRIC_LABELS: uniloss.train's
 _LOSS_ORDER = {"uniloss": 0, "baseline": 1}
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import json
 import math
-import os
 import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,10 +11,13 @@ from typing import Any
 
 import torch
 
-import uniloss
-from uniloss.train.config import BENCH_SUITES, TrainConfig, make_config
-from uniloss.train.loop import CHECKPOINT_NAME, train
+from uniloss.train.atomic import write_json
+from uniloss.train.checkpoints import CHECKPOINT_NAME
+from uniloss.train.config import TrainConfig, make_config
+from uniloss.train.loop import train
 from uniloss.train.outputs import check_output, run_label
+from uniloss.train.suites import BENCH_SUITES
+from uniloss.version import __version__
 
 __all__ = [
     "RESULTS_NAME",
@@ -42,7 +43,7 @@ def bench_settings(suite: str | None = None, preset: str | None = None, **overri
     Args:
         suite: a key of :data:`BENCH_SUITES` (``"quick"``, ``"digits"``, ``"keypoints"``, ``"fashion-mnist"``)
             or ``None``.
-        preset: a key of :data:`~uniloss.train.config.PRESETS` applied under the overrides, or ``None``.
+        preset: a key of :data:`~uniloss.train.presets.PRESETS` applied under the overrides, or ``None``.
         **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (both are run).
 
     Returns:
@@ -96,12 +97,6 @@ def _train_quietly(config: TrainConfig, threads: int) -> dict[str, Any]:
     """One run in a worker process: ``threads`` torch threads, no progress bars."""
     torch.set_num_threads(threads)
     return train(config, progress=False)
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(payload, indent=1, allow_nan=True))
-    os.replace(temporary, path)
 
 
 def run_bench(
@@ -167,7 +162,7 @@ def run_bench(
         "format": RESULTS_FORMAT,
         "command": command,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "uniloss_version": uniloss.__version__,
+        "uniloss_version": __version__,
         "torch_version": str(torch.__version__),
         "python_version": platform.python_version(),
         "platform": platform.platform(),
@@ -218,7 +213,7 @@ def run_bench(
                     done.append((lr, seed, loss, train(config, progress=progress)))
                     if lrs is None:
                         entry["runs"] = [_run_entry(loss_, seed_, history) for _, seed_, loss_, history in done]
-                        _write_json(root / RESULTS_NAME, results)
+                        write_json(root / RESULTS_NAME, results)
             else:
                 per_job = max(1, threads // jobs)
                 futures = [pool.submit(_train_quietly, config, per_job) for *_, config in plan]
@@ -229,11 +224,11 @@ def run_bench(
                         final = done[-1][3]["final_metric"]
                         print(f"run {count}/{total} done: {run_label(config)}, final test {final:.4f}", flush=True)
             _select(entry, done, lrs)
-            _write_json(root / RESULTS_NAME, results)
+            write_json(root / RESULTS_NAME, results)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    _write_json(root / RESULTS_NAME, results)
+    write_json(root / RESULTS_NAME, results)
     return results
 
 

@@ -1,25 +1,31 @@
-"""Every option of a training run in one frozen dataclass, the paper presets, and their validation."""
+"""Every option of a training run in one frozen dataclass, its validation, and :func:`make_config` (presets)."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-import torch
+from uniloss.core.checks import (
+    check_choice,
+    check_device,
+    check_nonnegative,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+)
+from uniloss.data import dataset_info, dataset_names
+from uniloss.train.presets import PRESETS
 
 __all__ = [
-    "BENCH_LR_GRIDS",
-    "BENCH_SUITES",
     "CLASSIFICATION_DATASETS",
     "DATASETS",
     "LOSSES",
+    "METRIC_LABELS",
     "MODELS",
     "OPTIMIZERS",
     "POSE_DATASETS",
-    "PRESETS",
     "SCHEDULERS",
     "TASKS",
     "TrainConfig",
@@ -37,14 +43,17 @@ LOSSES: tuple[str, ...] = get_args(LossName)
 OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
 SCHEDULERS: tuple[str, ...] = get_args(SchedulerName)
 MODELS: tuple[str, ...] = ("mlp", "small_cnn", "resnet20", "hourglass")
-CLASSIFICATION_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
-POSE_DATASETS: tuple[str, ...] = ("keypoints", "mpii")
-DATASETS: tuple[str, ...] = CLASSIFICATION_DATASETS + POSE_DATASETS
+# The dataset names come from the one registry, uniloss.data.
+CLASSIFICATION_DATASETS: tuple[str, ...] = dataset_names("classification")
+POSE_DATASETS: tuple[str, ...] = dataset_names("pose")
+DATASETS: tuple[str, ...] = dataset_names()
 
 _DEFAULT_DATASET: dict[str, str] = {"ap": "digits", "accuracy": "digits", "pck": "keypoints"}
 _DEFAULT_MODEL: dict[str, str] = {"ap": "mlp", "accuracy": "small_cnn", "pck": "hourglass"}
 _METRIC_NAME: dict[str, str] = {"ap": "average_precision", "accuracy": "accuracy", "pck": "pck"}
 _BASELINE_NAME: dict[str, str] = {"ap": "binary cross-entropy", "accuracy": "cross-entropy", "pck": "heatmap MSE"}
+METRIC_LABELS: dict[str, str] = {"average_precision": "AP", "accuracy": "accuracy", "pck": "PCKh"}
+"""Short label of each task metric, in progress lines, tables and plots (the one set)."""
 
 
 @dataclass(frozen=True)
@@ -220,36 +229,36 @@ class TrainConfig:
             TypeError: if a field has the wrong type.
             ValueError: if a field has a wrong value or the task, dataset and model do not fit together.
         """
-        _choice("task", self.task, TASKS)
-        _choice("loss", self.loss, LOSSES)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("scheduler", self.scheduler, SCHEDULERS)
-        _choice("ap_mode", self.ap_mode, get_args(ApMode))
+        check_choice("task", self.task, TASKS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("scheduler", self.scheduler, SCHEDULERS)
+        check_choice("ap_mode", self.ap_mode, get_args(ApMode))
         if self.dataset is not None:
-            _choice("dataset", self.dataset, DATASETS)
+            check_choice("dataset", self.dataset, DATASETS)
         if self.model is not None:
-            _choice("model", self.model, MODELS)
+            check_choice("model", self.model, MODELS)
         for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc"):
-            _positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("width", "limit_train", "limit_test", "stop_after", "threads"):
             if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name))
+                check_positive_int(name, getattr(self, name))
         for name in ("positive_class", "seed", "num_workers", "memory"):
-            _nonnegative_int(name, getattr(self, name))
+            check_nonnegative_int(name, getattr(self, name))
         for name in ("lr", "threshold"):
-            _positive_float(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for name in ("temperature", "power"):
             if getattr(self, name) is not None:
-                _positive_float(name, getattr(self, name))
+                check_positive(name, getattr(self, name))
         for name in ("momentum", "weight_decay"):
-            _nonnegative_float(name, getattr(self, name))
+            check_nonnegative(name, getattr(self, name))
         if self.grad_clip is not None:
-            _positive_float("grad_clip", self.grad_clip)
-        _positive_float("gamma", self.gamma)
+            check_positive("grad_clip", self.grad_clip)
+        check_positive("gamma", self.gamma)
         if self.gamma > 1:
             raise ValueError(f"`gamma` must be in (0, 1], but got {self.gamma!r}.")
         self._validate_sequences()
-        if self.candidates is not None and _positive_int("candidates", self.candidates) < 2:
+        if self.candidates is not None and check_positive_int("candidates", self.candidates) < 2:
             raise ValueError(
                 f"`candidates` must be at least 2 (the true class and one other), but got {self.candidates}."
             )
@@ -260,14 +269,14 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"`{name}` must be a str or None, but got {type(value).__name__} {value!r}.")
-        _check_device(self.device)
+        check_device("device", self.device)
         self._validate_combination()
 
     def _validate_sequences(self) -> None:
         if not isinstance(self.milestones, tuple):
             raise TypeError(f"`milestones` must be a tuple of ints, but got {type(self.milestones).__name__}.")
         for index, milestone in enumerate(self.milestones):
-            _positive_int(f"milestones[{index}]", milestone)
+            check_positive_int(f"milestones[{index}]", milestone)
         if list(self.milestones) != sorted(set(self.milestones)):
             raise ValueError(f"`milestones` must be strictly increasing, but got {list(self.milestones)}.")
         if self.scheduler == "multistep" and not self.milestones:
@@ -275,7 +284,7 @@ class TrainConfig:
         if not isinstance(self.hidden, tuple):
             raise TypeError(f"`hidden` must be a tuple of ints, but got {type(self.hidden).__name__}.")
         for index, size in enumerate(self.hidden):
-            _positive_int(f"hidden[{index}]", size)
+            check_positive_int(f"hidden[{index}]", size)
 
     def _validate_combination(self) -> None:
         pose = self.task == "pck"
@@ -299,8 +308,6 @@ class TrainConfig:
                 f"but got {self.memory}."
             )
         if self.task == "ap":
-            from uniloss.data import dataset_info
-
             num_classes = dataset_info(self.dataset_name)["num_classes"]
             if self.positive_class >= num_classes:
                 raise ValueError(
@@ -316,161 +323,13 @@ class TrainConfig:
             )
 
 
-# The paper's settings (Liu, Wang and Deng, ECCV 2020, and its published scripts), as overrides of TrainConfig.
-PRESETS: dict[str, dict[str, Any]] = {
-    # MNIST, digit 0 against the rest: MLP 784-500-300-1, batch 16, SGD lr 0.01 momentum 0.5, 30 epochs.
-    "paper-mnist-ap": {
-        "task": "ap",
-        "dataset": "mnist",
-        "model": "mlp",
-        "hidden": (500, 300),
-        "positive_class": 0,
-        "batch_size": 16,
-        "optimizer": "sgd",
-        "lr": 0.01,
-        "momentum": 0.5,
-        "weight_decay": 0.0,
-        "scheduler": "none",
-        "epochs": 30,
-        "temperature": 1.0,
-        "power": 1.0,
-    },
-    # CIFAR-10: ResNet-20, batch 128, SGD lr 0.1 momentum 0.9, weight decay 1e-4, 200 epochs, x0.1 at 140 and 160.
-    "paper-cifar10": {
-        "task": "accuracy",
-        "dataset": "cifar10",
-        "model": "resnet20",
-        "batch_size": 128,
-        "optimizer": "sgd",
-        "lr": 0.1,
-        "momentum": 0.9,
-        "weight_decay": 1e-4,
-        "scheduler": "multistep",
-        "milestones": (140, 160),
-        "gamma": 0.1,
-        "epochs": 200,
-        "candidates": None,
-        "augment": True,
-        "temperature": 1.0,
-        "power": 1.0,
-    },
-    # CIFAR-100: as CIFAR-10 with the top-21 candidate classes, 750 epochs, x0.1 at 600 and 650.
-    "paper-cifar100": {
-        "task": "accuracy",
-        "dataset": "cifar100",
-        "model": "resnet20",
-        "batch_size": 128,
-        "optimizer": "sgd",
-        "lr": 0.1,
-        "momentum": 0.9,
-        "weight_decay": 1e-4,
-        "scheduler": "multistep",
-        "milestones": (600, 650),
-        "gamma": 0.1,
-        "epochs": 750,
-        "candidates": 21,
-        "augment": True,
-        "temperature": 1.0,
-        "power": 1.0,
-    },
-    # MPII: stacked hourglass (8 stacks, 256 features, depth 4) on 256x256 crops -> 64x64 heatmaps, batch 6,
-    # RMSprop lr 2.5e-4 (no momentum, no weight decay), 50 epochs, x0.25 at 30 and 40, PCKh@0.5.
-    "paper-mpii": {
-        "task": "pck",
-        "dataset": "mpii",
-        "model": "hourglass",
-        "stacks": 8,
-        "width": 256,
-        "depth": 4,
-        "batch_size": 6,
-        "eval_batch_size": 24,
-        "optimizer": "rmsprop",
-        "lr": 2.5e-4,
-        "momentum": 0.0,
-        "weight_decay": 0.0,
-        "scheduler": "multistep",
-        "milestones": (30, 40),
-        "gamma": 0.25,
-        "epochs": 50,
-        "threshold": 0.5,
-        "temperature": 1.0,
-        "power": 1.0,
-    },
-}
-
-# Benchmark suites for ``uniloss bench``: named lists of settings, each a dict of TrainConfig overrides (a setting
-# is named task-dataset). The bench runs both losses (UniLoss and the task's baseline) for every seed of ``--seeds``.
-_SMALL_PCK: dict[str, Any] = {
-    "task": "pck",
-    "dataset": "keypoints",
-    "model": "hourglass",
-    "stacks": 1,
-    "width": 32,
-    "depth": 2,
-    "batch_size": 32,
-    "limit_train": 1024,
-    "epochs": 5,
-}
-"""PCKh on 1,024 synthetic keypoint images with a one-stack hourglass: minutes on two CPU cores."""
-
-BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
-    # Minutes on two CPU cores: digits AP (8 against the rest: the hardest digit, so AP does not saturate at 1.0)
-    # and 10-class accuracy, and PCKh on 1,024 synthetic keypoint images with a one-stack hourglass.
-    "quick": [
-        {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 8},
-        {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
-        _SMALL_PCK,
-    ],
-    "digits": [
-        {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 20},
-        {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "epochs": 20},
-    ],
-    # All 2,000 synthetic training images, a two-stack hourglass (intermediate supervision); a GPU helps.
-    "keypoints": [
-        {"task": "pck", "dataset": "keypoints", "model": "hourglass", "stacks": 2, "width": 64, "batch_size": 32},
-    ],
-    # Fashion-MNIST: T-shirt/top (class 0) against the rest with the MLP 784-500-300-1, and 10-class accuracy with
-    # the MLP 784-500-300-10; Adam 1e-3, batch 128, 5 epochs (the settings of DESIGN.md's measurements).
-    "fashion-mnist": [
-        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 5},
-        {"task": "accuracy", "dataset": "fashion-mnist", "model": "mlp", "epochs": 5},
-    ],
-    # The quality study (docs/results.md): every task's UniLoss against its usual loss with the same model, data,
-    # epochs, seeds and learning-rate grid (BENCH_LR_GRIDS), on two CPU cores in about 20 minutes with --jobs 2.
-    # AP: Fashion-MNIST T-shirt/top (0) and Shirt (6, the hardest class) against the rest, MLP 784-500-300-1,
-    # batch 128, 3 epochs, also with UniLoss(memory=512) (the baseline ignores it); accuracy: Fashion-MNIST 10
-    # classes with a small CNN (width 16) on the first 10,000 training images, and the embedded digits; PCKh: 1,024
-    # synthetic keypoint images, one-stack hourglass.
-    "quality": [
-        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3},
-        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3},
-        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 0, "epochs": 3, "memory": 512},
-        {"task": "ap", "dataset": "fashion-mnist", "model": "mlp", "positive_class": 6, "epochs": 3, "memory": 512},
-        {
-            "task": "accuracy",
-            "dataset": "fashion-mnist",
-            "model": "small_cnn",
-            "width": 16,
-            "limit_train": 10000,
-            "epochs": 3,
-        },
-        {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 8},
-        _SMALL_PCK,
-    ],
-}
-
-# Learning rates a suite tries for every loss (the same grid for UniLoss and the baseline); each loss is reported
-# at its best mean final test metric over the seeds. Suites without an entry run at the setting's ``lr``.
-BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3)}
-
-
 def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
     """Build a validated :class:`TrainConfig` from a preset and overrides (overrides win).
 
     Formally ``TrainConfig(**{**PRESETS[preset], **overrides, "preset": preset})``.
 
     Args:
-        preset: a key of :data:`PRESETS`, or ``None`` for the plain defaults.
+        preset: a key of :data:`~uniloss.train.presets.PRESETS`, or ``None`` for the plain defaults.
         **overrides: field values; ``None`` values are kept (they mean "task default" for some fields).
 
     Returns:
@@ -503,55 +362,3 @@ def _check_known(values: Mapping[str, Any]) -> None:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, but got {value!r}.")
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be a positive int, but got {type(value).__name__} {value!r}.")
-    if value < 1:
-        raise ValueError(f"`{name}` must be a positive int, but got {value}.")
-    return value
-
-
-def _nonnegative_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be a non-negative int, but got {type(value).__name__} {value!r}.")
-    if value < 0:
-        raise ValueError(f"`{name}` must be a non-negative int, but got {value}.")
-    return value
-
-
-def _real(name: str, value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a {what} float, but got {type(value).__name__} {value!r}.")
-    return float(value)
-
-
-def _positive_float(name: str, value: object) -> float:
-    number = _real(name, value, "positive")
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"`{name}` must be a positive float, but got {value!r}.")
-    return number
-
-
-def _nonnegative_float(name: str, value: object) -> float:
-    number = _real(name, value, "non-negative")
-    if not (math.isfinite(number) and number >= 0):
-        raise ValueError(f"`{name}` must be a non-negative float, but got {value!r}.")
-    return number
-
-
-def _check_device(device: object) -> None:
-    if not isinstance(device, str):
-        raise TypeError(f"`device` must be a str, but got {type(device).__name__} {device!r}.")
-    if device == "auto":
-        return
-    try:
-        torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', but got {device!r}.") from None

@@ -143,8 +143,13 @@ def check_file(path: str | Path | None, overwrite: bool = False, name: str = "ma
         raise ValueError(f"`{name}` {str(target)!r} already exists; set `overwrite` to replace it.")
 
 
-def run_label(config: Any) -> str:
+def run_label(config: Any, loss_name: str | None = None) -> str:
     """How progress lines name a run: setting, loss, seed and learning rate.
+
+    Args:
+        config: the run's :class:`~uniloss.train.config.TrainConfig`.
+        loss_name: the name of the loss trained, or ``None`` for that of ``config.loss`` (``UniLoss`` or the
+            task's baseline); a run with its own ``criterion`` passes the criterion's name.
 
     Example:
         >>> from uniloss.train.config import TrainConfig
@@ -156,5 +161,6 @@ def run_label(config: Any) -> str:
         name += f"-class{config.positive_class}"
     if config.memory:
         name += f"-memory{config.memory}"
-    loss = "UniLoss" if config.loss == "uniloss" else config.baseline_name
-    return f"{name} {loss} seed {config.seed} lr {config.lr:g}"
+    if loss_name is None:
+        loss_name = "UniLoss" if config.loss == "uniloss" else config.baseline_name
+    return f"{name} {loss_name} seed {config.seed} lr {config.lr:g}"

@@ -1,0 +1,387 @@
+"""The UniLoss engine: comparisons -> relaxed binaries -> distances to anchors -> interpolated metric."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
+from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
+from uniloss.core.comparisons import Comparisons
+from uniloss.core.user_warnings import warn_user
+from uniloss.engine.distances import squared_distances
+from uniloss.engine.memory import ExampleMemory
+from uniloss.interpolators.base import Interpolator
+from uniloss.interpolators.idw import InverseDistanceWeighting
+from uniloss.metrics.base import MetricRefactoring
+from uniloss.relaxations.base import Relaxation
+from uniloss.relaxations.sigmoid import Sigmoid
+
+__all__ = ["UniLoss", "anchor_values", "exact_without_binaries", "uniloss"]
+
+_DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+
+
+def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
+    """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
+    rows, length = wrong.shape
+    fixed = anchors.base.shape[0]
+    counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
+    current = wrong.sum(1)
+    torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current), out=counts[:fixed])
+    flip = anchors.flip
+    index = flip.clamp_min(0)
+    step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
+    counts[:fixed].scatter_add_(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    if anchors.random is not None:
+        anchors.random.row_counts(out=counts[fixed:])
+    return counts
+
+
+def anchor_values(
+    metric: MetricRefactoring, comparisons: Comparisons, wrong: torch.Tensor, anchors: AnchorSet
+) -> torch.Tensor:
+    """Exact metric at every anchor, ``(K_all,)``: from row counts when the metric allows, else densely.
+
+    Args:
+        metric: the refactored metric.
+        comparisons: the layout of the batch.
+        wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
+        anchors: the anchors of this step.
+
+    Returns:
+        ``(K_all,)`` float metric values, in the order of ``anchors``.
+    """
+    if metric.uses_counts:
+        return metric.evaluate_counts(_wrong_counts(wrong, anchors), comparisons)
+    total = anchors.num_anchors
+    step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
+    values = [
+        metric.evaluate(
+            torch.where(anchors.materialise(wrong, start, min(start + step, total)), -1.0, 1.0), comparisons
+        )
+        for start in range(0, total, step)
+    ]
+    return torch.cat(values)
+
+
+def exact_without_binaries(metric: MetricRefactoring, comparisons: Comparisons) -> torch.Tensor:
+    """The exact metric of a layout without any binary (``R * L == 0``), a scalar: the loss of such a batch.
+
+    From ``evaluate_counts`` of zero wrong binaries per row when the metric has it, else from ``evaluate`` of the
+    one (empty) configuration, so a metric that implements only ``evaluate`` works here too.
+
+    Args:
+        metric: the refactored metric.
+        comparisons: a layout with no entry (``R`` rows of none, or no row).
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+        >>> from uniloss.metrics import AveragePrecision
+        >>> empty = AveragePrecision().comparisons(torch.tensor([0.5, -1.0]), torch.tensor([0, 0]))
+        >>> empty.shape, exact_without_binaries(AveragePrecision(), empty)
+        ((0, 2), tensor(0.))
+    """
+    rows, length = comparisons.shape
+    values = comparisons.values
+    if metric.uses_counts:
+        return metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+    return metric.evaluate(values.new_ones((1, rows, length)), comparisons)[0]
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Warn once per run and message kind, at the user's line (outside uniloss and torch)."""
+    key = message.split(":")[0]
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warn_user(message, UserWarning)
+
+
+def _surrogate(
+    scores: torch.Tensor,
+    targets: tuple[torch.Tensor, ...],
+    metric: MetricRefactoring,
+    relax: Relaxation,
+    anchors: AnchorSampler,
+    interpolator: Interpolator,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
+    comparisons = metric.comparisons(scores, *targets)
+    values = comparisons.values
+    mask = comparisons.mask
+    if values.numel() == 0:
+        exact = exact_without_binaries(metric, comparisons)
+        _warn_once(
+            f"{metric!r}: the batch gives no comparison (layout {tuple(values.shape)}), so the loss is constant "
+            "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
+            "This warning is shown once per run."
+        )
+        return exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+    with torch.no_grad():
+        wrong = values <= 0
+        if mask is not None:
+            wrong &= mask
+    drawn = anchors.sample(wrong, mask, generator)
+    with torch.no_grad():
+        exact_values = anchor_values(metric, comparisons, wrong, drawn)
+    squared = squared_distances(values, relax, mask, wrong, drawn)
+    return interpolator(squared, exact_values)
+
+
+def _parts(
+    metric: MetricRefactoring,
+    relax: Relaxation | None,
+    anchors: AnchorSampler | None,
+    interpolator: Interpolator | None,
+) -> tuple[Relaxation, AnchorSampler, Interpolator]:
+    """The given parts, the metric's default parts in place of those not given."""
+    if relax is not None and anchors is not None and interpolator is not None:
+        return relax, anchors, interpolator
+    defaults = metric.default_parts()
+    return (
+        defaults.relax if relax is None else relax,
+        defaults.anchors if anchors is None else anchors,
+        defaults.interpolator if interpolator is None else interpolator,
+    )
+
+
+@torch.compiler.disable
+def uniloss(
+    scores: torch.Tensor,
+    *targets: torch.Tensor,
+    metric: MetricRefactoring,
+    relax: Relaxation | None = None,
+    anchors: AnchorSampler | None = None,
+    interpolator: Interpolator | None = None,
+    generator: torch.Generator | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """The UniLoss surrogate of ``metric`` on one batch, differentiable w.r.t. ``scores``.
+
+    Formally ``loss = 1 - sum_k w_k g(a_k) / sum_k w_k`` (``g`` itself for a lower-is-better metric) with
+    ``w_k = ||b - a_k||^-p``, ``b = relax(comparisons(scores))`` and anchors ``a_k`` drawn by ``anchors``.
+    Gradients come from autograd through this formula. A batch without any binary (for example AP with no
+    positive) gives the constant ``1 - metric`` with zero gradients. Under ``torch.compile`` the loss runs
+    eagerly (one graph break): its seeded random draws and data-dependent layouts would break the graph
+    a dozen times anyway.
+
+    Args:
+        scores: raw scores (logits, heatmaps) of the shape the metric expects.
+        *targets: the metric's targets (labels; or joints, visibility and head sizes).
+        metric: the refactored metric.
+        relax: relaxation of the binaries (default: ``metric.default_parts().relax``).
+        anchors: anchor sampler (default: ``metric.default_parts().anchors``).
+        interpolator: interpolation (default: ``metric.default_parts().interpolator``).
+        generator: random source of the anchors; a seeded one repeats exactly.
+        validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+
+    Returns:
+        A scalar loss tensor in the dtype of the comparisons (float32 at least).
+
+    Raises:
+        TypeError: for non-tensor or wrongly typed input.
+        ValueError: for wrong shapes, devices or values, including NaN or infinite scores and empty batches.
+
+    Example:
+        >>> from uniloss.metrics import AveragePrecision
+        >>> scores = torch.tensor([2.0, -1.0, 0.5, -3.0], requires_grad=True)
+        >>> loss = uniloss(scores, torch.tensor([1, 0, 1, 0]), metric=AveragePrecision(),
+        ...                generator=torch.Generator().manual_seed(0))
+        >>> loss.backward()
+        >>> bool(0 <= loss <= 1), bool(torch.isfinite(scores.grad).all())
+        (True, True)
+    """
+    if not isinstance(metric, MetricRefactoring):
+        raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+    if validate_args:
+        check_tensor("scores", scores)
+        check_nonempty("scores", scores)
+        metric.check(scores, *targets)
+        check_finite("scores", scores)
+    relax, anchors, interpolator = _parts(metric, relax, anchors, interpolator)
+
+    if scores.dtype in (torch.float16, torch.bfloat16):
+        scores = scores.float()  # comparisons and distances in float32 at least
+    with torch.autocast(device_type=scores.device.type, enabled=False):
+        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator)
+    return 1 - value if metric.higher_is_better else value
+
+
+class UniLoss(torch.nn.Module):
+    """A training loss that optimises ``metric``: the module form of :func:`uniloss`.
+
+    ``temperature`` and ``power`` are shorthands for ``relax=Sigmoid(temperature)`` and
+    ``interpolator=InverseDistanceWeighting(power)``; give one form or the other. A part not given is the
+    metric's (:meth:`~uniloss.metrics.MetricRefactoring.default_parts`).
+
+    Args:
+        metric: the refactored metric, e.g. ``uniloss.metrics.AveragePrecision()``.
+        temperature: temperature of a sigmoid relaxation (shorthand for ``relax=Sigmoid(temperature)``).
+        power: power of an inverse-distance weighting (shorthand for ``interpolator=InverseDistanceWeighting(power)``).
+        relax: a relaxation (default: ``metric.default_parts().relax``).
+        anchors: an anchor sampler (default: ``metric.default_parts().anchors``).
+        interpolator: an interpolator (default: ``metric.default_parts().interpolator``).
+        generator: random source of the anchors; a seeded one makes runs repeat exactly.
+        validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        distributed: under an initialised process group of several ranks, gather scores and targets from
+            every rank (keeping the local gradient) and return the loss of the global batch, identical on
+            every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
+            single-process loss on the concatenated batch. Anchors are drawn identically on every rank: from
+            ``generator`` (seed it identically on every rank) or, without one, from a seed that rank 0
+            broadcasts on the first call. Ignored without a process group.
+        memory: number of earlier examples ranked together with each batch (0: none). In training mode the
+            scores (detached) and targets of the last ``memory`` examples are kept and appended to each batch
+            along the first dimension, so a batch-level metric such as AP is measured on a larger sample than
+            a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
+            remembered, identically on every rank. A batch is remembered only once its loss is computed, so a
+            batch that fails the checks (``validate_args``) never enters; with ``validate_args=False`` a batch of
+            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. The loss then
+            measures the pooled sample, not the batch alone. Call the module once per step (not once per
+            output head), or each call remembers the same examples again. In ``eval()`` mode the memory is
+            neither used nor updated. Refused by metrics that are not ``poolable`` (query groups). The examples
+            live in :attr:`example_memory` (an :class:`~uniloss.engine.ExampleMemory`).
+
+    Raises:
+        TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
+        ValueError: if both ``temperature`` and ``relax`` (or ``power`` and ``interpolator``) are given, a
+            value is invalid, or ``memory`` is asked of a metric that cannot pool batches.
+
+    Example:
+        >>> import uniloss
+        >>> criterion = uniloss.UniLoss(uniloss.metrics.Accuracy(num_classes=3),
+        ...                             generator=torch.Generator().manual_seed(0))
+        >>> logits = torch.randn(8, 3, requires_grad=True)
+        >>> criterion(logits, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])).backward()
+        >>> logits.grad.shape
+        torch.Size([8, 3])
+    """
+
+    def __init__(
+        self,
+        metric: MetricRefactoring,
+        *,
+        temperature: float | None = None,
+        power: float | None = None,
+        relax: Relaxation | None = None,
+        anchors: AnchorSampler | None = None,
+        interpolator: Interpolator | None = None,
+        generator: torch.Generator | None = None,
+        validate_args: bool = True,
+        distributed: bool = False,
+        memory: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(metric, MetricRefactoring):
+            raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+        if temperature is not None and relax is not None:
+            raise ValueError("give either `temperature` or `relax`, not both.")
+        if power is not None and interpolator is not None:
+            raise ValueError("give either `power` or `interpolator`, not both.")
+        self.metric = metric
+        if temperature is not None:
+            relax = Sigmoid(temperature)
+        if power is not None:
+            interpolator = InverseDistanceWeighting(power)
+        if relax is not None:
+            check_instance("relax", relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid) or None")
+        if anchors is not None:
+            check_instance("anchors", anchors, AnchorSampler, "a uniloss AnchorSampler or None")
+        if interpolator is not None and not callable(interpolator):
+            raise TypeError(f"`interpolator` must be callable or None, but got {type(interpolator).__name__}.")
+        if generator is not None:
+            check_instance("generator", generator, torch.Generator, "a torch.Generator or None")
+        self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
+        self.generator = generator
+        self.validate_args = check_bool("validate_args", validate_args)
+        self.distributed = check_bool("distributed", distributed)
+        self.example_memory = ExampleMemory(memory)
+        if self.memory and not metric.poolable:
+            raise ValueError(f"`memory` needs a metric whose batches can be pooled, but {metric!r} cannot.")
+
+    @property
+    def memory(self) -> int:
+        """The number of earlier examples pooled with each batch in training mode (``example_memory.size``)."""
+        return self.example_memory.size
+
+    def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        """Return the loss of one batch; see :func:`uniloss` for the arguments."""
+        generator = self.generator
+        if self.distributed:
+            from uniloss import distributed
+
+            if distributed.is_distributed():
+                if generator is None:
+                    seed = distributed.broadcast_seed(None, scores.device)
+                    generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
+                scores = distributed.gather(scores)
+                targets = tuple(distributed.gather(target) for target in targets)
+        pooling = bool(self.memory) and self.training
+        if pooling:
+            scores, *rest = self.example_memory.pool((scores, *targets))
+            targets = tuple(rest)
+        loss = uniloss(
+            scores,
+            *targets,
+            metric=self.metric,
+            relax=self.relax,
+            anchors=self.anchors,
+            interpolator=self.interpolator,
+            generator=generator,
+            validate_args=self.validate_args,
+        )
+        if pooling:
+            self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
+        return loss
+
+    def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
+        """The remembered examples (see ``memory``), kept by ``state_dict()`` so a resumed run repeats exactly."""
+        return self.example_memory.state()
+
+    def set_extra_state(self, state: dict[str, list[torch.Tensor]]) -> None:
+        """Restore the remembered examples of :meth:`get_extra_state`."""
+        self.example_memory.load_state(state)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Accept state dicts saved before the memory existed (no ``_extra_state`` entry): nothing remembered."""
+        key = prefix + "_extra_state"
+        had = key in state_dict
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        if not had and key in missing_keys:
+            missing_keys.remove(key)
+            self.example_memory.reset()
+
+    def reset_memory(self) -> None:
+        """Forget the examples remembered from earlier batches (see ``memory``)."""
+        self.example_memory.reset()
+
+    def extra_repr(self) -> str:
+        """The parts, then ``validate_args``, ``distributed`` and ``memory`` where not the default (not the generator).
+
+        ``repr(module)`` thus reads as a constructor call that rebuilds the loss, up to its random source.
+        """
+        options = {"validate_args": True, "distributed": False, "memory": 0}
+        changed = "".join(
+            f", {name}={getattr(self, name)!r}" for name, default in options.items() if getattr(self, name) != default
+        )
+        return (
+            f"metric={self.metric!r}, relax={self.relax!r}, anchors={self.anchors!r}, "
+            f"interpolator={self.interpolator!r}{changed}"
+        )

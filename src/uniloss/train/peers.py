@@ -1,0 +1,467 @@
+"""Peer surrogate losses that ``uniloss bench`` sets beside UniLoss: ours and other libraries', behind one registry.
+
+Each peer is a small :class:`torch.nn.Module` that takes the tensors our tasks use (raw logits, never
+probabilities) and returns a scalar loss:
+
+- average precision: logits ``(B,)``, labels ``(B,)`` in ``{0, 1}``;
+- F1 at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
+- segmentation: logits ``(B, C, H, W)`` with class indices ``(B, H, W)``, or binary logits ``(B, H, W)`` with
+  ``{0, 1}`` masks ``(B, H, W)``.
+
+Two peers are ours (:class:`PairwiseLogistic`, :class:`SigmoidF1`); the others wrap LibAUC, kornia and MONAI,
+imported only when a peer is built. Install those with the ``peers`` extra, and LibAUC on its own without its
+dependencies (its wheel requires torchvision, opencv and torch_geometric, which its losses and optimisers never
+import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
+
+    pip install -e ".[peers]"
+    pip install --no-deps libauc==2.0.1
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from uniloss.core.checks import check_floating, check_positive, check_positive_int, check_shape, check_tensor
+
+__all__ = [
+    "PEERS",
+    "KorniaDice",
+    "KorniaLovasz",
+    "LibAUCAP",
+    "MonaiDice",
+    "PairwiseLogistic",
+    "Peer",
+    "SigmoidF1",
+    "build_peer",
+    "peer_names",
+    "soap_adam",
+]
+
+PeerTask = Literal["ap", "f1", "segmentation"]
+INSTALL_HINT = 'pip install -e ".[peers]" (kornia, monai), and for LibAUC: pip install --no-deps libauc==2.0.1'
+
+
+def _require(module: str, package: str) -> ModuleType:
+    """Import ``module`` of the optional ``package``, or raise ``ModuleNotFoundError`` naming the install lines."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            f"This peer loss needs `{package}`, which is not installed (importing {module!r} failed: {error}). "
+            f"Install the peers with: {INSTALL_HINT}.",
+            name=package,
+        ) from error
+
+
+def _check_binary_pair(scores: object, targets: object, shape: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check float ``scores`` of symbolic ``shape`` and ``targets`` of the same shape; return both."""
+    scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
+    check_floating("scores", scores)
+    sizes: dict[str, int] = {}
+    check_shape("scores", scores, shape, sizes)
+    check_shape("targets", targets, shape, sizes)
+    return scores, targets
+
+
+def _check_masks(scores: object, targets: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check segmentation inputs: ``(B, C, H, W)`` logits (``C >= 2``) or ``(B, H, W)``, and ``(B, H, W)`` masks."""
+    scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
+    check_floating("scores", scores)
+    sizes: dict[str, int] = {}
+    if scores.ndim == 4:
+        check_shape("scores", scores, ("B", "C", "H", "W"), sizes)
+        if sizes["C"] < 2:
+            raise ValueError(
+                f"`scores` must have C >= 2 classes in (B, C, H, W) (pass binary logits as (B, H, W)), "
+                f"but got {tuple(scores.shape)}."
+            )
+    else:
+        check_shape("scores", scores, ("B", "H", "W"), sizes)
+    check_shape("targets", targets, ("B", "H", "W"), sizes)
+    return scores, targets
+
+
+class PairwiseLogistic(nn.Module):
+    """Pairwise logistic loss over every positive-negative pair of a batch (ours; the AP floor of the bench).
+
+    Formally, ``L = mean_{p in P, n in N} softplus(-(s_p - s_n))`` over the positives ``P`` and negatives ``N``
+    of the batch, the logistic loss of the comparisons that UniLoss's average precision uses. A batch without a
+    positive or without a negative has no pair: the loss is 0 with a zero gradient.
+
+    Shape:
+        - scores: ``(B,)`` float logits; targets: ``(B,)`` in ``{0, 1}`` (bool, int or float).
+        - Output: a scalar.
+
+    Raises:
+        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: if the shapes are not ``(B,)`` and ``(B,)``.
+
+    Example:
+        >>> loss = PairwiseLogistic()(torch.tensor([2.0, 0.0, -1.0]), torch.tensor([1, 0, 0]))
+        >>> round(float(loss), 4)  # (softplus(-2) + softplus(-3)) / 2
+        0.0878
+    """
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return the mean logistic loss of ``s_p - s_n`` over all positive-negative pairs."""
+        scores, targets = _check_binary_pair(scores, targets, ("B",))
+        positive = targets.bool()
+        differences = scores[positive][:, None] - scores[~positive][None, :]
+        if differences.numel() == 0:
+            return scores.sum() * 0.0
+        return F.softplus(-differences).mean()
+
+
+class SigmoidF1(nn.Module):
+    """The sigmoidF1 surrogate of F1 (Bénédict et al., TMLR 2022, arXiv:2108.10566), written from its formula.
+
+    Formally, with ``S(u) = 1 / (1 + exp(-beta (u + eta)))`` of each logit ``u`` and labels ``y``, summed over
+    the batch (per label for ``(B, K)`` inputs): ``tp = sum S(u) y``, ``fp = sum S(u) (1 - y)``,
+    ``fn = sum (1 - S(u)) y``, ``F1 = 2 tp / (2 tp + fn + fp + 1e-16)`` and the loss is ``1 - F1``, averaged over
+    the ``K`` labels. This is the sigmoid with slope ``beta`` and offset ``eta`` on the last layer's output, as
+    the authors state it (``1 / (1 + exp(b (z + c)))`` with ``b = -beta``, ``c = eta``); their PyTorch file applies
+    it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do not copy. ``beta = 1, eta = 0`` is the
+    plain soft F1 of ``sigmoid(u)``.
+
+    Args:
+        beta: slope of the sigmoid (default 1).
+        eta: offset added to the logits (default 0).
+
+    Shape:
+        - scores: ``(B,)`` or ``(B, K)`` float logits; targets: the same shape, in ``{0, 1}``.
+        - Output: a scalar.
+
+    Raises:
+        TypeError: if an option is not a number, an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: if ``beta`` is not positive, ``eta`` is not finite, or the shapes differ.
+
+    Example:
+        >>> loss = SigmoidF1()(torch.tensor([0.0, 0.0]), torch.tensor([1, 0]))
+        >>> float(loss)  # tp = fp = fn = 1/2: F1 = 1/2
+        0.5
+    """
+
+    def __init__(self, beta: float = 1.0, eta: float = 0.0) -> None:
+        super().__init__()
+        self.beta = check_positive("beta", beta)
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)):
+            raise TypeError(f"`eta` must be a finite float, but got {type(eta).__name__} {eta!r}.")
+        if not math.isfinite(eta):
+            raise ValueError(f"`eta` must be a finite float, but got {eta!r}.")
+        self.eta = float(eta)
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return ``1 - F1`` of the soft counts, averaged over labels."""
+        scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
+        shape = ("B",) if scores.ndim <= 1 else ("B", "K")
+        scores, targets = _check_binary_pair(scores, targets, shape)
+        soft = torch.sigmoid(self.beta * (scores + self.eta))
+        labels = targets.to(soft.dtype)
+        tp = (soft * labels).sum(0)
+        fp = (soft * (1 - labels)).sum(0)
+        fn = ((1 - soft) * labels).sum(0)
+        return (1 - 2 * tp / (2 * tp + fn + fp + 1e-16)).mean()
+
+    def extra_repr(self) -> str:
+        """Show the options."""
+        return f"beta={self.beta}, eta={self.eta}"
+
+
+class LibAUCAP(nn.Module):
+    """LibAUC's ``APLoss`` (SOAP; Qi et al., NeurIPS 2021) on our logits, with the dataset indices it needs.
+
+    Formally, ``libauc.losses.APLoss(data_len, gamma, margin)(sigmoid(scores)[:, None], targets[:, None],
+    index)``: LibAUC scores probabilities, keeps moving averages ``u_all, u_pos`` per training example (hence
+    ``data_len`` and each example's dataset ``index``, ``(B,)`` int64) and needs a positive in every batch. Its
+    value is not a loss to read (the averages are detached: it is about 1e-8 while training); only its gradient
+    means something. The averages move to the device of ``scores`` on first use. The recipe of LibAUC's AP
+    tutorial is ``margin=0.6, gamma=0.1`` with its SOAP optimiser in Adam mode and weight decay 1e-5
+    (:func:`soap_adam`); its docstring defaults are ``margin=1.0, gamma=0.9``.
+
+    Args:
+        data_len: number of examples of the training set (indices lie in ``[0, data_len)``).
+        margin: margin of the squared-hinge surrogate (LibAUC's default 1.0).
+        gamma: moving-average rate (LibAUC's default 0.9).
+
+    Raises:
+        ModuleNotFoundError: if LibAUC is not installed, naming the install line.
+        TypeError: if an option has the wrong type, or at call time an input is not a tensor.
+        ValueError: if an option is out of range, or at call time for mismatched shapes or a batch with no
+            positive.
+
+    Example:
+        >>> peer = LibAUCAP(data_len=8)  # doctest: +SKIP
+        >>> peer(torch.randn(4), torch.tensor([1, 0, 0, 1]), torch.tensor([0, 1, 2, 3])).shape  # doctest: +SKIP
+        torch.Size([])
+    """
+
+    def __init__(self, data_len: int, margin: float = 1.0, gamma: float = 0.9) -> None:
+        super().__init__()
+        losses = _require("libauc.losses", "libauc")
+        self.data_len = check_positive_int("data_len", data_len)
+        self.margin = check_positive("margin", margin)
+        self.gamma = check_positive("gamma", gamma)
+        if self.gamma > 1:
+            raise ValueError(f"`gamma` must be in (0, 1], but got {gamma!r}.")
+        self.loss = losses.APLoss(data_len=data_len, margin=self.margin, gamma=self.gamma, device=torch.device("cpu"))
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Return LibAUC's AP loss of ``sigmoid(scores)`` for the examples at ``index`` of the training set."""
+        scores, targets = _check_binary_pair(scores, targets, ("B",))
+        index = check_tensor("index", index)
+        check_shape("index", index, (scores.shape[0],), {})
+        if not bool(targets.bool().any()):
+            raise ValueError("`targets` must hold at least one positive (LibAUC's APLoss needs one), but got none.")
+        if self.loss.u_all.device != scores.device:
+            self.loss.u_all = self.loss.u_all.to(scores.device)
+            self.loss.u_pos = self.loss.u_pos.to(scores.device)
+        return self.loss(torch.sigmoid(scores)[:, None], targets[:, None].to(scores.dtype), index.long())
+
+    def extra_repr(self) -> str:
+        """Show the options."""
+        return f"data_len={self.data_len}, margin={self.margin}, gamma={self.gamma}"
+
+
+def soap_adam(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """LibAUC's SOAP optimiser in Adam mode with weight decay 1e-5, the optimiser of its AP tutorial.
+
+    Formally ``libauc.optimizers.SOAP(parameters, lr=lr, mode="adam", weight_decay=1e-5)``: Adam on gradients
+    clipped to ``[-1, 1]`` (its ``clip_value``) plus ``1e-5 * w``.
+
+    Args:
+        parameters: the model's parameters.
+        lr: learning rate.
+
+    Returns:
+        The optimiser.
+
+    Raises:
+        ModuleNotFoundError: if LibAUC is not installed, naming the install line.
+        TypeError: if ``lr`` is not a number.
+        ValueError: if ``lr`` is not positive.
+    """
+    optimizers = _require("libauc.optimizers", "libauc")
+    rate = check_positive("lr", lr)
+    optimizer: torch.optim.Optimizer = optimizers.SOAP(
+        parameters, lr=rate, mode="adam", weight_decay=1e-5, verbose=False, device=torch.device("cpu")
+    )
+    return optimizer
+
+
+class KorniaLovasz(nn.Module):
+    """kornia's Lovász losses (Berman et al., CVPR 2018): Lovász-softmax for classes, Lovász-hinge for binary masks.
+
+    Formally ``kornia.losses.lovasz_softmax_loss(scores, targets)`` for ``(B, C, H, W)`` logits and
+    ``kornia.losses.lovasz_hinge_loss(scores[:, None], targets)`` for binary ``(B, H, W)`` logits, with int64
+    targets. Both take the Lovász extension of the Jaccard loss per image and average over the batch (the softmax
+    one also over classes).
+
+    Shape:
+        - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)`` class indices
+          in ``[0, C)`` or ``{0, 1}``.
+        - Output: a scalar.
+
+    Raises:
+        ModuleNotFoundError: if kornia is not installed, naming the install line.
+        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: for mismatched shapes.
+
+    Example:
+        >>> peer = KorniaLovasz()  # doctest: +SKIP
+        >>> peer(torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))).shape  # doctest: +SKIP
+        torch.Size([])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        _require("kornia.losses", "kornia")  # fail now, not at the first batch
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return the Lovász-softmax (classes) or Lovász-hinge (binary) loss."""
+        scores, targets = _check_masks(scores, targets)
+        losses = _require("kornia.losses", "kornia")
+        if scores.ndim == 3:
+            loss: torch.Tensor = losses.lovasz_hinge_loss(scores[:, None], targets.long())
+        else:
+            loss = losses.lovasz_softmax_loss(scores, targets.long())
+        return loss
+
+
+class KorniaDice(nn.Module):
+    """kornia's Dice loss, ``1 - 2 |X n Y| / (|X| + |Y|)`` of the softmax ``X`` and the one-hot target ``Y``.
+
+    Formally ``kornia.losses.dice_loss(scores, targets, average)`` for ``(B, C, H, W)`` logits; binary logits
+    ``z`` ``(B, H, W)`` go in as the two channels ``(0, z)``, whose softmax is ``(1 - sigmoid(z), sigmoid(z))``
+    (kornia's own advice for a binary task), so the Dice counts the background too. ``"micro"`` pools the classes
+    of each image, ``"macro"`` averages the classes present; both then average over the batch.
+
+    Args:
+        average: ``"micro"`` (kornia's default) or ``"macro"``.
+
+    Shape:
+        - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
+        - Output: a scalar.
+
+    Raises:
+        ModuleNotFoundError: if kornia is not installed, naming the install line.
+        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: if ``average`` is unknown, or for mismatched shapes.
+
+    Example:
+        >>> peer = KorniaDice()  # doctest: +SKIP
+        >>> peer(torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))).shape  # doctest: +SKIP
+        torch.Size([])
+    """
+
+    def __init__(self, average: str = "micro") -> None:
+        super().__init__()
+        if average not in ("micro", "macro"):
+            raise ValueError(f"`average` must be one of 'micro', 'macro', but got {average!r}.")
+        self.average = average
+        _require("kornia.losses", "kornia")  # fail now, not at the first batch
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return kornia's Dice loss of the softmax of the logits."""
+        scores, targets = _check_masks(scores, targets)
+        if scores.ndim == 3:
+            scores = torch.stack([torch.zeros_like(scores), scores], dim=1)
+        loss: torch.Tensor = _require("kornia.losses", "kornia").dice_loss(scores, targets.long(), average=self.average)
+        return loss
+
+    def extra_repr(self) -> str:
+        """Show the options."""
+        return f"average={self.average!r}"
+
+
+class MonaiDice(nn.Module):
+    """MONAI's ``DiceLoss`` with the activation chosen from the shape: softmax for classes, sigmoid for binary.
+
+    Formally ``monai.losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])`` for
+    ``(B, C, H, W)`` logits and ``monai.losses.DiceLoss(sigmoid=True)(scores[:, None], targets[:, None])`` for binary
+    ``(B, H, W)`` logits: per image and class ``1 - (2 |X n Y| + 1e-5) / (|X| + |Y| + 1e-5)``, background included,
+    averaged (MONAI's defaults otherwise).
+
+    Shape:
+        - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
+        - Output: a scalar.
+
+    Raises:
+        ModuleNotFoundError: if MONAI is not installed, naming the install line.
+        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: for mismatched shapes.
+
+    Example:
+        >>> peer = MonaiDice()  # doctest: +SKIP
+        >>> peer(torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))).shape  # doctest: +SKIP
+        torch.Size([])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        losses = _require("monai.losses", "monai")
+        self.softmax = losses.DiceLoss(softmax=True, to_onehot_y=True)
+        self.sigmoid = losses.DiceLoss(sigmoid=True)
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return MONAI's Dice loss of the softmax (classes) or sigmoid (binary) of the logits."""
+        scores, targets = _check_masks(scores, targets)
+        if scores.ndim == 3:
+            loss: torch.Tensor = self.sigmoid(scores[:, None], targets[:, None].to(scores.dtype))
+        else:
+            loss = self.softmax(scores, targets[:, None].long())
+        return loss
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One row of the peer registry.
+
+    Attributes:
+        name: the registry key.
+        task: ``"ap"``, ``"f1"`` or ``"segmentation"``: which scores and targets the loss takes.
+        package: the optional package it wraps, or ``None`` for ours.
+        build: makes the loss module; LibAUC's takes ``data_len``.
+        needs_index: the loss takes the examples' dataset indices as a third argument.
+        optimizer: the peer's own optimiser ``(parameters, lr) -> Optimizer``, or ``None`` for the bench's.
+    """
+
+    name: str
+    task: PeerTask
+    package: str | None
+    build: Callable[..., nn.Module]
+    needs_index: bool = False
+    optimizer: Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer] | None = None
+
+
+def _libauc_recipe(data_len: int) -> LibAUCAP:
+    return LibAUCAP(data_len, margin=0.6, gamma=0.1)
+
+
+PEERS: dict[str, Peer] = {
+    peer.name: peer
+    for peer in (
+        Peer("pairwise_logistic", "ap", None, PairwiseLogistic),
+        Peer("libauc_ap", "ap", "libauc", LibAUCAP, needs_index=True),
+        Peer("libauc_ap_recipe", "ap", "libauc", _libauc_recipe, needs_index=True, optimizer=soap_adam),
+        Peer("sigmoid_f1", "f1", None, SigmoidF1),
+        Peer("kornia_lovasz", "segmentation", "kornia", KorniaLovasz),
+        Peer("kornia_dice", "segmentation", "kornia", KorniaDice),
+        Peer("monai_dice", "segmentation", "monai", MonaiDice),
+    )
+}
+
+
+def peer_names(task: str | None = None) -> tuple[str, ...]:
+    """Names of the registered peers, all or those of one task, in registry order.
+
+    Args:
+        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"segmentation"``.
+
+    Returns:
+        The names.
+
+    Raises:
+        ValueError: if ``task`` is unknown.
+
+    Example:
+        >>> peer_names("ap")
+        ('pairwise_logistic', 'libauc_ap', 'libauc_ap_recipe')
+    """
+    tasks = ("ap", "f1", "segmentation")
+    if task is not None and task not in tasks:
+        raise ValueError(f"`task` must be None or one of {', '.join(map(repr, tasks))}, but got {task!r}.")
+    return tuple(name for name, peer in PEERS.items() if task is None or peer.task == task)
+
+
+def build_peer(name: str, **options: Any) -> nn.Module:
+    """Build a peer loss by name; its package is imported here, so a missing one fails before training.
+
+    Args:
+        name: a key of :data:`PEERS` (see :func:`peer_names`).
+        **options: passed to the peer's constructor (``data_len`` for LibAUC's, ``beta``/``eta`` for sigmoidF1,
+            ``average`` for kornia's Dice).
+
+    Returns:
+        The loss module.
+
+    Raises:
+        ValueError: if ``name`` is unknown, or the constructor rejects a value.
+        TypeError: if the constructor rejects a type or an option.
+        ModuleNotFoundError: if the peer's package is not installed, naming the install line.
+
+    Example:
+        >>> build_peer("sigmoid_f1", beta=2.0)
+        SigmoidF1(beta=2.0, eta=0.0)
+    """
+    if name not in PEERS:
+        raise ValueError(f"`name` must be one of {', '.join(PEERS)}, but got {name!r}.")
+    return PEERS[name].build(**options)
