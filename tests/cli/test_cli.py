@@ -48,19 +48,25 @@ def test_train_preset_values_are_overridden_by_options(tmp_path, capsys, monkeyp
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["train", "--batch-size", "0"], "`batch_size` must be a positive int, but got 0"),
-        (["train", "--lr", "-1"], "`lr` must be a positive float"),
-        (["train", "--task", "pck", "--dataset", "digits"], "`dataset` must be one of"),
-        (["train", "--positive-class", "12"], "`positive_class` must be in 0..9"),
-        (["bench", "--quick", "--task", "ap", "--epochs", "0"], "`epochs` must be a positive int"),
+        (["train", "--batch-size", "0"], "uniloss train: error: --batch-size must be a positive int, but got 0"),
+        (["train", "--lr", "-1"], "--lr must be a positive float"),
+        (["train", "--task", "pck", "--dataset", "digits"], "--dataset must be one of"),
+        (["train", "--positive-class", "12"], "--positive-class must be in 0..9"),
+        (["bench", "--quick", "--task", "ap", "--epochs", "0"], "bench: error: --epochs must be a positive int"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+        (["train", "--nproc", "4", "--batch-size", "6"], "--batch-size must be at least 2 x --nproc = 8"),
+        (["bench", "--quick", "--jobs", "0"], "uniloss bench: error: --jobs must be a positive int, but got 0"),
+        (["diagnose", "--steps", "0"], "uniloss diagnose: error: --steps must be a positive int, but got 0"),
+        (["train", "--width", "x"], "argument --width: invalid int value: 'x'"),
     ],
 )
 def test_bad_options_exit_with_status_2_naming_the_option(argv, match, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert match in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert match in err
+    assert "`" not in err.splitlines()[-1]  # options, not Python fields
 
 
 def test_missing_data_files_exit_with_status_1(tmp_path, capsys):

@@ -35,9 +35,9 @@ def test_train_defaults_to_one_process_that_stops_on_a_non_finite_loss(tmp_path,
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["train", "--nproc", "0"], "`nproc` must be a positive int, but got 0"),
-        (["train", "--threads", "-1"], "`threads` must be a positive int, but got -1"),
-        (["train", "--nproc", "3", "--batch-size", "4"], "`batch_size` must be at least 2 x `nproc` = 6"),
+        (["train", "--nproc", "0"], "--nproc must be a positive int, but got 0"),
+        (["train", "--threads", "-1"], "--threads must be a positive int, but got -1"),
+        (["train", "--nproc", "3", "--batch-size", "4"], "--batch-size must be at least 2 x --nproc = 6"),
         (["bench", "--quick", "--nproc", "2"], "unrecognized arguments: --nproc 2"),
     ],
 )

@@ -76,7 +76,8 @@ def test_dataset_info_describes_every_name_and_returns_a_copy():
 
 def test_exports_every_loader():
     assert set(data.__all__) == {
-        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "SyntheticShapes", "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
+        "DATASET_NAMES", "MPII", "SyntheticKeypoints", "SyntheticShapes",
+        "dataset_info", "dataset_names", "load_cifar10", "load_cifar100",
         "load_dataset", "load_digits",
         "load_fashion_mnist", "load_mnist", "read_idx",
     }  # fmt: skip

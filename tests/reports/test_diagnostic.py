@@ -98,3 +98,20 @@ def test_monitor_with_memory_compares_the_pooled_sample() -> None:
     criterion.eval()  # no memory in eval mode: the batch alone
     monitor.record(criterion(*batches[0]), *batches[0])
     assert monitor.exact[3] == pytest.approx(float(average_precision(*batches[0])))
+
+
+def test_diagnose_labels_its_lines_and_replaces_a_diagnostic_only_with_overwrite(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from uniloss.reports.diagnostic import diagnose
+    from uniloss.train import TrainConfig
+
+    config = TrainConfig(task="ap", epochs=1, limit_train=128, limit_test=64, device="cpu", out=str(tmp_path))
+    diagnose(config, steps=2, progress=True)
+    assert "ap-digits-class0 UniLoss seed 0 lr 0.001 step 2/2: surrogate " in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"already holds a diagnostic \(diagnostic\.json, diagnostic\.png\)"):
+        diagnose(config, steps=2, progress=False)
+    with pytest.raises(ValueError, match="`resume` is not possible for a diagnostic"):
+        diagnose(config.replace(resume=True), steps=2, progress=False)
+    summary, _ = diagnose(config.replace(overwrite=True), steps=3, progress=False)  # train() itself writes nothing
+    assert len(summary["exact"]) == 3

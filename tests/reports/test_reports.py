@@ -128,3 +128,22 @@ def test_load_results_errors(tmp_path):
     (tmp_path / "results.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):
         load_results(tmp_path)
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_plot_legend_stays_off_the_data(seeds):
+    """The legend sits below the axes (it covered the heatmap-MSE line of the PCK plot at the last epochs)."""
+    from uniloss.reports.plots import _figure
+
+    setting = make_results()["settings"][0]
+    setting["runs"] = [run("uniloss", seed, [0.14, 0.42, 0.61, 0.72, 0.79]) for seed in range(seeds)] + [
+        run("baseline", seed, [0.04, 0.11, 0.15, 0.19, 0.21]) for seed in range(seeds)
+    ]
+    figure = _figure(setting)
+    figure.canvas.draw()
+    (axes,) = figure.axes
+    legend = axes.get_legend().get_window_extent()
+    plot_area = axes.get_window_extent()
+    assert legend.y1 <= plot_area.y0  # wholly below the axes
+    assert legend.y0 >= 0  # and inside the image
+    assert not axes.xaxis.label.get_window_extent().overlaps(legend)

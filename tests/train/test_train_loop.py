@@ -17,6 +17,7 @@ from uniloss.train import (
     evaluate,
     load_checkpoint,
     load_data,
+    loop,
     tasks,
     train,
 )
@@ -105,9 +106,51 @@ def test_resume_refuses_a_checkpoint_made_with_other_options(tmp_path):
         train(tiny("ap", epochs=2, lr=0.01, resume=True, out=str(tmp_path)), progress=False)
 
 
-def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path):
-    history = train(tiny("ap", resume=True, out=str(tmp_path / "new")), progress=False)
-    assert history["epoch"] == [1]
+def test_resume_without_a_checkpoint_is_an_error_naming_the_folder(tmp_path):
+    folder = tmp_path / "typo"
+    with pytest.raises(ValueError, match=r"`resume` found nothing to continue in `out` '.*typo' \(no .*checkpoint\.pt"):
+        train(tiny("ap", resume=True, out=str(folder)), progress=False)
+    assert not folder.exists()  # nothing trained, nothing written
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resume_or_overwrite(tmp_path):
+    train(tiny("ap", epochs=2, out=str(tmp_path)), progress=False)
+    finished = (tmp_path / HISTORY_NAME).read_text()
+    with pytest.raises(
+        ValueError, match=r"already holds a training run \(checkpoint\.pt, history\.json\); set `resume`"
+    ):
+        train(tiny("ap", out=str(tmp_path)), progress=False)
+    assert (tmp_path / HISTORY_NAME).read_text() == finished  # untouched
+    assert train(tiny("ap", epochs=2, resume=True, out=str(tmp_path)), progress=False)["epoch"] == [1, 2]
+    replaced = train(tiny("ap", overwrite=True, out=str(tmp_path)), progress=False)
+    assert replaced["epoch"] == [1]
+    assert json.loads((tmp_path / HISTORY_NAME).read_text())["epoch"] == [1]
+    assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["epoch"] == 1
+
+
+def test_overwrite_deletes_the_old_run_before_training(tmp_path, monkeypatch):
+    """A replacement killed before its first checkpoint leaves no old run behind to be resumed by mistake."""
+    train(tiny("ap", out=str(tmp_path)), progress=False)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "_train_epoch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny("ap", overwrite=True, out=str(tmp_path)), progress=False)
+    assert not (tmp_path / CHECKPOINT_NAME).exists()
+    assert not (tmp_path / HISTORY_NAME).exists()
+
+
+@pytest.mark.parametrize("flag", ["resume", "overwrite"])
+def test_resume_or_overwrite_without_an_out_folder_is_refused(flag):
+    with pytest.raises(ValueError, match=f"`{flag}` needs an `out` folder, but `out` is None"):
+        train(tiny("ap", **{flag: True}), progress=False)
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"`resume` \(continue\) and `overwrite` \(replace\) exclude each other"):
+        train(tiny("ap", resume=True, overwrite=True, out=str(tmp_path)), progress=False)
 
 
 def test_same_seed_repeats_and_another_seed_differs():
@@ -194,8 +237,18 @@ def test_build_model_for_sizes_the_model_for_the_dataset():
         build_model_for(tiny("pck", depth=6))
 
 
-def test_progress_bar_and_epoch_lines_go_to_stderr(capsys):
-    train(tiny("ap"), progress=True)
+def test_progress_bar_and_epoch_lines_name_the_setting_loss_seed_and_epoch(capsys):
+    train(tiny("ap", loss="baseline", seed=4), progress=True)
     captured = capsys.readouterr()
-    assert "epoch 1/1 [UniLoss]" in captured.err + captured.out
-    assert "test AP" in captured.err + captured.out
+    label = "ap-digits-class3 binary cross-entropy seed 4 lr 0.001 epoch 1/1"
+    assert label in captured.err  # the bar
+    assert f"{label}: loss " in captured.out  # the line of the finished epoch
+    assert "test AP" in captured.out
+
+
+def test_progress_lines_name_a_given_criterion(capsys):
+    def hinge(scores, labels):
+        return torch.relu(1 - (2 * labels - 1) * scores).mean()
+
+    train(tiny("ap", seed=4), progress=True, criterion=hinge)
+    assert "ap-digits-class3 hinge seed 4 lr 0.001 epoch 1/1: loss " in capsys.readouterr().out

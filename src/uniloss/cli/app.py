@@ -9,117 +9,24 @@ import re
 import shlex
 import sys
 import time
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from uniloss.train.config import DATASETS, LOSSES, MODELS, OPTIMIZERS, SCHEDULERS, TASKS, TrainConfig
-from uniloss.train.presets import PRESETS
+from uniloss.cli.options import (
+    add_output_options,
+    add_training_options,
+    check_used,
+    describe_presets,
+    describe_suites,
+)
+from uniloss.train.config import TrainConfig
+from uniloss.train.outputs import check_file, check_output
 from uniloss.train.suites import BENCH_LR_GRIDS, BENCH_SUITES
 from uniloss.version import __version__
 
 __all__ = ["build_parser", "main"]
-
-_DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
-
-
-def _default(name: str) -> str:
-    value = _DEFAULTS[name]
-    if value is None and name in ("dataset", "model"):
-        return "the task's default"
-    if isinstance(value, tuple):
-        value = " ".join(str(item) for item in value) or "none"
-    return f"default: {value}"
-
-
-def _describe_presets() -> str:
-    lines = ["presets (each sets these options; options given on the command line win):"]
-    for name, values in PRESETS.items():
-        settings = ", ".join(f"{key}={_show(value)}" for key, value in values.items())
-        lines.append(f"  {name}: {settings}")
-    return "\n".join(lines)
-
-
-def _describe_suites() -> str:
-    lines = ["benchmark suites (--suite NAME; --quick is --suite quick):"]
-    for name, settings in BENCH_SUITES.items():
-        lines.append(f"  {name}:")
-        for values in settings:
-            lines.append("    " + ", ".join(f"{key}={_show(value)}" for key, value in values.items()))
-    return "\n".join(lines)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return " ".join(str(item) for item in value) or "()"
-    return str(value)
-
-
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
-
-
-def _add_training_options(parser: argparse.ArgumentParser, bench: bool) -> None:
-    """Options that map one-to-one onto TrainConfig fields; unset ones stay out of the namespace."""
-    group = parser.add_argument_group("training options (all default to the preset, then to TrainConfig)")
-    add = group.add_argument
-    suppress = argparse.SUPPRESS
-    add("--preset", choices=sorted(PRESETS), default=None, help="the paper's settings for a dataset (see below)")
-    add("--task", choices=TASKS, default=suppress, help=f"what to optimise ({_default('task')})")
-    add("--dataset", choices=DATASETS, default=suppress, help=f"dataset ({_default('dataset')}: digits or keypoints)")
-    if not bench:
-        add("--loss", choices=LOSSES, default=suppress, help=f"UniLoss or the task's usual loss ({_default('loss')})")
-    add("--model", choices=MODELS, default=suppress, help=f"model ({_default('model')}: mlp, small_cnn, hourglass)")
-    add(
-        "--positive-class",
-        type=int,
-        default=suppress,
-        metavar="K",
-        help=f"AP: class K vs rest ({_default('positive_class')})",
-    )
-    add("--epochs", type=int, default=suppress, help=f"number of epochs ({_default('epochs')})")
-    add("--batch-size", type=int, default=suppress, help=f"training batch size ({_default('batch_size')})")
-    add("--eval-batch-size", type=int, default=suppress, help=f"evaluation batch size ({_default('eval_batch_size')})")
-    add("--lr", type=float, default=suppress, help=f"learning rate ({_default('lr')})")
-    add("--optimizer", choices=OPTIMIZERS, default=suppress, help=f"optimiser ({_default('optimizer')})")
-    add("--momentum", type=float, default=suppress, help=f"SGD/RMSprop momentum ({_default('momentum')})")
-    add("--weight-decay", type=float, default=suppress, help=f"weight decay ({_default('weight_decay')})")
-    add("--scheduler", choices=SCHEDULERS, default=suppress, help=f"learning-rate schedule ({_default('scheduler')})")
-    add("--milestones", type=int, nargs="+", default=suppress, metavar="EPOCH", help="multistep: epochs of decay")
-    add("--gamma", type=float, default=suppress, help=f"multistep: decay factor ({_default('gamma')})")
-    add("--grad-clip", type=float, default=suppress, help="clip the gradient norm (default: no clipping)")
-    if not bench:
-        add("--seed", type=int, default=suppress, help=f"seed of init, data order and anchors ({_default('seed')})")
-    add("--device", default=suppress, help=f"auto, cpu, cuda or cuda:N ({_default('device')})")
-    add("--data-dir", default=suppress, help="folder of MNIST, Fashion-MNIST, CIFAR or MPII files")
-    add("--out", default=suppress, help="output folder (default: runs/...)")
-    add("--resume", action="store_true", default=suppress, help="continue from the checkpoint(s) in --out")
-    if not bench:
-        add("--stop-after", type=int, default=suppress, metavar="EPOCH", help="stop after this epoch (resumable)")
-    add("--temperature", type=float, default=suppress, help=f"UniLoss sigmoid temperature ({_default('temperature')})")
-    add("--power", type=float, default=suppress, help=f"UniLoss inverse-distance power ({_default('power')})")
-    add("--memory", type=int, default=suppress, help=f"UniLoss: examples pooled per batch ({_default('memory')})")
-    add("--ap-mode", choices=("step", "interpolated"), default=suppress, help=f"UniLoss AP ({_default('ap_mode')})")
-    add("--candidates", type=_optional_int, default=suppress, help="UniLoss accuracy: top classes compared (paper: 21)")
-    add("--threshold", type=float, default=suppress, help=f"PCK radius / head size ({_default('threshold')})")
-    add("--hidden", type=int, nargs="+", default=suppress, metavar="WIDTH", help=f"MLP widths ({_default('hidden')})")
-    add("--width", type=int, default=suppress, help="small_cnn / hourglass width (default: 32 / 64)")
-    add("--stacks", type=int, default=suppress, help=f"hourglass stacks ({_default('stacks')})")
-    add("--depth", type=int, default=suppress, help=f"hourglass depth ({_default('depth')})")
-    add("--limit-train", type=int, default=suppress, metavar="N", help="use the first N training examples")
-    add("--limit-test", type=int, default=suppress, metavar="N", help="use the first N test examples")
-    add("--num-workers", type=int, default=suppress, help=f"data-loading processes ({_default('num_workers')})")
-    add("--augment", action=argparse.BooleanOptionalAction, default=suppress, help="random crops and flips")
-    if not bench:
-        add("--nproc", type=int, default=suppress, metavar="N", help="processes sharing each batch (default: 1)")
-        add("--threads", type=int, default=suppress, metavar="N", help="CPU threads per process (default: PyTorch's)")
-        add(
-            "--skip-nonfinite",
-            action="store_true",
-            default=suppress,
-            help="skip a batch whose loss is NaN or infinite (counted in history.json) instead of stopping",
-        )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,17 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one model with UniLoss or the baseline",
         description="Train one model, evaluating the exact metric on the test split every epoch and writing "
         "OUT/checkpoint.pt and OUT/history.json. Defaults: UniLoss for AP, digit 0 vs rest, on the embedded digits.",
-        epilog=_describe_presets(),
+        epilog=describe_presets(),
         formatter_class=formatter,
     )
-    _add_training_options(train, bench=False)
+    add_output_options(train, "train")
+    add_training_options(train, "train")
 
     bench = commands.add_parser(
         "bench",
         help="train UniLoss and the baseline side by side over seeds; write results.json, results.md, PNGs",
         description="Train UniLoss and the task's baseline with the same model, budget and seeds, then write "
         "OUT/results.json, the table OUT/results.md and one OUT/<task>-<dataset>.png per setting.",
-        epilog=_describe_suites() + "\n\n" + _describe_presets(),
+        epilog=describe_suites() + "\n\n" + describe_presets(),
         formatter_class=formatter,
     )
     choice = bench.add_mutually_exclusive_group()
@@ -171,33 +79,63 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the report there, with the command and the commit (e.g. docs/results.md)",
     )
-    _add_training_options(bench, bench=True)
+    add_output_options(bench, "bench")
+    add_training_options(bench, "bench")
 
-    report = commands.add_parser("report", help="rebuild results.md and the plots from a saved results.json")
+    report = commands.add_parser(
+        "report",
+        help="rebuild results.md and the plots from a saved results.json",
+        description="Rebuild results.md and one PNG per setting from RUN_DIR/results.json, in RUN_DIR (replacing "
+        "the ones there, which are made from it) or in --out.",
+    )
     report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
-    report.add_argument("--out", default=None, help="write there instead of RUN_DIR")
     report.add_argument(
         "--markdown", default=None, metavar="FILE", help="also write the report there, with the command and commit"
     )
+    add_output_options(report, "report", suppress=False)
 
     diagnose = commands.add_parser(
         "diagnose",
         help="train with UniLoss and plot the surrogate next to the exact metric on the same batches",
         description="Train one model with UniLoss, recording on every training batch the surrogate metric "
         "(1 - loss) and the exact metric of the same batch; write OUT/diagnostic.png (both along training, and "
-        "their scatter with the Pearson correlation) and OUT/diagnostic.json.",
-        epilog=_describe_presets(),
+        "their scatter with the Pearson correlation) and OUT/diagnostic.json. The run is that of `uniloss train "
+        "--loss uniloss` (same data order, schedule and evaluation) in one process and without checkpoints; "
+        "--steps stops it early or adds epochs.",
+        epilog=describe_presets(),
         formatter_class=formatter,
     )
     diagnose.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: all epochs)")
-    _add_training_options(diagnose, bench=False)
+    add_output_options(diagnose, "diagnose")
+    add_training_options(diagnose, "diagnose")
 
     commands.add_parser("presets", help="list the presets and benchmark suites and what they set")
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
-def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+def _in_option_names(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with each `` `field` `` of the command's options written as its option (``--batch-size``).
+
+    Example:
+        >>> train = build_parser().parse_args(["train"]).command_parser
+        >>> _in_option_names("`batch_size` must be at least 2 x `nproc`; `scores` ...", train)
+        '--batch-size must be at least 2 x --nproc; `scores` ...'
+    """
+    options = {action.dest: action.option_strings[0] for action in parser._actions if action.option_strings}
+    options.update({name: option for name, option in options.items() if name.startswith("--")})
+    return re.sub(r"`(\w+)`", lambda match: options.get(match[1], match[0]), message)
+
+
+def _usage_error(parser: argparse.ArgumentParser, error: Exception) -> typing.NoReturn:
+    """Exit with status 2, the command's usage and ``error`` in option names."""
+    parser.error(_in_option_names(str(error), parser))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields given on the command line (``--preset`` apart)."""
+    values = {name: getattr(args, name) for name in _FIELDS if hasattr(args, name)}
     for name in ("milestones", "hidden"):
         if name in values:
             values[name] = tuple(values[name])
@@ -212,12 +150,13 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from uniloss.train.loop import CHECKPOINT_NAME, train
 
     try:
-        config = make_config(args.preset, **_overrides(args, _FIELDS))
+        config = make_config(args.preset, **_overrides(args))
+        check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-{config.loss}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "train" / name))
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     start = time.perf_counter()
     history = train(config, progress=not args.no_progress)
     seconds = time.perf_counter() - start
@@ -265,24 +204,30 @@ def _settings_block(suite: str | None) -> str:
 
 def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from uniloss.reports import write_report
-    from uniloss.train.bench import bench_settings, lr_search_markdown, run_bench, setting_name
+    from uniloss.train.bench import bench_losses, bench_settings, lr_search_markdown, run_bench, setting_name
 
     suite = "quick" if args.quick else args.suite
-    overrides = _overrides(args, _FIELDS)
+    overrides = _overrides(args)
     out = overrides.pop("out", None)
     resume = overrides.pop("resume", False)
+    overwrite = overrides.pop("overwrite", False)
     try:
+        if args.jobs < 1:
+            raise ValueError(f"`jobs` must be a positive int, but got {args.jobs}.")
         settings = bench_settings(suite, args.preset, **overrides)
+        losses = bench_losses(suite, overrides.get("task"))  # each setting's loss rows
+        pairs = zip(settings, losses, strict=True)
+        runs = [setting.replace(**row) for setting, rows in pairs for row in rows.values()]
+        check_used(args, runs)
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     if out is None:
         label = suite if suite is not None else setting_name(settings[0])
         out = str(Path("runs") / "bench" / label)
+    check_file(args.markdown, overwrite or resume, "markdown")
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
     lrs = args.lrs if args.lrs is not None else BENCH_LR_GRIDS.get(suite or "")
-    if args.jobs < 1:
-        parser.error(f"--jobs must be a positive int, but got {args.jobs}.")
     results = run_bench(
         settings,
         args.seeds,
@@ -292,6 +237,8 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         command=command,
         lrs=lrs,
         jobs=args.jobs,
+        overwrite=overwrite,
+        losses=losses,
     )
     files = write_report(results, out)
     report = files[0]
@@ -310,16 +257,15 @@ def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from uniloss.train.config import make_config
 
     try:
-        overrides = _overrides(args, _FIELDS)
-        overrides["loss"] = "uniloss"
-        config = make_config(args.preset, **overrides)
+        if args.steps is not None and args.steps < 1:
+            raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
+        config = make_config(args.preset, **_overrides(args), loss="uniloss")
+        check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-seed{config.seed}"
             config = config.replace(out=str(Path("runs") / "diagnose" / name))
-        if args.steps is not None and args.steps < 1:
-            raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
     except (TypeError, ValueError) as error:
-        parser.error(str(error))
+        _usage_error(parser, error)
     summary, png = diagnose(config, steps=args.steps, progress=not args.no_progress)
     print(
         f"{len(summary['steps'])} steps: Pearson r of surrogate and exact {summary['metric']} = "
@@ -333,8 +279,13 @@ def _run_report(args: argparse.Namespace) -> int:
     from uniloss.reports import load_results, rebuild_report
     from uniloss.train.bench import lr_search_markdown
 
-    files = rebuild_report(args.run_dir, args.out)
     results = load_results(args.run_dir)
+    source = Path(args.run_dir)
+    folder = source if source.is_dir() else source.parent
+    if args.out is not None and Path(args.out).resolve() != folder.resolve():
+        check_output(args.out, overwrite=args.overwrite, what="report")
+    check_file(args.markdown, args.overwrite, "markdown")
+    files = rebuild_report(args.run_dir, args.out)
     if results.get("lrs"):
         files[0].write_text(files[0].read_text() + lr_search_markdown(results))
     if args.markdown is not None:
@@ -351,8 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0 on success, 1 when a run fails (missing files, a non-finite loss). Invalid options
-        exit with status 2 through argparse.
+        The exit status: 0 on success, 1 when a run fails (missing files, a non-finite loss) or would replace an
+        output it was not asked to. Invalid options exit with status 2 through argparse. Errors name options
+        (``--batch-size``), not the fields behind them.
 
     Example:
         >>> main(["presets"])  # doctest: +ELLIPSIS
@@ -367,15 +319,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "train":
-            return _run_train(args, parser)
+            return _run_train(args, args.command_parser)
         if args.command == "bench":
-            return _run_bench(args, parser)
+            return _run_bench(args, args.command_parser)
         if args.command == "report":
             return _run_report(args)
         if args.command == "diagnose":
-            return _run_diagnose(args, parser)
-        print(_describe_presets() + "\n\n" + _describe_suites())
+            return _run_diagnose(args, args.command_parser)
+        print(describe_presets() + "\n\n" + describe_suites())
         return 0
     except (FileNotFoundError, NonFiniteLossError, ValueError) as error:
-        print(f"uniloss {args.command}: error: {error}", file=sys.stderr)
+        print(f"uniloss {args.command}: error: {_in_option_names(str(error), args.command_parser)}", file=sys.stderr)
         return 1

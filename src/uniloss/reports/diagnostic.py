@@ -29,6 +29,7 @@ from uniloss.metrics import MetricRefactoring
 from uniloss.train import Callback, RunInfo, StepInfo, TrainConfig, load_data, train
 from uniloss.train.atomic import write_json
 from uniloss.train.batching import count_batches
+from uniloss.train.outputs import check_output, run_label
 
 __all__ = ["SurrogateMonitor", "diagnose", "exact_batch_metric", "pearson"]
 
@@ -220,6 +221,7 @@ class _MonitorCallback(Callback):
         self.steps, self.progress = steps, progress
         self.total = 0
         self.monitor: SurrogateMonitor | None = None
+        self.label = ""
         self.criterion: UniLoss | None = None
         self.pose = False
 
@@ -229,6 +231,7 @@ class _MonitorCallback(Callback):
             raise TypeError(f"diagnose needs the run's UniLoss criterion, but got {type(criterion).__name__}.")
         self.monitor, self.criterion = SurrogateMonitor(criterion), criterion
         self.pose = run.config.task == "pck"
+        self.label = run_label(run.config, run.task.loss_name)
         epochs = run.config.epochs - run.start_epoch
         self.total = epochs * run.steps_per_epoch if self.steps is None else self.steps
 
@@ -251,7 +254,7 @@ class _MonitorCallback(Callback):
         done = len(monitor.steps)
         if self.progress and (done % max(1, self.total // 10) == 0 or done == self.total):
             surrogate, exact = monitor.surrogate[-1], monitor.exact[-1]
-            print(f"step {done}/{self.total}: surrogate {surrogate:.4f}  exact {exact:.4f}", flush=True)
+            print(f"{self.label} step {done}/{self.total}: surrogate {surrogate:.4f}  exact {exact:.4f}", flush=True)
         return self.steps is not None and done >= self.steps
 
 
@@ -263,7 +266,8 @@ def diagnose(
     Formally the run of :func:`uniloss.train.train` itself (the same data order, model, optimiser, schedule,
     seeded UniLoss and evaluation; no checkpoints) with a callback that feeds a :class:`SurrogateMonitor` after
     every step, on the loss of the last hourglass stack for PCK (computed without touching the anchors the run
-    draws). Writes ``diagnostic.png`` and ``diagnostic.json`` into ``out`` (default ``config.out``).
+    draws). Writes ``diagnostic.png`` and ``diagnostic.json`` into ``out`` (default ``config.out``), which must not
+    hold them already unless ``config.overwrite``.
 
     Args:
         config: a :class:`~uniloss.train.TrainConfig` (its ``loss`` is taken as UniLoss).
@@ -276,7 +280,8 @@ def diagnose(
         ``(summary, png_path)``; ``summary`` as :meth:`SurrogateMonitor.summary`.
 
     Raises:
-        ValueError: if ``steps`` is not positive, or as :func:`uniloss.train.train`.
+        ValueError: if ``steps`` is not positive, the folder holds a diagnostic and ``config.overwrite`` is False,
+            ``config.resume`` is set (a diagnostic cannot be continued), or as :func:`uniloss.train.train`.
 
     Example:
         >>> import tempfile
@@ -289,7 +294,8 @@ def diagnose(
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ValueError(f"`steps` must be a positive int or None, but got {steps!r}.")
     folder = Path(out if out is not None else (config.out or "."))
-    config = config.replace(loss="uniloss", out=None, resume=False, stop_after=None)
+    check_output(folder, config.resume, config.overwrite, "diagnose", clear=True)
+    config = config.replace(loss="uniloss", out=None, resume=False, overwrite=False, stop_after=None)
     if steps is not None:
         per_epoch = max(1, count_batches(len(load_data(config)[0]), config.batch_size))  # type: ignore[arg-type]
         config = config.replace(epochs=max(config.epochs, math.ceil(steps / per_epoch)))

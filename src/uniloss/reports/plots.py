@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uniloss.reports.table import check_results, loss_curves
 from uniloss.train.config import METRIC_LABELS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_setting", "write_plots"]
 
@@ -18,8 +21,8 @@ def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
     """Draw one setting's test metric per epoch, every loss on the same axes, and save it as a PNG.
 
     Formally, for each loss, the mean over seeds of the test metric at each epoch (a line) and the range
-    over seeds (a shaded band); epochs that not every seed reached are left out. Uses matplotlib's Agg
-    canvas directly, so the global backend is not touched.
+    over seeds (a shaded band); epochs that not every seed reached are left out. The legend sits below the
+    axes, off the data. Uses matplotlib's Agg canvas directly, so the global backend is not touched.
 
     Args:
         setting: one entry of ``results["settings"]`` from :func:`uniloss.train.run_bench`.
@@ -28,11 +31,18 @@ def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
     Returns:
         The path written.
     """
+    target = Path(path)
+    _figure(setting).savefig(target, format="png")
+    return target
+
+
+def _figure(setting: Mapping[str, Any]) -> Figure:
+    """The figure of :func:`plot_setting`, on an Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(6.0, 4.0), dpi=110)
+    figure = Figure(figsize=(6.0, 4.4), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     by_loss = loss_curves(setting)
@@ -60,12 +70,17 @@ def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
     axes.set_title(f"{setting['name']}: test {metric} per epoch ({setting.get('model', '?')})")
     axes.grid(alpha=0.3)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if by_loss:
-        axes.legend(loc="lower right", title="mean; band: range over seeds", title_fontsize="small")
-    figure.tight_layout()
-    target = Path(path)
-    figure.savefig(target, format="png")
-    return target
+    if by_loss:  # below the axes, where it cannot cover a line
+        axes.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=len(by_loss),
+            title="mean; band: range over seeds",
+            title_fontsize="small",
+            fontsize="small",
+            frameon=False,
+        )
+    return figure
 
 
 def write_plots(results: Mapping[str, Any], out: str | Path) -> dict[str, Path]:

@@ -13,8 +13,10 @@ from typing import Any
 import torch
 
 from uniloss.train.atomic import write_json
+from uniloss.train.checkpoints import CHECKPOINT_NAME
 from uniloss.train.config import TrainConfig, make_config
 from uniloss.train.loop import train
+from uniloss.train.outputs import check_output, run_label
 from uniloss.train.peers import PEERS, require_peer
 from uniloss.train.suites import BENCH_SUITES, DEFAULT_LOSSES
 from uniloss.version import __version__
@@ -31,7 +33,6 @@ __all__ = [
 
 RESULTS_NAME = "results.json"
 RESULTS_FORMAT = 1
-LOSS_ORDER = tuple(DEFAULT_LOSSES)
 _ROW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
@@ -150,6 +151,7 @@ def run_bench(
     command: str | None = None,
     lrs: Sequence[float] | None = None,
     jobs: int = 1,
+    overwrite: bool = False,
     losses: Sequence[Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Train every loss row of every setting for every seed, and write ``out/results.json``.
@@ -160,7 +162,8 @@ def run_bench(
     and learning-rate grid; the rows are checked, and the packages of peer losses imported, before the first run.
     ``results.json`` is rewritten after every setting (every run when
     ``jobs`` is 1), so an interrupted benchmark keeps what it finished; with ``resume`` each run continues from
-    its own checkpoint (a finished run is not trained again).
+    its own checkpoint (a finished run is not trained again). An ``out`` that already holds a benchmark is
+    refused unless ``resume`` or ``overwrite`` (replace it: ``results.json`` and each run are replaced).
 
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
     at the one with the best mean final test metric over the seeds (the same grid for every loss; the choice
@@ -172,10 +175,11 @@ def run_bench(
         seeds: the seeds, e.g. ``(0, 1, 2)``.
         out: the benchmark folder.
         progress: show progress bars and per-epoch lines (only with ``jobs=1``).
-        resume: continue each run from its checkpoint.
+        resume: continue each run from its checkpoint (an error when ``out`` holds no benchmark).
         command: the command line that started the benchmark, recorded in the results.
         lrs: learning rates to search, or ``None`` to use each setting's ``lr``.
         jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
+        overwrite: replace the benchmark in ``out``.
         losses: one dict of loss rows per setting (:func:`bench_losses`), or ``None`` for UniLoss and the baseline
             everywhere.
 
@@ -188,7 +192,8 @@ def run_bench(
     Raises:
         ValueError: if ``seeds`` is empty or has repeats, ``lrs`` is empty or not positive, ``jobs < 1``, two
             settings share a name, ``losses`` does not give one non-empty dict per setting, a row's name is not a
-            folder name, or a row's overrides are not valid (``seed`` and ``out`` are the bench's).
+            folder name, a row's overrides are not valid (``seed`` and ``out`` are the bench's), or ``out`` holds a
+            benchmark without ``resume`` or ``overwrite`` (see :func:`uniloss.train.outputs.check_output`).
         ModuleNotFoundError: if a row's peer loss needs a package that is not installed (naming the extra).
     """
     seeds = list(seeds)
@@ -208,6 +213,7 @@ def run_bench(
             if overrides.get("loss") in PEERS:
                 require_peer(overrides["loss"])  # before the first run, not after hours of others
     root = Path(out)
+    check_output(root, resume, overwrite, "bench", clear=True)
     root.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     results: dict[str, Any] = {
@@ -224,6 +230,7 @@ def run_bench(
         "lrs": None if lrs is None else list(lrs),
         "settings": [],
     }
+    total, count = sum(map(len, rows)) * (1 if lrs is None else len(lrs)) * len(seeds), 0
     pool = None
     if jobs > 1:
         import multiprocessing
@@ -253,10 +260,15 @@ def run_bench(
                         changes: dict[str, Any] = {**overrides, "seed": seed, "out": str(root / name / folder)}
                         if lr is not None:
                             changes["lr"] = lr
-                        plan.append((lr, seed, loss, base.replace(resume=resume, **changes)))
+                        resumable = resume and (root / name / folder / CHECKPOINT_NAME).is_file()
+                        changes.update(resume=resumable, overwrite=overwrite)
+                        plan.append((lr, seed, loss, base.replace(**changes)))
             done: list[tuple[float | None, int, str, dict[str, Any]]] = []
             if pool is None:
                 for lr, seed, loss, config in plan:
+                    count += 1
+                    if progress:
+                        print(f"run {count}/{total}: {run_label(config)}", flush=True)
                     done.append((lr, seed, loss, train(config, progress=progress)))
                     if lrs is None:
                         entry["runs"] = [_run_entry(loss_, seed_, history) for _, seed_, loss_, history in done]
@@ -264,8 +276,12 @@ def run_bench(
             else:
                 per_job = max(1, threads // jobs)
                 futures = [pool.submit(_train_quietly, config, per_job) for *_, config in plan]
-                for (lr, seed, loss, _config), future in zip(plan, futures, strict=True):
+                for (lr, seed, loss, config), future in zip(plan, futures, strict=True):
                     done.append((lr, seed, loss, future.result()))
+                    count += 1
+                    if progress:
+                        final = done[-1][3]["final_metric"]
+                        print(f"run {count}/{total} done: {run_label(config)}, final test {final:.4f}", flush=True)
             _select(entry, done, lrs)
             write_json(root / RESULTS_NAME, results)
     finally:

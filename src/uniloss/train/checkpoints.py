@@ -34,6 +34,7 @@ _RESUMABLE_CHANGES = frozenset(
     {
         "epochs",
         "resume",
+        "overwrite",
         "stop_after",
         "device",
         "out",

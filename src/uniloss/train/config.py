@@ -136,7 +136,9 @@ class TrainConfig:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         data_dir: folder of MNIST, Fashion-MNIST, CIFAR or MPII files; ``None`` for the loader's default.
         out: folder for ``checkpoint.pt`` and ``history.json``; ``None`` writes nothing.
-        resume: continue from ``out/checkpoint.pt`` when it exists.
+        resume: continue the run in ``out`` from ``out/checkpoint.pt`` (an error when there is none).
+        overwrite: replace the run in ``out``; without ``resume`` or ``overwrite`` a folder that already holds a
+            run is refused (see :func:`uniloss.train.outputs.check_output`).
         stop_after: stop after this epoch although ``epochs`` is larger (an interruption that ``resume`` can
             continue); ``None`` to run to the end.
         temperature: temperature of UniLoss's sigmoid relaxation; ``None`` for the metric's
@@ -205,6 +207,7 @@ class TrainConfig:
     data_dir: str | None = None
     out: str | None = None
     resume: bool = False
+    overwrite: bool = False
     stop_after: int | None = None
     temperature: float | None = None
     power: float | None = None
@@ -308,7 +311,7 @@ class TrainConfig:
             raise ValueError(
                 f"`candidates` must be at least 2 (the true class and one other), but got {self.candidates}."
             )
-        for name in ("resume", "augment", "skip_nonfinite"):
+        for name in ("resume", "overwrite", "augment", "skip_nonfinite"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be a bool, but got {getattr(self, name)!r}.")
         for name in ("data_dir", "out", "preset"):

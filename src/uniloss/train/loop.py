@@ -36,6 +36,7 @@ from uniloss.train.checkpoints import (
 )
 from uniloss.train.config import METRIC_LABELS, TrainConfig
 from uniloss.train.history import HISTORY_NAME, HISTORY_SERIES, finish_history, new_history, save_history
+from uniloss.train.outputs import check_output, run_label
 from uniloss.train.processes import broadcast_float, train_processes, train_torchrun, world
 from uniloss.train.tasks import Criterion, Task, build_task
 from uniloss.train.thresholds import TUNED_SERIES, holdout, tuned_metric
@@ -158,7 +159,9 @@ def train(
     scheduler, every RNG state, epoch and history) and then ``history.json``, each to a temporary file renamed
     over the old one. A run killed at any moment loses at most the epoch in progress: with ``config.resume``
     it continues from ``out/checkpoint.pt`` (whose history is authoritative: ``history.json`` is rewritten
-    from it) and gives the same history as an uninterrupted run with the same seed.
+    from it) and gives the same history as an uninterrupted run with the same seed. An ``out`` that already holds
+    a run is refused unless ``config.resume`` (continue it) or ``config.overwrite`` (replace it; its checkpoint
+    and history are deleted first), and ``config.resume`` without a checkpoint is an error.
 
     A NaN or infinite loss stops the run, naming the epoch, the step and the batch's examples, and leaves the
     last good checkpoint; with ``config.skip_nonfinite`` the batch is skipped instead (no optimiser step) and
@@ -192,9 +195,10 @@ def train(
             ``skip_nonfinite`` if every batch of an epoch is.
         TypeError: if a callback is not a :class:`~uniloss.train.callbacks.Callback` or ``criterion`` is not
             callable.
-        ValueError: for a device that is not available, a checkpoint made with different options, a truncated
-            or corrupted checkpoint or data file (naming it), ``callbacks``, ``criterion`` or ``epoch_order``
-            with ``nproc > 1``, or an ``epoch_order`` that does not return a permutation.
+        ValueError: for a device that is not available, an ``out`` that holds a run without ``resume`` or
+            ``overwrite``, ``resume`` without a checkpoint, a checkpoint made with different options, a
+            truncated or corrupted checkpoint or data file (naming it), ``callbacks``, ``criterion`` or
+            ``epoch_order`` with ``nproc > 1``, or an ``epoch_order`` that does not return a permutation.
         FileNotFoundError: if the dataset's files are missing.
 
     Example:
@@ -210,6 +214,8 @@ def train(
             )
     if criterion is not None and not callable(criterion):
         raise TypeError(f"`criterion` must be callable or None, but got {type(criterion).__name__}.")
+    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else int(os.environ.get("RANK", "0"))
+    check_output(config.out, config.resume, config.overwrite, "train", clear=rank == 0)  # process 0 alone deletes
     if config.nproc > 1:
         if callbacks or criterion is not None or epoch_order is not None:
             raise ValueError(
@@ -331,7 +337,7 @@ def _train_process(
             if tuned is not None:
                 note += f"; test {label} {tuned[1]:.4f} at threshold {tuned[0]:.3g} tuned on held-out data"
             tqdm.write(
-                f"epoch {epoch + 1}/{config.epochs} [{task.loss_name}] loss {train_loss:.4f}  "
+                f"{run_label(config, task.loss_name)} epoch {epoch + 1}/{config.epochs}: loss {train_loss:.4f}  "
                 f"train {label} {train_metric:.4f}  test {label} {test_metric:.4f}  ({seconds:.1f} s{note})"
             )
         for callback in callbacks:
@@ -385,7 +391,7 @@ def _train_epoch(
     label = METRIC_LABELS[task.metric_name]
     bar = tqdm(
         total=len(batches),
-        desc=f"epoch {epoch + 1}/{config.epochs} [{task.loss_name}]",
+        desc=f"{run_label(config, task.loss_name)} epoch {epoch + 1}/{config.epochs}",
         disable=not progress,
         leave=False,
         dynamic_ncols=True,
