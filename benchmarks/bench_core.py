@@ -27,7 +27,7 @@ import torch
 
 import uniloss
 from uniloss.anchors import PaperAnchors
-from uniloss.core.reference import dense_uniloss
+from uniloss.engine.reference import dense_uniloss
 
 CASES = {f"ap-{b}": ("ap", b) for b in (16, 64, 256, 1024, 4096)}
 CASES.update({"accuracy-10": ("accuracy", 10), "accuracy-100": ("accuracy", 100), "pck-64x64": ("pck", 64)})

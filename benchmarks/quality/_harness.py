@@ -55,18 +55,15 @@ import torch
 import torch.nn.functional as F
 
 import uniloss
-from uniloss.anchors import AnchorSampler, PaperAnchors
-from uniloss.anchors._bits import AnchorBits
-from uniloss.anchors.base import CURRENT, AnchorSet
-from uniloss.anchors.paper_anchors import _sample_set_entries
+from uniloss.anchors import CURRENT, AnchorBits, AnchorSampler, AnchorSet, PaperAnchors, sample_set_entries
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.relax import Relaxation, Sigmoid
 from uniloss.data import load_fashion_mnist
 from uniloss.functional import average_precision
 from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.metrics import AveragePrecision
 from uniloss.metrics.ap import _precision_at_positives
 from uniloss.models import build_model
+from uniloss.relaxations import Relaxation, Sigmoid
 
 CACHE = Path(os.environ.get("UNILOSS_CACHE", "/tmp/uniloss-fmnist.pt"))
 CLASS_NAMES = {0: "T-shirt", 6: "Shirt"}
@@ -204,7 +201,7 @@ class NeighbourAnchors(AnchorSampler):
     def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
         drawn = self.paper.sample(wrong, mask, generator)
         right = ~wrong if mask is None else mask & ~wrong
-        index, found = _sample_set_entries(right, wrong.numel(), self.worse, generator, wrong.device)
+        index, found = sample_set_entries(right, wrong.numel(), self.worse, generator, wrong.device)
         base = torch.full((self.worse,), CURRENT, dtype=torch.long, device=wrong.device)
         return AnchorSet(
             base=torch.cat([drawn.base, base]),

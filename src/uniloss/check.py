@@ -11,9 +11,10 @@ import torch
 
 from uniloss.anchors.paper_anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.engine import uniloss
-from uniloss.core.relax import HardStep, Sigmoid
+from uniloss.engine.loss import uniloss
 from uniloss.metrics.base import MetricRefactoring
+from uniloss.relaxations.hard_step import HardStep
+from uniloss.relaxations.sigmoid import Sigmoid
 
 __all__ = ["MetricReport", "check_metric"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.anchors import PaperAnchors
-from uniloss.core.engine import UniLoss
+from uniloss.engine.loss import UniLoss
 from uniloss.metrics.accuracy import Accuracy
 from uniloss.metrics.ap import AveragePrecision
 from uniloss.metrics.base import MetricRefactoring

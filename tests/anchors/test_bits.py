@@ -3,8 +3,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uniloss.anchors import _bits
-from uniloss.anchors._bits import AnchorBits
+from uniloss.anchors import bits as bits_module
+from uniloss.anchors.bits import AnchorBits
 
 
 def _bits_and_dense(count, rows, length, seed, with_mask=False):
@@ -40,9 +40,9 @@ def test_the_scatter_histogram_of_accelerators_agrees_with_bincount(monkeypatch,
     x = torch.randn(4, 33, generator=g, dtype=torch.float64)
     weights = torch.randn(13, generator=g, dtype=torch.float64)
     if long_rows:
-        monkeypatch.setattr(_bits, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
+        monkeypatch.setattr(bits_module, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
     expected = anchors.sums(x), anchors.sums_adjoint(weights), anchors.row_counts()
-    monkeypatch.setattr(_bits, "_BINCOUNT_DEVICES", set())  # the path CUDA takes, on the CPU
+    monkeypatch.setattr(bits_module, "_BINCOUNT_DEVICES", set())  # the path CUDA takes, on the CPU
     got = anchors.sums(x), anchors.sums_adjoint(weights), anchors.row_counts()
     torch.testing.assert_close(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1])
@@ -52,7 +52,7 @@ def test_the_scatter_histogram_of_accelerators_agrees_with_bincount(monkeypatch,
 def test_row_counts_of_long_rows_use_the_histogram_and_agree(monkeypatch):
     anchors, dense, _mask, _g = _bits_and_dense(19, 3, 40, seed=2)
     direct = anchors.row_counts()
-    monkeypatch.setattr(_bits, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
+    monkeypatch.setattr(bits_module, "_ROW_HISTOGRAM_MIN_LENGTH", 1)
     assert torch.equal(anchors.row_counts(), direct)
     assert torch.equal(direct, dense.sum(-1))
 
@@ -94,11 +94,11 @@ def test_float32_sums_stay_accurate_over_many_binaries():
 
 
 def test_random_bytes_are_uniform_bits_and_repeat_with_a_seed():
-    data = _bits.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
+    data = bits_module.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
     bits = AnchorBits(data.view(1, 1, -1), 8).dense().double()  # (8 bit positions, 1, N)
     assert abs(bits.mean().item() - 0.5) < 0.002
     assert torch.all((bits.mean((1, 2)) - 0.5).abs() < 0.01)
-    again = _bits.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
+    again = bits_module.random_bytes((200_000,), torch.Generator().manual_seed(3), torch.device("cpu"))
     assert torch.equal(data, again)
 
 

@@ -7,7 +7,7 @@ import torch
 
 import uniloss
 from uniloss.anchors import PaperAnchors, StructuredAnchors
-from uniloss.core.reference import dense_uniloss
+from uniloss.engine.reference import dense_uniloss
 
 
 def _layout(seed: int = 0, rows: int = 6, length: int = 11) -> tuple[torch.Tensor, torch.Tensor]:

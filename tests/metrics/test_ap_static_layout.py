@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import uniloss
 from uniloss.anchors import PaperAnchors
-from uniloss.core.reference import dense_uniloss
+from uniloss.engine.reference import dense_uniloss
 from uniloss.metrics import AveragePrecision
 
 

@@ -491,8 +491,17 @@ def test_scores_and_targets_on_cpu_and_cuda_raise():
 # --- the table reaches every raise ----------------------------------------------------------------------
 
 SRC = pathlib.Path(uniloss.__file__).parent
-CHECKED = ["core/*.py", "metrics/*.py", "anchors/paper_anchors.py", "interpolators/idw.py"]
+CHECKED = [
+    "core/*.py",
+    "engine/*.py",
+    "relaxations/*.py",
+    "metrics/*.py",
+    "anchors/paper_anchors.py",
+    "interpolators/idw.py",
+]
 """The engine, every metric and the engine's default parts; other samplers and interpolators have their own."""
+DEPRECATED_SHIMS = {"core/engine.py", "core/relax.py", "core/reference.py"}
+"""Old module paths: their only raise, an unknown name, has its rows in tests/test_deprecated.py."""
 
 
 def _raise_statements() -> set[tuple[str, int, int]]:
@@ -500,6 +509,8 @@ def _raise_statements() -> set[tuple[str, int, int]]:
     found = set()
     for pattern in CHECKED:
         for path in sorted(SRC.glob(pattern)):
+            if str(path.relative_to(SRC)) in DEPRECATED_SHIMS:
+                continue
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Raise):
                     found.add((str(path.relative_to(SRC)), node.lineno, node.end_lineno))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from uniloss.anchors._bits import AnchorBits
+from uniloss.anchors.bits import AnchorBits, draw
 
-__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet"]
+__all__ = ["CURRENT", "GROUND_TRUTH", "AnchorSampler", "AnchorSet", "sample_set_entries"]
 
 GROUND_TRUTH = 0
 """Base code of the ground-truth configuration: every binary ``+1``."""
@@ -89,3 +89,39 @@ class AnchorSampler(ABC):
         Returns:
             The anchors, on the device of ``wrong``.
         """
+
+
+def sample_set_entries(
+    flags: torch.Tensor | None, size: int, count: int, generator: torch.Generator | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``count`` flat indices uniformly (with replacement) among the set entries of ``flags``.
+
+    Sync-free: the number of set entries stays on the device, so a sampler can call it on every step. The
+    paper's good and nearby anchors are drawn with it (a real binary to make wrong, a wrong one to correct).
+
+    Args:
+        flags: bool tensor of ``size`` entries (any shape; flattened), or ``None`` for every entry set.
+        size: number of entries of ``flags`` (of the layout when ``flags`` is ``None``), at least 1.
+        count: number of draws.
+        generator: source of randomness; ``None`` uses PyTorch's default generator.
+        device: device of the results.
+
+    Returns:
+        ``(count,)`` int64 flat indices and ``(count,)`` bools, per draw whether any entry was set (where none
+        is, the index is meaningless).
+
+    Example:
+        >>> flags = torch.tensor([[False, True], [False, True]])
+        >>> index, found = sample_set_entries(flags, 4, 3, torch.Generator().manual_seed(0), torch.device("cpu"))
+        >>> index.tolist(), found.tolist()
+        ([1, 3, 1], [True, True, True])
+    """
+    uniform = draw((count,), generator, device)
+    if flags is None:
+        index = (uniform * size).long().clamp_max(size - 1)
+        return index, torch.ones(count, dtype=torch.bool, device=device)
+    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
+    total = cumulative[-1]
+    rank = (uniform * total).to(cumulative.dtype).clamp_max(total - 1).clamp_min(0)
+    index = torch.searchsorted(cumulative, rank, right=True).long().clamp_max(size - 1)
+    return index, (total > 0).expand(count)

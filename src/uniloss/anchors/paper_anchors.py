@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.anchors import _bits
-from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet
+from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet, sample_set_entries
+from uniloss.anchors.bits import AnchorBits
 from uniloss.core.checks import check_nonnegative_int
 
 __all__ = ["PaperAnchors"]
-
-
-def _sample_set_entries(
-    flags: torch.Tensor | None, size: int, count: int, generator: torch.Generator | None, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw ``count`` flat indices uniformly (with replacement) among the set entries of ``flags``.
-
-    Sync-free: the number of set entries stays on the device. Returns the indices and, per draw, whether
-    any entry was set (when none is, the index is meaningless).
-    """
-    uniform = _bits.draw((count,), generator, device)
-    if flags is None:
-        index = (uniform * size).long().clamp_max(size - 1)
-        return index, torch.ones(count, dtype=torch.bool, device=device)
-    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
-    total = cumulative[-1]
-    rank = (uniform * total).to(cumulative.dtype).clamp_max(total - 1).clamp_min(0)
-    index = torch.searchsorted(cumulative, rank, right=True).long().clamp_max(size - 1)
-    return index, (total > 0).expand(count)
 
 
 class PaperAnchors(AnchorSampler):
@@ -85,15 +66,15 @@ class PaperAnchors(AnchorSampler):
             [full(self.ground_truth + self.current, -1)],
         )
         if self.good:
-            index, found = _sample_set_entries(mask, size, self.good, generator, device)
+            index, found = sample_set_entries(mask, size, self.good, generator, device)
             bases.append(full(self.good, GROUND_TRUTH))
             flips.append(torch.where(found, index, -1))
         if self.nearby:
-            wrong_index, any_wrong = _sample_set_entries(wrong, size, self.nearby, generator, device)
-            good_index, found = _sample_set_entries(mask, size, self.nearby, generator, device)
+            wrong_index, any_wrong = sample_set_entries(wrong, size, self.nearby, generator, device)
+            good_index, found = sample_set_entries(mask, size, self.nearby, generator, device)
             bases.append(torch.where(any_wrong, CURRENT, GROUND_TRUTH))
             flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
-        random = _bits.AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
+        random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
         return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
 
     def __repr__(self) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.anchors import _bits
-from uniloss.anchors.base import AnchorSet
-from uniloss.anchors.paper_anchors import PaperAnchors, _sample_set_entries
+from uniloss.anchors.base import AnchorSet, sample_set_entries
+from uniloss.anchors.bits import AnchorBits
+from uniloss.anchors.paper_anchors import PaperAnchors
 from uniloss.core.checks import check_nonnegative_int
 
 __all__ = ["StructuredAnchors"]
@@ -70,16 +70,16 @@ class StructuredAnchors(PaperAnchors):
         rows, device = wrong.shape[0], wrong.device
         if self.rows:  # padding is never wrong, so never set
             has_wrong = wrong.any(1, keepdim=True)
-            row, _found = _sample_set_entries(has_wrong, rows, self.rows, generator, device)
+            row, _found = sample_set_entries(has_wrong, rows, self.rows, generator, device)
             keep = torch.arange(rows, device=device).unsqueeze(0) != row.unsqueeze(1)  # (rows_k, R)
-            rows_kept = _bits.AnchorBits.from_masks(keep.unsqueeze(2))  # (groups, R, 1): one byte per row
-            extra.append(_bits.AnchorBits(rows_kept.codes * wrong.to(torch.uint8), self.rows))
+            rows_kept = AnchorBits.from_masks(keep.unsqueeze(2))  # (groups, R, 1): one byte per row
+            extra.append(AnchorBits(rows_kept.codes * wrong.to(torch.uint8), self.rows))
         if self.halfway:
-            coins = _bits.AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
+            coins = AnchorBits.uniform(self.halfway, wrong, wrong.shape, generator, device)
             extra.append(coins)
         if not self.rows and not self.halfway:
             return drawn
-        return AnchorSet(base=drawn.base, flip=drawn.flip, random=_bits.AnchorBits.cat(extra))
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=AnchorBits.cat(extra))
 
     def __repr__(self) -> str:
         return (

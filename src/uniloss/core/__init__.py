@@ -1,4 +1,5 @@
-"""The engine and the parts it composes: comparisons, relaxations, checks, registry.
+"""The leaf layer: argument and tensor checks, the comparisons layout, the metric registry.
 
-Import from :mod:`uniloss` (``uniloss.UniLoss``, ``uniloss.Sigmoid`` ...) rather than from here.
+Nothing here imports the rest of uniloss. ``uniloss.core.engine``, ``uniloss.core.relax`` and
+``uniloss.core.reference`` are deprecated aliases of :mod:`uniloss.engine` and :mod:`uniloss.relaxations`.
 """

@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.checks import check_positive
+from uniloss.interpolators.base import Interpolator
 
 __all__ = ["InverseDistanceWeighting"]
 
 
-class InverseDistanceWeighting:
+class InverseDistanceWeighting(Interpolator):
     """Shepard interpolation of anchor values, safe at distance zero.
 
     Formally ``g(b) = sum_k w_k g(a_k) / sum_k w_k`` with ``w_k = (||b - a_k||^2 + eps)^(-power / 2)``,

@@ -74,7 +74,7 @@ class Accuracy(MetricRefactoring):
     class beats them all iff it beats the strongest) with fewer binaries. The layout has a static shape: no
     device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 2 (the paper: 1; power
     2 gained 3.6 points on Fashion-MNIST and lost 0.4, about one test image, on digits; see
     ``docs/ablation.md``).

@@ -102,7 +102,7 @@ class AveragePrecision(MetricRefactoring):
     (about ``1 / (p (1 - p))`` times more with a fraction ``p`` of positives). Both give the same loss up to the
     draw of random anchors.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1) of raw logits,
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1) of raw logits,
     :class:`~uniloss.anchors.PaperAnchors` (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance
     weighting with power 1.5 (the paper: power 1; on Fashion-MNIST at batch 128 power 1.5 beat 1, 2, 3 and 4,
     see ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small batches,

@@ -62,7 +62,7 @@ class AUROC(MetricRefactoring):
     binaries, so it follows from the number of wrong binaries per row. The layout depends on the labels, so
     building it takes one device sync on CUDA.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Example:

@@ -60,7 +60,7 @@ class Dice(MaskMetric):
     negative (true class) or a false positive, and the metric is :func:`dice` of the counts (``2 IoU / (1 + IoU)``
     per class, never below IoU). Rows of one class and target make anchors cost O(rows). One device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

@@ -85,7 +85,7 @@ class FBeta(ThresholdMetric):
     resulting counts. Binaries sit in rows of positives or of negatives of one label (at most 1024 each), so
     a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). Building the layout takes one sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

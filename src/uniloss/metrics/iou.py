@@ -61,7 +61,7 @@ class IoU(MaskMetric):
     positive; the metric is :func:`iou` of the counts. Binaries sit in rows of one class and target (at most
     1024 each), so a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). One device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

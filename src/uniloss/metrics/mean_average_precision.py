@@ -101,7 +101,7 @@ class MeanAveragePrecision(MetricRefactoring):
     :class:`~uniloss.metrics.AveragePrecision` (the same counting function, batched over labels with equally
     many positives), and the metric is :func:`mean_average_precision`. Building the layout takes a device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

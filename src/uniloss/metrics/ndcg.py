@@ -62,7 +62,7 @@ class NDCG(RankingMetric):
     padded, a mask marks padding), ``L`` chosen to keep both padding and rows few; building the rows takes a
     few device syncs.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

@@ -127,7 +127,7 @@ class PCK(MetricRefactoring):
     binary; PCK is the fraction of visible joints that are right (see :func:`pck`). The number of rows
     depends on the joints, so building the layout takes one device sync on CUDA.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

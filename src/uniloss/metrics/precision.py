@@ -55,7 +55,7 @@ class Precision(ThresholdMetric):
     positives, and the metric is :func:`precision` of those counts. Binaries sit in rows of positives or of
     negatives of one label, so anchors cost O(rows) (see :class:`~uniloss.metrics.FBeta`).
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

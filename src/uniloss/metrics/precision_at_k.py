@@ -60,7 +60,7 @@ class PrecisionAtK(CutoffMetric):
     those positions, with ``k`` in every denominator. Each item's comparisons fill rows of ``L`` entries (the
     last one padded, a mask marks padding; see :mod:`uniloss.metrics._ranking`); building them syncs the device.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

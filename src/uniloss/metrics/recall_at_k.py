@@ -58,7 +58,7 @@ class RecallAtK(CutoffMetric):
     wrong counts place the relevant items as in :class:`~uniloss.metrics.PrecisionAtK`, and the metric is
     :func:`recall_at_k` of those positions: the share of each query's relevant items in its first ``k``.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

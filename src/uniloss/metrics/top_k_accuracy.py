@@ -60,7 +60,7 @@ class TopKAccuracy(MetricRefactoring):
     :class:`~uniloss.metrics.Accuracy`: ``N x (C - 1)`` binaries. Example ``n`` is right iff its row has fewer
     than ``k`` wrong binaries. The layout has a static shape: no device sync.
 
-    Defaults: :class:`~uniloss.core.relax.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
+    Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
 
     Args:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from uniloss.core.engine import UniLoss, _pool_examples
+from uniloss.engine import UniLoss, pool_examples
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["SurrogateMonitor", "diagnose", "exact_batch_metric", "pearson"]
@@ -134,10 +134,10 @@ class SurrogateMonitor:
             return (scores, *targets)
         batch = (scores.detach(), *targets)
         held = self._remembered
-        self._remembered = tuple(criterion.get_extra_state()["remembered"]) or None  # what the next call pools
+        self._remembered = criterion.example_memory.examples  # what the next call pools
         if held is None or len(held) != len(batch):
             return batch
-        return _pool_examples(batch, held)
+        return pool_examples(batch, held)
 
     def correlation(self, detrend: bool = False) -> float:
         """Pearson correlation of the surrogate and the exact metric (of their changes with ``detrend``)."""

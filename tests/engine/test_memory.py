@@ -135,3 +135,71 @@ def test_double_backward_is_refused_clearly():
     (grad,) = torch.autograd.grad(loss, scores, create_graph=True)
     with pytest.raises(RuntimeError, match="marked with @once_differentiable"):
         grad.sum().backward()
+
+
+# ExampleMemory on its own, without a loss.
+
+
+def test_an_example_memory_pools_then_keeps_the_newest_examples_detached():
+    from uniloss.engine import ExampleMemory
+
+    memory = ExampleMemory(3)
+    assert memory.examples is None
+    first = (torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1, 0]))
+    assert memory.pool(first) is first  # nothing remembered yet
+    memory.remember(memory.pool(first))
+    second = (torch.tensor([3.0, 4.0]), torch.tensor([0, 1]))
+    pooled = memory.pool(second)
+    assert torch.equal(pooled[0], torch.tensor([3.0, 4.0, 1.0, 2.0]))
+    assert torch.equal(pooled[1], torch.tensor([0, 1, 1, 0]))
+    memory.remember(pooled)
+    scores, labels = memory.examples
+    assert torch.equal(scores, torch.tensor([3.0, 4.0, 1.0]))
+    assert not scores.requires_grad
+    assert torch.equal(labels, torch.tensor([0, 1, 1]))
+
+
+def test_an_example_memory_round_trips_its_state_and_resets():
+    from uniloss.engine import ExampleMemory
+
+    memory = ExampleMemory(2)
+    memory.remember((torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1, 0, 1])))
+    restored = ExampleMemory(2)
+    restored.load_state(memory.state())
+    assert all(torch.equal(a, b) for a, b in zip(memory.examples, restored.examples, strict=True))
+    restored.reset()
+    assert restored.examples is None
+    assert restored.state() == {"remembered": []}
+
+
+def test_an_example_memory_of_size_zero_remembers_nothing():
+    from uniloss.engine import ExampleMemory
+
+    memory = ExampleMemory(0)
+    memory.remember((torch.tensor([1.0]), torch.tensor([1])))
+    assert memory.examples is None
+
+
+@pytest.mark.parametrize(
+    ("batch", "match"),
+    [
+        ((torch.zeros(2),), r"`memory` holds 1 targets per example, but the batch has 0"),
+        ((torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)), r"`scores` must match the remembered examples"),
+        ((torch.zeros(2), torch.zeros(2)), r"`targets\[0\]` must match the remembered examples"),
+    ],
+)
+def test_an_example_memory_refuses_a_batch_of_another_layout(batch, match):
+    from uniloss.engine import ExampleMemory
+
+    memory = ExampleMemory(2)
+    memory.remember((torch.zeros(2), torch.zeros(2, dtype=torch.long)))
+    with pytest.raises(ValueError, match=match):
+        memory.pool(batch)
+
+
+@pytest.mark.parametrize(("size", "error"), [(-1, ValueError), (1.5, TypeError)])
+def test_an_example_memory_refuses_a_bad_size(size, error):
+    from uniloss.engine import ExampleMemory
+
+    with pytest.raises(error, match="`memory`"):
+        ExampleMemory(size)

@@ -6,7 +6,7 @@ import torch
 import uniloss
 from uniloss.anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.reference import dense_uniloss
+from uniloss.engine.reference import dense_uniloss
 from uniloss.metrics import PCK, Accuracy, AveragePrecision, MetricRefactoring
 
 
@@ -84,9 +84,9 @@ class _RightPairsCounted(_RightPairs):
 
 
 def test_a_metric_with_only_dense_evaluate_gives_the_same_loss_as_its_counted_twin(monkeypatch):
-    from uniloss.core import engine
+    from uniloss.engine import loss as engine_loss
 
-    monkeypatch.setattr(engine, "_DENSE_CHUNK", 40)  # several chunks of anchors
+    monkeypatch.setattr(engine_loss, "_DENSE_CHUNK", 40)  # several chunks of anchors
     scores, (targets,) = _ap_batch(torch.Generator().manual_seed(0), torch.float64)
     losses, grads = [], []
     for metric in (_RightPairs(), _RightPairsCounted()):
@@ -139,9 +139,9 @@ def test_a_perfect_saturated_batch_sits_on_the_ground_truth_anchor():
     ("targets", "expected"), [(torch.zeros(5, dtype=torch.long), 1.0), (torch.ones(5, dtype=torch.long), 0.0)]
 )
 def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(targets, expected, monkeypatch):
-    from uniloss.core import engine
+    from uniloss.engine import loss as engine_loss
 
-    monkeypatch.setattr(engine, "_WARNED", set())
+    monkeypatch.setattr(engine_loss, "_WARNED", set())
     scores = torch.randn(5, requires_grad=True)
     with pytest.warns(UserWarning, match="no comparison"):
         loss = uniloss.UniLoss(AveragePrecision())(scores, targets)
@@ -236,9 +236,9 @@ def test_accuracy_loss_runs_without_host_device_synchronisation():
 
 @pytest.mark.parametrize("case", CASES)
 def test_distance_sums_in_many_row_chunks_equal_the_dense_reference(case, monkeypatch):
-    from uniloss.core import engine
+    from uniloss.engine import distances
 
-    monkeypatch.setattr(engine, "_ROW_CHUNK_ENTRIES", {"cpu": 7})  # a chunk of one row at a time
+    monkeypatch.setattr(distances, "_ROW_CHUNK_ENTRIES", {"cpu": 7})  # a chunk of one row at a time
     metric, make = CASES[case]
     scores, targets = make(torch.Generator().manual_seed(11), torch.float64)
     results = []

@@ -1,0 +1,179 @@
+"""Random anchor configurations stored bit by bit: for every binary variable, one byte per eight anchors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["AnchorBits", "draw", "random_bytes"]
+
+_ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
+_BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
+
+
+def draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform floats in ``[0, 1)`` from ``generator`` (on the generator's device), moved to ``device``."""
+    source = generator.device if generator is not None else device
+    return torch.rand(shape, generator=generator, device=source).to(device)
+
+
+def random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform random bytes of ``shape``: 7 bytes from each 63-bit integer draw (the 8th has a fixed bit)."""
+    count = 1
+    for size in shape:
+        count *= size
+    source = generator.device if generator is not None else device
+    words = torch.empty(((count + 6) // 7,), dtype=torch.int64, device=source).random_(generator=generator)
+    data = words.view(torch.uint8).view(-1, 8)[:, :7].reshape(-1)[:count]
+    return data.reshape(shape).to(device)
+
+
+def _bit_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(256, 8)``: entry ``[v, k]`` is bit ``k`` of the byte ``v``."""
+    values = torch.arange(256, device=device).unsqueeze(1)
+    return ((values >> torch.arange(8, device=device)) & 1).to(dtype)
+
+
+def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> torch.Tensor:
+    """Sum of ``weights`` (or count) per value of the flat integer ``index``, every value below ``bins``.
+
+    ``bincount`` on the CPU (one deterministic pass); an ``index_add_`` elsewhere, since ``bincount`` reads the
+    largest index back to the host. ``index_add_`` takes an int32 index (a byte plane costs a 4-byte copy, an int32
+    index none) and a count adds an expanded scalar, so no transient wider than the index is allocated.
+    """
+    if index.device.type in _BINCOUNT_DEVICES:
+        return torch.bincount(index, weights=weights, minlength=bins)
+    if index.dtype not in (torch.int32, torch.int64):
+        index = index.int()
+    if weights is None:
+        weights = torch.ones((), dtype=torch.long, device=index.device).expand(index.shape)
+    return weights.new_zeros(bins).index_add_(0, index, weights)
+
+
+@dataclass(frozen=True)
+class AnchorBits:
+    """``count`` anchor configurations, one bit per anchor and binary, never a float matrix.
+
+    Bit ``k % 8`` of ``codes[k // 8, r, l]`` is set where anchor ``k`` has binary ``(r, l)`` wrong (``-1``);
+    padding binaries and bits past ``count`` are never set. Keeping the eight anchors of a byte together
+    turns the sums over each anchor's wrong binaries into one 256-bin histogram per byte plane.
+
+    This is the public storage of random anchors (:attr:`AnchorSet.random <uniloss.anchors.AnchorSet.random>`).
+    A sampler builds it with :meth:`uniform`, :meth:`from_masks` or :meth:`cat`; the engine reads it only through
+    :attr:`count`, :meth:`rows`, :meth:`sums` and :meth:`sums_adjoint` (the distances and their backward),
+    :meth:`row_counts` (metrics with counts) and :meth:`dense` (metrics without), never through the bytes.
+
+    Args:
+        codes: ``(ceil(count / 8), R, L)`` uint8.
+        count: number of anchors.
+
+    Example:
+        >>> wrong = torch.tensor([[[True, False], [False, False]], [[True, True], [False, True]]])
+        >>> anchors = AnchorBits.from_masks(wrong)  # two anchors of a (2, 2) layout
+        >>> anchors.count, tuple(anchors.codes.shape)
+        (2, (1, 2, 2))
+        >>> anchors.row_counts().tolist()  # wrong binaries per row of each anchor
+        [[1, 0], [2, 1]]
+        >>> anchors.sums(torch.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()  # each anchor's sum over its wrong binaries
+        [1.0, 7.0]
+        >>> torch.equal(anchors.dense(), wrong)
+        True
+    """
+
+    codes: torch.Tensor
+    count: int
+
+    @staticmethod
+    def uniform(
+        count: int,
+        mask: torch.Tensor | None,
+        shape: tuple[int, ...],
+        generator: torch.Generator | None,
+        device: torch.device,
+    ) -> AnchorBits:
+        """``count`` uniformly random configurations of the ``shape`` layout, wrong only where ``mask`` is set."""
+        codes = random_bytes(((count + 7) // 8, *shape), generator, device)
+        if count % 8:
+            codes[-1] &= (1 << count % 8) - 1
+        if mask is not None:
+            codes = codes * mask.to(torch.uint8)
+        return AnchorBits(codes, count)
+
+    @staticmethod
+    def from_masks(masks: torch.Tensor) -> AnchorBits:
+        """Pack ``(K, R, L)`` bools (``True``: wrong) into bytes of eight anchors."""
+        count = masks.shape[0]
+        padded = torch.nn.functional.pad(masks.to(torch.uint8), (0, 0, 0, 0, 0, (-count) % 8))
+        shifts = torch.arange(8, dtype=torch.uint8, device=masks.device).view(1, 8, 1, 1)
+        codes = (padded.view(-1, 8, *masks.shape[1:]) << shifts).sum(1, dtype=torch.uint8)
+        return AnchorBits(codes, count)
+
+    @staticmethod
+    def cat(parts: list[AnchorBits]) -> AnchorBits:
+        """The anchors of every part, in order."""
+        if not any(part.count for part in parts):
+            return parts[0]
+        parts = [part for part in parts if part.count]
+        total = sum(part.count for part in parts)
+        if all(part.count % 8 == 0 for part in parts[:-1]):
+            return AnchorBits(torch.cat([part.codes for part in parts]), total)
+        sources = [(part.codes, anchor) for part in parts for anchor in range(part.count)]
+        codes = parts[0].codes.new_zeros(((total + 7) // 8, *parts[0].codes.shape[1:]))
+        for target, (source, anchor) in enumerate(sources):  # move each anchor's bit plane, byte by byte
+            codes[target // 8] |= ((source[anchor // 8] >> (anchor % 8)) & 1) << (target % 8)
+        return AnchorBits(codes, total)
+
+    def rows(self, part: slice) -> AnchorBits:
+        """The same anchors restricted to the rows ``part`` of the layout."""
+        return AnchorBits(self.codes[:, part], self.count)
+
+    def sums(self, x: torch.Tensor) -> torch.Tensor:
+        """``(count,)`` sums of ``x`` (``(R, L)``) over each anchor's wrong binaries.
+
+        One weighted 256-bin histogram of the codes per byte plane, then each anchor adds the bins whose code
+        has its bit: O(binaries * count / 8) reads, deterministic on the CPU. Not differentiable (the engine
+        uses :meth:`sums_adjoint`).
+        """
+        if self.count == 0:
+            return x.new_zeros(0)
+        table = _bit_table(x.dtype, x.device)
+        flat = x.reshape(-1)
+        planes = [(_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes]
+        return torch.cat(planes)[: self.count]
+
+    def sums_adjoint(self, grad: torch.Tensor) -> torch.Tensor:
+        """The transpose of :meth:`sums`: ``(count,)`` weights to ``(R, L)`` sums of the weighted anchors."""
+        groups, rows, length = self.codes.shape
+        weights = grad.new_zeros(groups * 8)
+        weights[: self.count] = grad
+        per_code = _bit_table(grad.dtype, grad.device) @ weights.view(groups, 8).T  # (256, groups)
+        out = grad.new_zeros(rows * length)
+        for group, plane in enumerate(self.codes):
+            out += per_code[:, group].index_select(0, plane.reshape(-1).int())
+        return out.view(rows, length)
+
+    def row_counts(self, out: torch.Tensor | None = None) -> torch.Tensor:
+        """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor, written into ``out`` if given."""
+        _groups, rows, length = self.codes.shape
+        if out is None:
+            out = torch.empty((self.count, rows), dtype=torch.long, device=self.codes.device)
+        index_dtype = torch.int32 if rows * 256 < 2**31 else torch.int64
+        offsets = (torch.arange(rows, dtype=index_dtype, device=self.codes.device) * 256).unsqueeze(1)
+        table = _bit_table(torch.float64, self.codes.device)
+        for group, plane in enumerate(self.codes):
+            first, stop = 8 * group, min(8 * group + 8, self.count)
+            if length < _ROW_HISTOGRAM_MIN_LENGTH:
+                for anchor in range(first, stop):
+                    torch.sum((plane >> (anchor - first)) & 1, -1, out=out[anchor])
+            else:
+                histogram = _histogram((plane.to(index_dtype) + offsets).reshape(-1), None, rows * 256).view(rows, 256)
+                out[first:stop] = (histogram.double() @ table).round().T[: stop - first]
+        return out
+
+    def dense(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Anchors ``start:stop`` as a ``(k, R, L)`` bool tensor, ``True`` where the binary is wrong."""
+        stop = self.count if stop is None else min(stop, self.count)
+        index = torch.arange(min(start, stop), stop, device=self.codes.device)
+        shifts = (index % 8).to(torch.uint8).view(-1, 1, 1)
+        return ((self.codes[index // 8] >> shifts) & 1).bool()

@@ -1,0 +1,331 @@
+"""The UniLoss engine: comparisons -> relaxed binaries -> distances to anchors -> interpolated metric."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
+from uniloss.core.checks import check_finite, check_nonempty, check_tensor
+from uniloss.core.comparisons import Comparisons
+from uniloss.engine.distances import squared_distances
+from uniloss.engine.memory import ExampleMemory
+from uniloss.interpolators.base import Interpolator
+from uniloss.interpolators.idw import InverseDistanceWeighting
+from uniloss.metrics.base import MetricRefactoring
+from uniloss.relaxations.base import Relaxation
+from uniloss.relaxations.sigmoid import Sigmoid
+
+__all__ = ["UniLoss", "anchor_values", "uniloss"]
+
+_DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+
+
+def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
+    """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
+    rows, length = wrong.shape
+    fixed = anchors.base.shape[0]
+    counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
+    current = wrong.sum(1)
+    torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current), out=counts[:fixed])
+    flip = anchors.flip
+    index = flip.clamp_min(0)
+    step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
+    counts[:fixed].scatter_add_(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    if anchors.random is not None:
+        anchors.random.row_counts(out=counts[fixed:])
+    return counts
+
+
+def anchor_values(
+    metric: MetricRefactoring, comparisons: Comparisons, wrong: torch.Tensor, anchors: AnchorSet
+) -> torch.Tensor:
+    """Exact metric at every anchor, ``(K_all,)``: from row counts when the metric allows, else densely.
+
+    Args:
+        metric: the refactored metric.
+        comparisons: the layout of the batch.
+        wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
+        anchors: the anchors of this step.
+
+    Returns:
+        ``(K_all,)`` float metric values, in the order of ``anchors``.
+    """
+    if metric.uses_counts:
+        return metric.evaluate_counts(_wrong_counts(wrong, anchors), comparisons)
+    total = anchors.num_anchors
+    step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
+    values = [
+        metric.evaluate(
+            torch.where(anchors.materialise(wrong, start, min(start + step, total)), -1.0, 1.0), comparisons
+        )
+        for start in range(0, total, step)
+    ]
+    return torch.cat(values)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    key = message.split(":")[0]
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _surrogate(
+    scores: torch.Tensor,
+    targets: tuple[torch.Tensor, ...],
+    metric: MetricRefactoring,
+    relax: Relaxation,
+    anchors: AnchorSampler,
+    interpolator: Interpolator,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
+    comparisons = metric.comparisons(scores, *targets)
+    values = comparisons.values
+    mask = comparisons.mask
+    if values.numel() == 0:
+        rows = values.shape[0]
+        exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+        _warn_once(
+            f"{metric!r}: the batch gives no comparison (layout {tuple(values.shape)}), so the loss is constant "
+            "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
+            "This warning is shown once per run."
+        )
+        return exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+    with torch.no_grad():
+        wrong = values <= 0
+        if mask is not None:
+            wrong &= mask
+    drawn = anchors.sample(wrong, mask, generator)
+    with torch.no_grad():
+        exact_values = anchor_values(metric, comparisons, wrong, drawn)
+    squared = squared_distances(values, relax, mask, wrong, drawn)
+    return interpolator(squared, exact_values)
+
+
+@torch.compiler.disable
+def uniloss(
+    scores: torch.Tensor,
+    *targets: torch.Tensor,
+    metric: MetricRefactoring,
+    relax: Relaxation | None = None,
+    anchors: AnchorSampler | None = None,
+    interpolator: Interpolator | None = None,
+    generator: torch.Generator | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """The UniLoss surrogate of ``metric`` on one batch, differentiable w.r.t. ``scores``.
+
+    Formally ``loss = 1 - sum_k w_k g(a_k) / sum_k w_k`` (``g`` itself for a lower-is-better metric) with
+    ``w_k = ||b - a_k||^-p``, ``b = relax(comparisons(scores))`` and anchors ``a_k`` drawn by ``anchors``.
+    Gradients come from autograd through this formula. A batch without any binary (for example AP with no
+    positive) gives the constant ``1 - metric`` with zero gradients. Under ``torch.compile`` the loss runs
+    eagerly (one graph break): its seeded random draws and data-dependent layouts would break the graph
+    a dozen times anyway.
+
+    Args:
+        scores: raw scores (logits, heatmaps) of the shape the metric expects.
+        *targets: the metric's targets (labels; or joints, visibility and head sizes).
+        metric: the refactored metric.
+        relax: relaxation of the binaries (default: ``Sigmoid(metric.default_temperature)``).
+        anchors: anchor sampler (default: ``metric.default_anchors()``).
+        interpolator: interpolation (default: ``InverseDistanceWeighting(metric.default_power)``).
+        generator: random source of the anchors; a seeded one repeats exactly.
+        validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+
+    Returns:
+        A scalar loss tensor in the dtype of the comparisons (float32 at least).
+
+    Raises:
+        TypeError: for non-tensor or wrongly typed input.
+        ValueError: for wrong shapes, devices or values, including NaN or infinite scores and empty batches.
+
+    Example:
+        >>> from uniloss.metrics import AveragePrecision
+        >>> scores = torch.tensor([2.0, -1.0, 0.5, -3.0], requires_grad=True)
+        >>> loss = uniloss(scores, torch.tensor([1, 0, 1, 0]), metric=AveragePrecision(),
+        ...                generator=torch.Generator().manual_seed(0))
+        >>> loss.backward()
+        >>> bool(0 <= loss <= 1), bool(torch.isfinite(scores.grad).all())
+        (True, True)
+    """
+    if not isinstance(metric, MetricRefactoring):
+        raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+    if validate_args:
+        check_tensor("scores", scores)
+        check_nonempty("scores", scores)
+        metric.check(scores, *targets)
+        check_finite("scores", scores)
+    relax = Sigmoid(metric.default_temperature) if relax is None else relax
+    anchors = metric.default_anchors() if anchors is None else anchors
+    interpolator = InverseDistanceWeighting(metric.default_power) if interpolator is None else interpolator
+
+    if scores.dtype in (torch.float16, torch.bfloat16):
+        scores = scores.float()  # comparisons and distances in float32 at least
+    with torch.autocast(device_type=scores.device.type, enabled=False):
+        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator)
+    return 1 - value if metric.higher_is_better else value
+
+
+class UniLoss(torch.nn.Module):
+    """A training loss that optimises ``metric``: the module form of :func:`uniloss`.
+
+    ``temperature`` and ``power`` are shorthands for ``relax=Sigmoid(temperature)`` and
+    ``interpolator=InverseDistanceWeighting(power)``; give one form or the other.
+
+    Args:
+        metric: the refactored metric, e.g. ``uniloss.metrics.AveragePrecision()``.
+        temperature: temperature of the sigmoid relaxation (default: the metric's ``default_temperature``).
+        power: power of the inverse-distance weighting (default: the metric's ``default_power``).
+        relax: a relaxation instance (default: ``Sigmoid(temperature)``).
+        anchors: an anchor sampler (default: ``metric.default_anchors()``).
+        interpolator: an interpolator (default: ``InverseDistanceWeighting(power)``).
+        generator: random source of the anchors; a seeded one makes runs repeat exactly.
+        validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        distributed: under an initialised process group of several ranks, gather scores and targets from
+            every rank (keeping the local gradient) and return the loss of the global batch, identical on
+            every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
+            single-process loss on the concatenated batch. Anchors are drawn identically on every rank: from
+            ``generator`` (seed it identically on every rank) or, without one, from a seed that rank 0
+            broadcasts on the first call. Ignored without a process group.
+        memory: number of earlier examples ranked together with each batch (0: none). In training mode the
+            scores (detached) and targets of the last ``memory`` examples are kept and appended to each batch
+            along the first dimension, so a batch-level metric such as AP is measured on a larger sample than
+            a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
+            remembered, identically on every rank. A batch is remembered only once its loss is computed, so a
+            batch that fails the checks (``validate_args``) never enters; with ``validate_args=False`` a batch of
+            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. The loss then
+            measures the pooled sample, not the batch alone. Call the module once per step (not once per
+            output head), or each call remembers the same examples again. In ``eval()`` mode the memory is
+            neither used nor updated. Refused by metrics that are not ``poolable`` (query groups). The examples
+            live in :attr:`example_memory` (an :class:`~uniloss.engine.ExampleMemory`).
+
+    Raises:
+        TypeError: if ``metric`` is not a :class:`~uniloss.metrics.MetricRefactoring`.
+        ValueError: if both ``temperature`` and ``relax`` (or ``power`` and ``interpolator``) are given, a
+            value is invalid, or ``memory`` is asked of a metric that cannot pool batches.
+
+    Example:
+        >>> import uniloss
+        >>> criterion = uniloss.UniLoss(uniloss.metrics.Accuracy(num_classes=3),
+        ...                             generator=torch.Generator().manual_seed(0))
+        >>> logits = torch.randn(8, 3, requires_grad=True)
+        >>> criterion(logits, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])).backward()
+        >>> logits.grad.shape
+        torch.Size([8, 3])
+    """
+
+    def __init__(
+        self,
+        metric: MetricRefactoring,
+        *,
+        temperature: float | None = None,
+        power: float | None = None,
+        relax: Relaxation | None = None,
+        anchors: AnchorSampler | None = None,
+        interpolator: Interpolator | None = None,
+        generator: torch.Generator | None = None,
+        validate_args: bool = True,
+        distributed: bool = False,
+        memory: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(metric, MetricRefactoring):
+            raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+        if temperature is not None and relax is not None:
+            raise ValueError("give either `temperature` or `relax`, not both.")
+        if power is not None and interpolator is not None:
+            raise ValueError("give either `power` or `interpolator`, not both.")
+        self.metric = metric
+        temperature = metric.default_temperature if temperature is None else temperature
+        power = metric.default_power if power is None else power
+        self.relax = relax if relax is not None else Sigmoid(temperature)
+        self.anchors = anchors if anchors is not None else metric.default_anchors()
+        self.interpolator = interpolator if interpolator is not None else InverseDistanceWeighting(power)
+        self.generator = generator
+        self.validate_args = validate_args
+        self.distributed = distributed
+        self.example_memory = ExampleMemory(memory)
+        if self.memory and not metric.poolable:
+            raise ValueError(f"`memory` needs a metric whose batches can be pooled, but {metric!r} cannot.")
+
+    @property
+    def memory(self) -> int:
+        """The number of earlier examples pooled with each batch in training mode (``example_memory.size``)."""
+        return self.example_memory.size
+
+    def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+        """Return the loss of one batch; see :func:`uniloss` for the arguments."""
+        generator = self.generator
+        if self.distributed:
+            from uniloss import distributed
+
+            if distributed.is_distributed():
+                if generator is None:
+                    seed = distributed.broadcast_seed(None, scores.device)
+                    generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
+                scores = distributed.gather(scores)
+                targets = tuple(distributed.gather(target) for target in targets)
+        pooling = bool(self.memory) and self.training
+        if pooling:
+            scores, *rest = self.example_memory.pool((scores, *targets))
+            targets = tuple(rest)
+        loss = uniloss(
+            scores,
+            *targets,
+            metric=self.metric,
+            relax=self.relax,
+            anchors=self.anchors,
+            interpolator=self.interpolator,
+            generator=generator,
+            validate_args=self.validate_args,
+        )
+        if pooling:
+            self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
+        return loss
+
+    def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
+        """The remembered examples (see ``memory``), kept by ``state_dict()`` so a resumed run repeats exactly."""
+        return self.example_memory.state()
+
+    def set_extra_state(self, state: dict[str, list[torch.Tensor]]) -> None:
+        """Restore the remembered examples of :meth:`get_extra_state`."""
+        self.example_memory.load_state(state)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Accept state dicts saved before the memory existed (no ``_extra_state`` entry): nothing remembered."""
+        key = prefix + "_extra_state"
+        had = key in state_dict
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        if not had and key in missing_keys:
+            missing_keys.remove(key)
+            self.example_memory.reset()
+
+    def reset_memory(self) -> None:
+        """Forget the examples remembered from earlier batches (see ``memory``)."""
+        self.example_memory.reset()
+
+    def extra_repr(self) -> str:
+        """The parts, shown by ``repr(module)``."""
+        memory = f", memory={self.memory}" if self.memory else ""
+        return (
+            f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, "
+            f"interpolator={self.interpolator}{memory}"
+        )

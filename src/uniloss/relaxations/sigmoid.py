@@ -1,0 +1,44 @@
+"""The smooth step of UniLoss: a scaled sigmoid of each comparison."""
+
+from __future__ import annotations
+
+import torch
+
+from uniloss.core.checks import check_positive
+from uniloss.relaxations.base import Relaxation
+
+__all__ = ["Sigmoid"]
+
+
+class Sigmoid(Relaxation):
+    """The smooth step of UniLoss: ``b = 2 * sigmoid(c / temperature) - 1``.
+
+    Formally ``1 - b = 2 sigmoid(-c / t)`` and ``1 + b = 2 sigmoid(c / t)``, computed without cancellation.
+    As ``temperature -> 0`` it tends to :class:`HardStep`.
+
+    Args:
+        temperature: positive scale ``t`` of the comparisons (the paper uses 1).
+
+    Raises:
+        ValueError: if ``temperature`` is not a positive finite number.
+
+    Example:
+        >>> Sigmoid(temperature=1.0)(torch.tensor([0.0, 100.0]))
+        tensor([0., 1.])
+    """
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        self.temperature = check_positive("temperature", temperature)
+
+    def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(2 sigmoid(-c / t), 2 sigmoid(c / t))``."""
+        scaled = values / self.temperature
+        return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
+
+    def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return ``(1 - b, 1 + b, (1 - b)(1 + b) / (2 t))``, the slope exact where ``b`` saturates."""
+        to_right, to_wrong = self.distances(values)
+        return to_right, to_wrong, to_right * to_wrong / (2 * self.temperature)
+
+    def __repr__(self) -> str:
+        return f"Sigmoid(temperature={self.temperature})"
