@@ -109,6 +109,23 @@ def _surrogate(
     return interpolator(squared, exact_values)
 
 
+def _parts(
+    metric: MetricRefactoring,
+    relax: Relaxation | None,
+    anchors: AnchorSampler | None,
+    interpolator: Interpolator | None,
+) -> tuple[Relaxation, AnchorSampler, Interpolator]:
+    """The given parts, the metric's default parts in place of those not given."""
+    if relax is not None and anchors is not None and interpolator is not None:
+        return relax, anchors, interpolator
+    defaults = metric.default_parts()
+    return (
+        defaults.relax if relax is None else relax,
+        defaults.anchors if anchors is None else anchors,
+        defaults.interpolator if interpolator is None else interpolator,
+    )
+
+
 @torch.compiler.disable
 def uniloss(
     scores: torch.Tensor,
@@ -133,9 +150,9 @@ def uniloss(
         scores: raw scores (logits, heatmaps) of the shape the metric expects.
         *targets: the metric's targets (labels; or joints, visibility and head sizes).
         metric: the refactored metric.
-        relax: relaxation of the binaries (default: ``Sigmoid(metric.default_temperature)``).
-        anchors: anchor sampler (default: ``metric.default_anchors()``).
-        interpolator: interpolation (default: ``InverseDistanceWeighting(metric.default_power)``).
+        relax: relaxation of the binaries (default: ``metric.default_parts().relax``).
+        anchors: anchor sampler (default: ``metric.default_parts().anchors``).
+        interpolator: interpolation (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one repeats exactly.
         validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
 
@@ -162,9 +179,7 @@ def uniloss(
         check_nonempty("scores", scores)
         metric.check(scores, *targets)
         check_finite("scores", scores)
-    relax = Sigmoid(metric.default_temperature) if relax is None else relax
-    anchors = metric.default_anchors() if anchors is None else anchors
-    interpolator = InverseDistanceWeighting(metric.default_power) if interpolator is None else interpolator
+    relax, anchors, interpolator = _parts(metric, relax, anchors, interpolator)
 
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()  # comparisons and distances in float32 at least
@@ -177,15 +192,16 @@ class UniLoss(torch.nn.Module):
     """A training loss that optimises ``metric``: the module form of :func:`uniloss`.
 
     ``temperature`` and ``power`` are shorthands for ``relax=Sigmoid(temperature)`` and
-    ``interpolator=InverseDistanceWeighting(power)``; give one form or the other.
+    ``interpolator=InverseDistanceWeighting(power)``; give one form or the other. A part not given is the
+    metric's (:meth:`~uniloss.metrics.MetricRefactoring.default_parts`).
 
     Args:
         metric: the refactored metric, e.g. ``uniloss.metrics.AveragePrecision()``.
-        temperature: temperature of the sigmoid relaxation (default: the metric's ``default_temperature``).
-        power: power of the inverse-distance weighting (default: the metric's ``default_power``).
-        relax: a relaxation instance (default: ``Sigmoid(temperature)``).
-        anchors: an anchor sampler (default: ``metric.default_anchors()``).
-        interpolator: an interpolator (default: ``InverseDistanceWeighting(power)``).
+        temperature: temperature of a sigmoid relaxation (shorthand for ``relax=Sigmoid(temperature)``).
+        power: power of an inverse-distance weighting (shorthand for ``interpolator=InverseDistanceWeighting(power)``).
+        relax: a relaxation (default: ``metric.default_parts().relax``).
+        anchors: an anchor sampler (default: ``metric.default_parts().anchors``).
+        interpolator: an interpolator (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one makes runs repeat exactly.
         validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
         distributed: under an initialised process group of several ranks, gather scores and targets from
@@ -243,11 +259,11 @@ class UniLoss(torch.nn.Module):
         if power is not None and interpolator is not None:
             raise ValueError("give either `power` or `interpolator`, not both.")
         self.metric = metric
-        temperature = metric.default_temperature if temperature is None else temperature
-        power = metric.default_power if power is None else power
-        self.relax = relax if relax is not None else Sigmoid(temperature)
-        self.anchors = anchors if anchors is not None else metric.default_anchors()
-        self.interpolator = interpolator if interpolator is not None else InverseDistanceWeighting(power)
+        if temperature is not None:
+            relax = Sigmoid(temperature)
+        if power is not None:
+            interpolator = InverseDistanceWeighting(power)
+        self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
         self.generator = generator
         self.validate_args = validate_args
         self.distributed = distributed

@@ -4,7 +4,7 @@ from uniloss.metrics.accuracy import Accuracy
 from uniloss.metrics.ap import AveragePrecision
 from uniloss.metrics.auroc import AUROC
 from uniloss.metrics.balanced_accuracy import BalancedAccuracy
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.base import DefaultParts, MetricRefactoring
 from uniloss.metrics.dice import Dice
 from uniloss.metrics.fbeta import F1, FBeta
 from uniloss.metrics.iou import IoU
@@ -25,6 +25,7 @@ __all__ = [
     "Accuracy",
     "AveragePrecision",
     "BalancedAccuracy",
+    "DefaultParts",
     "Dice",
     "FBeta",
     "IoU",

@@ -9,8 +9,9 @@ import torch
 from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.metrics._ranking import check_ranking_inputs
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.base import DefaultParts, MetricRefactoring
 
 __all__ = ["AveragePrecision", "average_precision"]
 
@@ -104,10 +105,10 @@ class AveragePrecision(MetricRefactoring):
 
     Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1) of raw logits,
     :class:`~uniloss.anchors.PaperAnchors` (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance
-    weighting with power 1.5 (the paper: power 1; on Fashion-MNIST at batch 128 power 1.5 beat 1, 2, 3 and 4,
-    see ``docs/ablation.md``). ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small batches,
-    ``UniLoss(AveragePrecision(), memory=512)`` ranks each batch with the last 512 examples (measured: +1.3 AP
-    points on Fashion-MNIST Shirt at batch 128).
+    weighting with power 1.5 (the paper: power 1; the measurements behind it are in ``docs/ablation.md``), as
+    :meth:`default_parts` returns them. ``uniloss.presets.paper(metric)`` gives the paper's recipe. For small
+    batches, ``UniLoss(AveragePrecision(), memory=512)`` ranks each batch with the last 512 examples (measured
+    in ``docs/ablation.md``).
 
     Args:
         mode: ``"step"`` (scikit-learn's AP, the default) or ``"interpolated"`` (the paper code's AP).
@@ -127,13 +128,16 @@ class AveragePrecision(MetricRefactoring):
 
     name = "average_precision"
     higher_is_better = True
-    default_power = 1.5
 
     def __init__(self, mode: Mode = "step", layout: Layout = "compact") -> None:
         self.mode = _check_mode(mode)
         if layout not in _LAYOUTS:
             raise ValueError(f"`layout` must be one of {_LAYOUTS}, but got {layout!r}.")
         self.layout = layout
+
+    def default_parts(self) -> DefaultParts:
+        """The paper's parts with inverse-distance weighting of power 1.5 (``docs/ablation.md``)."""
+        return DefaultParts(interpolator=InverseDistanceWeighting(power=1.5))
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""

@@ -3,14 +3,84 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import torch
 
 from uniloss.anchors import AnchorSampler, PaperAnchors
 from uniloss.core.comparisons import Comparisons
+from uniloss.core.user_warnings import warn_user
+from uniloss.interpolators import Interpolator, InverseDistanceWeighting
+from uniloss.relaxations import Relaxation, Sigmoid
 
-__all__ = ["MetricRefactoring"]
+__all__ = ["DefaultParts", "MetricRefactoring"]
+
+
+@dataclass(frozen=True)
+class DefaultParts:
+    """The parts a loss of a metric uses when none is given: what :meth:`MetricRefactoring.default_parts` returns.
+
+    The field names are :class:`~uniloss.UniLoss`'s arguments, so ``UniLoss(metric, **vars(parts))`` builds the
+    default loss explicitly. A field left out takes the paper's part.
+
+    Args:
+        relax: the relaxation (default: ``Sigmoid(temperature=1.0)``).
+        anchors: the anchor sampler (default: ``PaperAnchors()``, 1 ground truth + 16 good + 16 nearby + 16 bad).
+        interpolator: the interpolator (default: ``InverseDistanceWeighting(power=1.0)``).
+
+    Example:
+        >>> parts = DefaultParts(interpolator=InverseDistanceWeighting(power=2.0))
+        >>> parts.relax, parts.interpolator
+        (Sigmoid(temperature=1.0), InverseDistanceWeighting(power=2.0))
+    """
+
+    relax: Relaxation = field(default_factory=Sigmoid)
+    anchors: AnchorSampler = field(default_factory=PaperAnchors)
+    interpolator: Interpolator = field(default_factory=InverseDistanceWeighting)
+
+
+_LEGACY_DEFAULTS = ("default_temperature", "default_power", "default_anchors")
+_FROM_LEGACY = "_uniloss_from_legacy_defaults"
+
+
+def _legacy_default_parts(cls: type[MetricRefactoring]) -> Any:
+    """``default_parts`` of a subclass that still sets the deprecated attributes: its parent's, with them applied."""
+    own = vars(cls)
+
+    def default_parts(self: MetricRefactoring) -> DefaultParts:
+        parts: DefaultParts = super(cls, self).default_parts()  # type: ignore[misc]  # cls is a subclass
+        if "default_temperature" in own:
+            parts = replace(parts, relax=Sigmoid(own["default_temperature"]))
+        if "default_power" in own:
+            parts = replace(parts, interpolator=InverseDistanceWeighting(own["default_power"]))
+        if "default_anchors" in own:
+            parts = replace(parts, anchors=own["default_anchors"](self))
+        return parts
+
+    setattr(default_parts, _FROM_LEGACY, True)
+    return default_parts
+
+
+class _DeprecatedDefault:
+    """A deprecated attribute that reads from :meth:`MetricRefactoring.default_parts` (on a class or an instance)."""
+
+    def __init__(self, part: str, attribute: str) -> None:
+        self.part, self.attribute = part, attribute
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, metric: MetricRefactoring | None, owner: type[MetricRefactoring]) -> Any:
+        warn_user(
+            f"`{owner.__name__}.{self.name}` is deprecated: use `default_parts().{self.part}.{self.attribute}`; "
+            "it is removed in the next release.",
+            DeprecationWarning,
+        )
+        if metric is None:  # read on the class: the built-in defaults need no constructor argument
+            metric = object.__new__(owner)
+        part = getattr(metric.default_parts(), self.part)
+        return getattr(part, self.attribute)
 
 
 class MetricRefactoring(ABC):
@@ -26,24 +96,61 @@ class MetricRefactoring(ABC):
       engine feeds with anchors materialised in chunks).
 
     and sets ``name`` and ``higher_is_better``. :meth:`check` validates user input (may sync the device).
-    ``default_temperature``, ``default_power`` and :meth:`default_anchors` give the parts a loss of this
-    metric uses when none is given; ``poolable`` says whether batches may be pooled (``UniLoss(memory=...)``).
-    The loss is ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
+    :meth:`default_parts` gives the parts a loss of this metric uses when none is given (override it to change
+    them); ``poolable`` says whether batches may be pooled (``UniLoss(memory=...)``). The loss is
+    ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
+
+    ``default_temperature``, ``default_power`` and ``default_anchors()`` are deprecated: reading them warns and
+    reads :meth:`default_parts`; a subclass that still sets them gets them in its default parts, with a warning.
     """
 
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
-    default_temperature: ClassVar[float] = 1.0
-    """Temperature of the sigmoid relaxation when the loss is built without one."""
-    default_power: ClassVar[float] = 1.0
-    """Power of the inverse-distance weighting when the loss is built without one."""
     poolable: ClassVar[bool] = True
     """Whether the examples of several batches can be pooled along the first dimension of the scores and every
     target (``UniLoss(memory=...)``); ``False`` for metrics whose targets index queries."""
+    default_temperature = _DeprecatedDefault("relax", "temperature")
+    """Deprecated: ``default_parts().relax.temperature``."""
+    default_power = _DeprecatedDefault("interpolator", "power")
+    """Deprecated: ``default_parts().interpolator.power``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        legacy = [name for name in _LEGACY_DEFAULTS if name in vars(cls)]
+        for name in legacy:
+            warn_user(
+                f"`{cls.__name__}.{name}` is deprecated: override `default_parts()` instead; it is removed in the "
+                "next release.",
+                DeprecationWarning,
+            )
+        if legacy and "default_parts" not in vars(cls):
+            cls.default_parts = _legacy_default_parts(cls)  # type: ignore[method-assign]
+
+    def default_parts(self) -> DefaultParts:
+        """The relaxation, anchor sampler and interpolator a loss of this metric uses when none is given.
+
+        Fresh objects at every call. The base class gives the paper's parts (``DefaultParts()``); a metric whose
+        loss trains better with other parts overrides this method (``docs/ablation.md`` has the measurements).
+
+        Example:
+            >>> from uniloss.metrics import AveragePrecision
+            >>> AveragePrecision().default_parts().interpolator
+            InverseDistanceWeighting(power=1.5)
+        """
+        return DefaultParts()
 
     def default_anchors(self) -> AnchorSampler:
-        """The anchor sampler used when the loss is built without one (the paper's 1 + 16 + 16 + 16)."""
-        return PaperAnchors()
+        """Deprecated: ``default_parts().anchors``, the anchor sampler used when the loss is built without one."""
+        warn_user(
+            f"`{type(self).__name__}.default_anchors()` is deprecated: use `default_parts().anchors`; it is removed "
+            "in the next release.",
+            DeprecationWarning,
+        )
+        for klass in type(self).__mro__:  # skip the default_parts built from this very method (no recursion)
+            method = vars(klass).get("default_parts")
+            if method is not None and not getattr(method, _FROM_LEGACY, False):
+                return method(self).anchors
+        return PaperAnchors()  # unreachable: MetricRefactoring has default_parts
 
     @abstractmethod
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
