@@ -8,9 +8,10 @@ import torch
 
 from uniloss.anchors.base import CURRENT, AnchorSet
 from uniloss.anchors.bits import AnchorBits
+from uniloss.core.autograd import first_order_only
 from uniloss.relaxations.base import Relaxation
 
-__all__ = ["squared_distances"]
+__all__ = ["dense_squared_distances", "squared_distances"]
 
 _ROW_CHUNK_ENTRIES = {"cpu": 1 << 18}  # entries relaxed at once by the distance sums, per device type
 _DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
@@ -110,3 +111,43 @@ def squared_distances(
     if anchors.random is None:
         return fixed.clamp_min(0)
     return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)
+
+
+class _DenseDistances(torch.autograd.Function):
+    """``(K,)`` squared distances to anchors given densely, ``(K, R, L)`` bools (the small-problem path).
+
+    ``sum`` over binaries of ``(1 + b)^2`` where the anchor is wrong and ``(1 - b)^2`` where it is right, each
+    term from the relaxation's cancellation-free distances. The backward is closed-form: with ``g`` the
+    gradient of the distances, ``d/db = 2 (1 + b) g.A - 2 (1 - b) g.(1 - A) = 4 g.A - 2 (1 - b) sum(g)`` (the two
+    distances sum to 2), times the slope ``db/dc``; padding, never wrong and at distance 0, gets none.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+    ) -> torch.Tensor:
+        to_right, to_wrong, slope = relax.distances_with_slope(values)
+        if mask is not None:
+            to_right = torch.where(mask, to_right, 0.0)
+        squared = torch.where(dense, to_wrong.square(), to_right.square()).sum((1, 2))
+        ctx.save_for_backward(to_right, slope, dense)
+        return squared
+
+    @staticmethod
+    @first_order_only
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        to_right, slope, dense = ctx.saved_tensors
+        grad_b = torch.einsum("k,krl->rl", grad * 4, dense.to(grad.dtype))
+        grad_b.addcmul_(to_right, grad.sum(), value=-2)
+        return grad_b.mul_(slope), None, None, None
+
+
+def dense_squared_distances(
+    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+) -> torch.Tensor:
+    """``(K,)`` squared distances ``||b - a_k||^2`` to anchors materialised as ``(K, R, L)`` bools (``True``: wrong).
+
+    O(anchors x binaries) memory and work in a few passes: the engine's path for small problems, where the number
+    of tensor operations, not the work, sets the time.
+    """
+    return _DenseDistances.apply(values, relax, mask, dense)

@@ -10,7 +10,7 @@ import torch
 from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
 from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
-from uniloss.engine.distances import squared_distances
+from uniloss.engine.distances import dense_squared_distances, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -21,6 +21,7 @@ from uniloss.relaxations.sigmoid import Sigmoid
 __all__ = ["UniLoss", "anchor_values", "uniloss"]
 
 _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+_SMALL_ENTRIES = 1 << 18  # anchors x binaries up to which every anchor is materialised (fewer, larger operations)
 
 
 def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
@@ -103,9 +104,18 @@ def _surrogate(
         if mask is not None:
             wrong &= mask
     drawn = anchors.sample(wrong, mask, generator)
-    with torch.no_grad():
-        exact_values = anchor_values(metric, comparisons, wrong, drawn)
-    squared = squared_distances(values, relax, mask, wrong, drawn)
+    if values.numel() * drawn.num_anchors <= _SMALL_ENTRIES:  # few operations over every anchor, materialised
+        with torch.no_grad():
+            dense = drawn.materialise(wrong)
+            if metric.uses_counts:
+                exact_values = metric.evaluate_counts(dense.sum(-1), comparisons)
+            else:
+                exact_values = metric.evaluate(torch.where(dense, -1.0, 1.0), comparisons)
+        squared = dense_squared_distances(values, relax, mask, dense)
+    else:
+        with torch.no_grad():
+            exact_values = anchor_values(metric, comparisons, wrong, drawn)
+        squared = squared_distances(values, relax, mask, wrong, drawn)
     return interpolator(squared, exact_values)
 
 

@@ -32,7 +32,7 @@ class Sigmoid(Relaxation):
 
     def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(2 sigmoid(-c / t), 2 sigmoid(c / t))``."""
-        scaled = values / self.temperature
+        scaled = values if self.temperature == 1 else values / self.temperature
         return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
 
     def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
