@@ -136,6 +136,24 @@ def _set_entries(
     """
     if flags is None:
         return draws % size, None
+    if flags.dim() == 2 and size >= _TWO_STAGE_SIZE:  # a row, then an entry in it: no pass of 4 bytes per binary
+        return _set_entries_by_row(flags, draws)
     cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
     total = cumulative[-1]
     return torch.searchsorted(cumulative, draws % total.clamp_min(1), right=True), total > 0
+
+
+_TWO_STAGE_SIZE = 1 << 16  # layouts from this many entries draw a row first (more operations, less work)
+
+
+def _set_entries_by_row(flags: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_set_entries` of ``(R, L)`` flags through the count of set entries per row: O(R + draws * L) work."""
+    rows, length = flags.shape
+    per_row = flags.sum(1, dtype=torch.int64)
+    cumulative = per_row.cumsum(0)
+    total = cumulative[-1]
+    rank = draws % total.clamp_min(1)
+    row = torch.searchsorted(cumulative, rank, right=True).clamp_max_(rows - 1)
+    within = (rank - cumulative[row]).add_(per_row[row])  # rank among the set entries of its row
+    column = torch.searchsorted(flags[row].cumsum(1, dtype=torch.int32), within.unsqueeze(1), right=True)
+    return row.mul_(length).add_(column.squeeze(1)), total > 0

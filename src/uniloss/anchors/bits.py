@@ -8,7 +8,7 @@ import torch
 
 __all__ = ["AnchorBits", "draw", "draw_integers", "random_bytes"]
 
-_ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
+_ROW_HISTOGRAM_MIN_LENGTH = 64  # shorter rows count their bits directly (a histogram per row would be larger)
 _BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
 
 
@@ -62,7 +62,16 @@ def _bit_masks(device: torch.device) -> torch.Tensor:
     return _CONSTANTS[key]
 
 
+def _bit_shifts(device: torch.device) -> torch.Tensor:
+    """``(8, 1)`` int32 ``k``, the shift that brings bit ``k`` down to 1."""
+    key = ("shifts", torch.int32, device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.arange(8, dtype=torch.int32, device=device).view(8, 1)
+    return _CONSTANTS[key]
+
+
 _UNPACK_ENTRIES = 1 << 21  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
+_HISTOGRAM_ENTRIES = 1 << 18  # binaries per row-count histogram: transients stay in reused, cached memory
 
 
 def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> torch.Tensor:
@@ -167,20 +176,22 @@ class AnchorBits:
         """
         if self.count == 0:
             return x.new_zeros(0)
-        table = _bit_table(x.dtype, x.device)
         flat = x.reshape(-1)
-        planes = [(_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes]
-        return torch.cat(planes)[: self.count]
+        histograms = torch.stack([_histogram(plane.view(-1), flat, 256) for plane in self.codes])
+        sums = (histograms @ _bit_table(histograms.dtype, x.device)).view(-1)  # (groups * 8,)
+        return sums if sums.shape[0] == self.count else sums[: self.count]
 
     def sums_adjoint(self, grad: torch.Tensor) -> torch.Tensor:
         """The transpose of :meth:`sums`: ``(count,)`` weights to ``(R, L)`` sums of the weighted anchors."""
         groups, rows, length = self.codes.shape
-        weights = grad.new_zeros(groups * 8)
-        weights[: self.count] = grad
-        per_code = _bit_table(grad.dtype, grad.device) @ weights.view(groups, 8).T  # (256, groups)
-        out = grad.new_zeros(rows * length)
-        for group, plane in enumerate(self.codes):
-            out += per_code[:, group].index_select(0, plane.reshape(-1).int())
+        if grad.shape[0] != groups * 8:
+            grad = torch.nn.functional.pad(grad, (0, groups * 8 - grad.shape[0]))
+        per_code = grad.view(groups, 8) @ _bit_table(grad.dtype, grad.device).T  # (groups, 256)
+        out = None
+        for codes, plane in zip(per_code, self.codes, strict=True):
+            part = codes.index_select(0, plane.view(-1).int())
+            out = part if out is None else out.add_(part)
+        assert out is not None  # at least one group
         return out.view(rows, length)
 
     def row_counts(self, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -192,20 +203,27 @@ class AnchorBits:
         if length < _ROW_HISTOGRAM_MIN_LENGTH:  # unpack the eight bits of each byte and count them along the rows
             step = max(1, _UNPACK_ENTRIES // (8 * max(length, 1)))
             masks = _bit_masks(device).unsqueeze(-1)
+            shifts = _bit_shifts(device)
             for group, plane in enumerate(self.codes):
                 first, stop = 8 * group, min(8 * group + 8, self.count)
                 for start in range(0, rows, step):
-                    part = slice(start, start + step)
-                    counts = ((plane[part] & masks) != 0).sum(-1)
+                    part = slice(start, start + step)  # bit k of each byte summed as 2^k, then shifted down
+                    bits = (plane if step >= rows else plane[part]) & masks
+                    counts = bits.sum(-1, dtype=torch.int32) >> shifts
                     out[first:stop, part] = counts if stop - first == 8 else counts[: stop - first]
             return out
-        index_dtype = torch.int32 if rows * 256 < 2**31 else torch.int64
-        offsets = (torch.arange(rows, dtype=index_dtype, device=device) * 256).unsqueeze(1)
+        step = max(1, _HISTOGRAM_ENTRIES // length)  # rows per histogram: small transients (no fresh pages)
+        index_dtype = torch.int32 if min(step, rows) * 256 < 2**31 else torch.int64
+        offsets = torch.arange(0, min(step, rows) * 256, 256, dtype=index_dtype, device=device).unsqueeze(1)
         table = _bit_table(torch.float64, device)
         for group, plane in enumerate(self.codes):
             first, stop = 8 * group, min(8 * group + 8, self.count)
-            histogram = _histogram(torch.add(offsets, plane).reshape(-1), None, rows * 256).view(rows, 256)
-            out[first:stop] = (histogram.double() @ table).round().T[: stop - first]
+            for start in range(0, rows, step):
+                part = plane if step >= rows else plane[start : start + step]
+                index = part.to(index_dtype).add_(offsets[: part.shape[0]]).view(-1)  # (uint8 + int32 is slower)
+                histogram = _histogram(index, None, part.shape[0] * 256).view(-1, 256)
+                counts = (histogram.double() @ table).T  # exact: at most 2^53 per row
+                out[first:stop, start : start + step] = counts if stop - first == 8 else counts[: stop - first]
         return out
 
     def dense(self, start: int = 0, stop: int | None = None) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -11,7 +11,7 @@ from uniloss.anchors.bits import AnchorBits
 from uniloss.core.autograd import first_order_only
 from uniloss.relaxations.base import Relaxation
 
-__all__ = ["dense_squared_distances", "squared_distances"]
+__all__ = ["AnchorPlan", "anchor_plan", "dense_squared_distances", "squared_distances"]
 
 _ROW_CHUNK_ENTRIES = {"cpu": 1 << 18}  # entries relaxed at once by the distance sums, per device type
 _DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
@@ -22,23 +22,38 @@ def _row_step(values: torch.Tensor) -> int:
     return max(1, entries // max(values.shape[1], 1))
 
 
-def _masked(
-    mask: torch.Tensor | None, to_right: torch.Tensor, to_wrong: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``1 - b`` and ``1 + b`` with zero and two on padding (where ``mask`` is unset)."""
-    if mask is None:
-        return to_right, to_wrong
-    return torch.where(mask, to_right, 0.0), torch.where(mask, to_wrong, 2.0)
+class AnchorPlan(NamedTuple):
+    """What the distances and the row counts need of the fixed anchors (base plus one toggled binary), ``(K,)`` each.
+
+    Attributes:
+        current: whether the anchor's base is the current configuration (else the ground truth).
+        index: the toggled flat binary (0 where none is toggled).
+        sign: ``+1`` where the toggle makes the binary wrong, ``-1`` where it makes it right, 0 where there is none.
+    """
+
+    current: torch.Tensor
+    index: torch.Tensor
+    sign: torch.Tensor
+
+
+def anchor_plan(wrong: torch.Tensor, anchors: AnchorSet) -> AnchorPlan:
+    """The :class:`AnchorPlan` of ``anchors`` given the current configuration's ``(R, L)`` wrong binaries."""
+    current = anchors.base == CURRENT
+    index = anchors.flip.clamp_min(0)
+    corrects = current & wrong.reshape(-1)[index]  # a wrong binary of the current configuration made right
+    return AnchorPlan(current, index, torch.where(corrects, -1, 1) * (anchors.flip >= 0))
 
 
 class _DistanceSums(torch.autograd.Function):
-    """The sums over binaries behind every anchor distance, relaxing the comparisons in chunks of rows.
+    """``(K_all,)`` squared distances to every anchor, relaxing the comparisons in chunks of rows.
 
-    Returns ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current
-    configuration, and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``. Only the
-    comparisons, the wrong mask and the anchors' bits are kept for the backward, which relaxes each chunk
-    again and applies the closed-form derivative of these sums times the relaxation's slope ``db/dc``:
-    a few bytes per binary, a dozen elementwise passes, no autograd graph over the binaries.
+    Per chunk: ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current configuration,
+    and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``; then each fixed anchor adds its
+    toggled binary's change. The forward keeps ``1 - b``, the slope ``db/dc`` and the wrong binaries as floats
+    (12 bytes per binary in float32); the backward applies the closed-form derivative of these sums, ``d/db`` of
+    ``(1 - b)^2`` being ``-2 (1 - b)``, of ``(1 + b)^2`` ``2 (1 + b)`` and of ``(1 + b) - (1 - b)`` 2, times the
+    slope: a few elementwise passes, no autograd graph over the binaries. Floats, not bools, select the wrong
+    binaries (``lerp``, ``addcmul``): a bool condition is several times slower on the CPU.
     """
 
     @staticmethod
@@ -47,45 +62,63 @@ class _DistanceSums(torch.autograd.Function):
         values: torch.Tensor,
         relax: Relaxation,
         mask: torch.Tensor | None,
-        wrong: torch.Tensor,
+        plan: AnchorPlan,
         random: AnchorBits | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> torch.Tensor:
         rows, step = values.shape[0], _row_step(values)
-        to_truth = values.new_zeros(())
-        to_current = values.new_zeros(())
-        dots = values.new_zeros(0 if random is None else random.count)
+        sums: list[torch.Tensor] = []
+        saved: list[torch.Tensor] = []
         for start in range(0, rows, step):
+            whole = step >= rows
             part = slice(start, start + step)
-            to_right, to_wrong = _masked(None if mask is None else mask[part], *relax.distances(values[part]))
-            to_truth += to_right.square().sum()
-            to_current += torch.where(wrong[part], to_wrong, to_right).square().sum()
+            chunk = values if whole else values[part]
+            to_right, to_wrong, slope = relax.distances_with_slope(chunk)
+            wrong = torch.le(chunk, 0, out=torch.empty_like(chunk))  # 1.0 where wrong
+            if mask is not None:  # padding: right, at distance zero from every anchor, constant
+                real = (mask if whole else mask[part]).to(chunk.dtype)
+                to_right, slope = to_right * real, slope * real  # (not in place: a relaxation may share tensors)
+                wrong.mul_(real)
+            current = torch.lerp(to_right, to_wrong, wrong)  # exact at weights 0 and 1
+            flat_right, flat_current = to_right.reshape(-1), current.reshape(-1)
+            more = [torch.dot(flat_right, flat_right), torch.dot(flat_current, flat_current)]
             if random is not None:
-                dots += random.rows(part).sums(to_wrong - to_right)
-        ctx.save_for_backward(values, mask, wrong)
-        ctx.relax, ctx.random = relax, random
-        return to_truth, to_current, dots
+                more.append((random if whole else random.rows(part)).sums(to_wrong - to_right))
+            sums = more if not sums else [total.add_(extra) for total, extra in zip(sums, more, strict=True)]
+            saved += [to_right, slope, wrong]
+        to_truth, to_current = sums[0], sums[1]
+        at_right, at_wrong, at_slope = relax.distances_with_slope(values.reshape(-1)[plan.index])
+        change = at_wrong.square() - at_right.square()
+        fixed = torch.where(plan.current, to_current, to_truth).addcmul_(change, plan.sign)
+        squared = fixed if random is None else torch.cat([fixed, to_truth + 2 * sums[2]])
+        ctx.save_for_backward(plan.current, plan.index, at_slope.mul_(plan.sign), squared, *saved)
+        ctx.random, ctx.shape, ctx.step = random, values.shape, step
+        return squared.clamp_min(0)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(
-        ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
-    ) -> tuple[torch.Tensor | None, ...]:
-        values, mask, wrong = ctx.saved_tensors
+    @first_order_only
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        current, index, flip_slope, squared, *saved = ctx.saved_tensors
         random: AnchorBits | None = ctx.random
-        rows, step = values.shape[0], _row_step(values)
-        grad = torch.empty_like(values)
-        for start in range(0, rows, step):
+        grad = torch.where(squared >= 0, grad, 0.0)  # the clamp's
+        fixed = current.shape[0]
+        grad_fixed = grad[:fixed]
+        to_current = (grad_fixed * current).sum()  # the gradient reaching the distance to the current configuration
+        # d/db of the distance to the current configuration is 2 (1 + b) if wrong else -2 (1 - b), i.e.
+        # 4 wrong - 2 (1 - b) since the two distances sum to 2; of the distance to the ground truth -2 (1 - b).
+        per_right, per_wrong = -2 * grad.sum(), 4 * to_current
+        out = saved[0].new_empty(ctx.shape)
+        rows, step = ctx.shape[0], ctx.step
+        for chunk, start in enumerate(range(0, rows, step)):
+            whole = step >= rows
             part = slice(start, start + step)
-            to_right, to_wrong, slope = ctx.relax.distances_with_slope(values[part])
-            if mask is not None:  # padding is constant: no slope
-                slope = torch.where(mask[part], slope, 0.0)
-            # d/db of (1 - b)^2 is -2 (1 - b), of (1 + b)^2 is 2 (1 + b), of (1 + b) - (1 - b) is 2.
-            grad_b = torch.where(wrong[part], (2 * grad_current) * to_wrong, -(2 * grad_current) * to_right)
-            grad_b -= (2 * grad_truth) * to_right
+            to_right, slope, wrong = saved[3 * chunk : 3 * chunk + 3]
+            grad_b = torch.mul(to_right, per_right).addcmul_(wrong, per_wrong)
             if random is not None:
-                grad_b += 2 * random.rows(part).sums_adjoint(grad_dots)
-            torch.mul(grad_b, slope, out=grad[part])
-        return grad, None, None, None, None
+                grad_b.add_((random if whole else random.rows(part)).sums_adjoint(grad[fixed:]), alpha=4)
+            torch.mul(grad_b, slope, out=out if whole else out[part])
+        # a toggled binary changes its anchor's distance by +-((1 + b)^2 - (1 - b)^2), of derivative +-4 db/dc
+        out.view(-1).index_add_(0, index, grad_fixed.mul(flip_slope).mul_(4))
+        return out, None, None, None, None
 
 
 def squared_distances(
@@ -94,6 +127,7 @@ def squared_distances(
     mask: torch.Tensor | None,
     wrong: torch.Tensor,
     anchors: AnchorSet,
+    plan: AnchorPlan | None = None,
 ) -> torch.Tensor:
     """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
 
@@ -102,15 +136,8 @@ def squared_distances(
     2 ((1 + b) - (1 - b))`` for each of them (a random anchor); the current configuration's distance is
     summed directly (no cancellation near it); toggling one binary swaps its term.
     """
-    to_truth, to_current, dots = _DistanceSums.apply(values, relax, mask, wrong, anchors.random)
-    flip = anchors.flip
-    index = flip.clamp_min(0)
-    at_right, at_wrong = relax.distances(values.reshape(-1)[index])
-    change = torch.where(anchors.toggled_to_wrong(wrong), 1.0, -1.0) * (at_wrong.square() - at_right.square())
-    fixed = torch.where(anchors.base == CURRENT, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
-    if anchors.random is None:
-        return fixed.clamp_min(0)
-    return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)
+    plan = anchor_plan(wrong, anchors) if plan is None else plan
+    return _DistanceSums.apply(values, relax, mask, plan, anchors.random)
 
 
 class _DenseDistances(torch.autograd.Function):
@@ -128,16 +155,17 @@ class _DenseDistances(torch.autograd.Function):
     ) -> torch.Tensor:
         to_right, to_wrong, slope = relax.distances_with_slope(values)
         if mask is not None:
-            to_right = torch.where(mask, to_right, 0.0)
-        squared = torch.where(dense, to_wrong.square(), to_right.square()).sum((1, 2))
-        ctx.save_for_backward(to_right, slope, dense)
+            to_right = to_right * mask
+        anchors = dense.to(values.dtype)
+        squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))  # exact at weights 0, 1
+        ctx.save_for_backward(to_right, slope, anchors)
         return squared
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        to_right, slope, dense = ctx.saved_tensors
-        grad_b = torch.einsum("k,krl->rl", grad * 4, dense.to(grad.dtype))
+        to_right, slope, anchors = ctx.saved_tensors
+        grad_b = torch.einsum("k,krl->rl", grad * 4, anchors)
         grad_b.addcmul_(to_right, grad.sum(), value=-2)
         return grad_b.mul_(slope), None, None, None
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
+from uniloss.anchors.base import AnchorSampler, AnchorSet
 from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
-from uniloss.engine.distances import dense_squared_distances, squared_distances
+from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_squared_distances, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -24,24 +24,25 @@ _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for 
 _SMALL_ENTRIES = 1 << 18  # anchors x binaries up to which every anchor is materialised (fewer, larger operations)
 
 
-def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
+def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet, plan: AnchorPlan) -> torch.Tensor:
     """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
     rows, length = wrong.shape
-    fixed = anchors.base.shape[0]
+    fixed = plan.current.shape[0]
     counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
-    current = wrong.sum(1)
-    torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current), out=counts[:fixed])
-    flip = anchors.flip
-    index = flip.clamp_min(0)
-    step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
-    counts[:fixed].scatter_add_(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    base = counts[:fixed]
+    torch.mul(plan.current.unsqueeze(1), wrong.sum(1, dtype=torch.int32), out=base)
+    base.scatter_add_(1, (plan.index // max(length, 1)).unsqueeze(1), plan.sign.unsqueeze(1))
     if anchors.random is not None:
         anchors.random.row_counts(out=counts[fixed:])
     return counts
 
 
 def anchor_values(
-    metric: MetricRefactoring, comparisons: Comparisons, wrong: torch.Tensor, anchors: AnchorSet
+    metric: MetricRefactoring,
+    comparisons: Comparisons,
+    wrong: torch.Tensor,
+    anchors: AnchorSet,
+    plan: AnchorPlan | None = None,
 ) -> torch.Tensor:
     """Exact metric at every anchor, ``(K_all,)``: from row counts when the metric allows, else densely.
 
@@ -50,12 +51,14 @@ def anchor_values(
         comparisons: the layout of the batch.
         wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
         anchors: the anchors of this step.
+        plan: their :class:`~uniloss.engine.distances.AnchorPlan`, if already made.
 
     Returns:
         ``(K_all,)`` float metric values, in the order of ``anchors``.
     """
     if metric.uses_counts:
-        return metric.evaluate_counts(_wrong_counts(wrong, anchors), comparisons)
+        plan = anchor_plan(wrong, anchors) if plan is None else plan
+        return metric.evaluate_counts(_wrong_counts(wrong, anchors, plan), comparisons)
     total = anchors.num_anchors
     step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
     values = [
@@ -114,8 +117,9 @@ def _surrogate(
         squared = dense_squared_distances(values, relax, mask, dense)
     else:
         with torch.no_grad():
-            exact_values = anchor_values(metric, comparisons, wrong, drawn)
-        squared = squared_distances(values, relax, mask, wrong, drawn)
+            plan = anchor_plan(wrong, drawn)
+            exact_values = anchor_values(metric, comparisons, wrong, drawn, plan)
+        squared = squared_distances(values, relax, mask, wrong, drawn, plan)
     return interpolator(squared, exact_values)
 
 
