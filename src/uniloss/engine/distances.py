@@ -27,12 +27,12 @@ class AnchorPlan(NamedTuple):
 
     Attributes:
         current: whether the anchor's base is the current configuration (else the ground truth).
-        index: the toggled flat binary (0 where none is toggled).
+        toggled: the toggled flat binary (0 where none is toggled).
         sign: ``+1`` where the toggle makes the binary wrong, ``-1`` where it makes it right, 0 where there is none.
     """
 
     current: torch.Tensor
-    index: torch.Tensor
+    toggled: torch.Tensor
     sign: torch.Tensor
 
 
@@ -86,11 +86,11 @@ class _DistanceSums(torch.autograd.Function):
             sums = more if not sums else [total.add_(extra) for total, extra in zip(sums, more, strict=True)]
             saved += [to_right, slope, wrong]
         to_truth, to_current = sums[0], sums[1]
-        at_right, at_wrong, at_slope = relax.distances_with_slope(values.reshape(-1)[plan.index])
+        at_right, at_wrong, at_slope = relax.distances_with_slope(values.reshape(-1)[plan.toggled])
         change = at_wrong.square() - at_right.square()
         fixed = torch.where(plan.current, to_current, to_truth).addcmul_(change, plan.sign)
         squared = fixed if random is None else torch.cat([fixed, to_truth + 2 * sums[2]])
-        ctx.save_for_backward(plan.current, plan.index, at_slope.mul_(plan.sign), squared, *saved)
+        ctx.save_for_backward(plan.current, plan.toggled, at_slope * plan.sign, squared, *saved)
         ctx.random, ctx.shape, ctx.step = random, values.shape, step
         return squared.clamp_min(0)
 

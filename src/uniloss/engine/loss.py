@@ -31,7 +31,7 @@ def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet, plan: AnchorPlan) -> 
     counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
     base = counts[:fixed]
     torch.mul(plan.current.unsqueeze(1), wrong.sum(1, dtype=torch.int32), out=base)
-    base.scatter_add_(1, (plan.index // max(length, 1)).unsqueeze(1), plan.sign.unsqueeze(1))
+    base.scatter_add_(1, (plan.toggled // max(length, 1)).unsqueeze(1), plan.sign.unsqueeze(1))
     if anchors.random is not None:
         anchors.random.row_counts(out=counts[fixed:])
     return counts
