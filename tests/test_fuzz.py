@@ -5,7 +5,8 @@ valid batch of ``tests/_helpers/metric_cases.py``, the scores or one target are 
 0-d, mismatched or reshaped; NaN, infinite, huge, subnormal or tied values; other dtypes (bool, int, half,
 complex); lists, arrays or ``None``. Each call must either raise ``TypeError`` or ``ValueError`` with a message
 naming an argument in backticks, or return a finite value (for ``UniLoss``: a finite scalar loss whose backward
-gives finite gradients). Known exceptions are listed in ``KNOWN_FAILURES`` with a strict-xfail reproducer each.
+gives finite gradients). There is no list of exceptions: a mutant that breaks the contract fails the test. The
+regression tests at the end pin the bugs this campaign found, each on its smallest input.
 """
 
 from __future__ import annotations
@@ -121,14 +122,6 @@ SPECIAL_VALUES = [
 CONFUSION_FUNCTIONALS = ("balanced_accuracy", "f1", "fbeta", "precision", "recall")
 
 
-KNOWN_FAILURES: tuple[Callable[..., bool], ...] = ()
-"""Inputs on which a metric is known to fail the contract; each has a strict-xfail reproducer at the end."""
-
-
-def _known_failure(name: str, form: str, case, scores: Any, targets: tuple[Any, ...]) -> bool:
-    return any(failure(name, form, case, scores, targets) for failure in KNOWN_FAILURES)
-
-
 def _rejected_or_value(call: Callable[[], Any]) -> Any:
     """Run ``call``; a TypeError or ValueError must name an argument in backticks (returns ``None`` then)."""
     try:
@@ -204,8 +197,6 @@ def test_every_catalogued_mutant_is_rejected_by_name_or_gives_a_finite_result(na
     for dtype in (torch.float32, torch.float64):
         case = make_case(name, dtype=dtype)
         for where, mutation, scores, targets in _mutants(case):
-            if _known_failure(name, form, case, scores, targets):
-                continue
             try:
                 CHECKS[form](case, scores, targets)
             except Exception as error:  # collect them all, so one run reports every failing mutant
@@ -247,8 +238,7 @@ def hostile_batches(draw, name: str):
 @given(data=st.data())
 def test_random_hostile_batches_are_rejected_by_name_or_give_finite_results(name, form, data):
     case, _, _, scores, targets = data.draw(hostile_batches(name))
-    if not _known_failure(name, form, case, scores, targets):
-        CHECKS[form](case, scores, targets)
+    CHECKS[form](case, scores, targets)
 
 
 @st.composite
@@ -274,8 +264,7 @@ def test_tensors_of_random_shapes_and_dtypes_are_rejected_by_name_or_give_finite
             targets.append(torch.rand(shape) < 0.5)
         else:
             targets.append(torch.rand(shape) * 4)
-    if not _known_failure(name, form, case, scores, tuple(targets)):
-        CHECKS[form](case, scores, tuple(targets))
+    CHECKS[form](case, scores, tuple(targets))
 
 
 def test_numpy_inputs_are_not_silently_accepted_as_tensors():
@@ -284,7 +273,7 @@ def test_numpy_inputs_are_not_silently_accepted_as_tensors():
         case.exact(np.asarray(case.scores), *case.targets)
 
 
-# Reproducers of KNOWN_FAILURES: each states the contract and fails until the bug in src/ is fixed.
+# Regression tests of bugs the fuzzing found, each on its smallest input.
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 6, 0), (1, 1, 0, 6), (1, 1, 0, 0)])
@@ -294,16 +283,17 @@ def test_pck_functional_rejects_an_empty_heatmap_by_name(shape):
         uniloss.functional.pck(torch.randn(shape), joints, visible, head_size)
 
 
+@pytest.mark.parametrize("average", ["macro", "micro"])
 @pytest.mark.parametrize("name", CONFUSION_FUNCTIONALS)
-def test_macro_confusion_functionals_reject_inputs_without_labels(name):
+def test_confusion_functionals_reject_inputs_without_labels(name, average):
     import importlib
 
     module = "fbeta" if name == "f1" else name
     functional = getattr(importlib.import_module(f"uniloss.metrics.{module}"), name)
     options = {"beta": 2.0} if name == "fbeta" else {}
     scores, targets = torch.zeros(1, 0), torch.zeros(1, 0, dtype=torch.long)
-    value = _rejected_or_value(lambda: functional(scores, targets, average="macro", **options))
-    assert value is None or torch.isfinite(value), f"{name}(zeros(1, 0), ...) = {value}"
+    with pytest.raises(ValueError, match=r"`scores` must have at least one label \(L >= 1\), but got shape \(1, 0\)"):
+        functional(scores, targets, average=average, **options)  # a finite value here would be a silent 0 / 0
 
 
 @pytest.mark.parametrize(

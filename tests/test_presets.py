@@ -55,9 +55,37 @@ def test_paper_sigmoid_override_and_errors() -> None:
         paper("ap")  # type: ignore[arg-type]
 
 
-def test_defaults_differ_from_paper() -> None:
-    """The library defaults are the measured recipe, not the paper's (docs/ablation.md)."""
-    metric = uniloss.metrics.AveragePrecision()
-    default = uniloss.UniLoss(metric)
-    assert default.relax.temperature == metric.default_temperature
-    assert default.interpolator.power == metric.default_power
+@pytest.mark.parametrize(
+    ("metric", "make_batch", "default_power"),
+    [
+        (
+            uniloss.metrics.AveragePrecision(),
+            lambda g: (torch.randn(32, generator=g), (torch.arange(32) % 4 == 0).long()),
+            1.5,
+        ),
+        (
+            uniloss.metrics.Accuracy(num_classes=5),
+            lambda g: (torch.randn(16, 5, generator=g), torch.arange(16) % 5),
+            2.0,
+        ),
+    ],
+    ids=["ap", "accuracy"],
+)
+def test_defaults_are_the_measured_recipe_and_differ_from_the_paper(metric, make_batch, default_power) -> None:
+    """The defaults (docs/ablation.md) are raw logits and a larger power; the preset is the paper's recipe."""
+    scores, labels = make_batch(_seeded())
+    explicit = uniloss.uniloss(
+        scores,
+        labels,
+        metric=metric,
+        relax=uniloss.Sigmoid(1.0),
+        anchors=uniloss.anchors.PaperAnchors(ground_truth=1, good=16, nearby=16, bad=16),
+        interpolator=uniloss.InverseDistanceWeighting(default_power),
+        generator=_seeded(),
+    )
+    default = uniloss.UniLoss(metric, generator=_seeded())
+    assert not isinstance(default, PaperUniLoss)
+    torch.testing.assert_close(default(scores, labels), explicit)  # raw scores, the metric's power
+    preset = paper(metric, generator=_seeded())
+    assert preset.interpolator.power == 1.0 != default_power
+    assert not torch.allclose(preset(scores, labels), explicit)

@@ -11,7 +11,7 @@ import torch
 
 from uniloss.anchors.paper_anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
-from uniloss.engine.loss import uniloss
+from uniloss.engine.loss import exact_without_binaries, uniloss
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.relaxations.hard_step import HardStep
 from uniloss.relaxations.sigmoid import Sigmoid
@@ -62,6 +62,25 @@ def _evaluate(metric: MetricRefactoring, check: str, binaries: torch.Tensor, com
     return values.double()
 
 
+def _value_without_binaries(metric: MetricRefactoring, comparisons: Comparisons) -> float:
+    """The metric of the example's layout emptied of binaries, as the engine computes a batch without any."""
+    values = comparisons.values.detach()
+    empty = Comparisons(
+        values[:, :0], None if comparisons.mask is None else comparisons.mask[:, :0], comparisons.context
+    )
+    layout = f"layout ({values.shape[0]}, 0)"
+    try:
+        value = exact_without_binaries(metric, empty)
+    except Exception as error:  # any failure of the user's metric is the finding
+        raise _fail(metric, "edge batches", f"without binaries ({layout}): {type(error).__name__}: {error}") from None
+    if value.numel() != 1 or not bool(torch.isfinite(value)):
+        raise _fail(metric, "edge batches", f"without binaries ({layout}) the metric is {value.tolist()}")
+    result = float(value)
+    if metric.higher_is_better and not -_TOLERANCE <= result <= 1 + _TOLERANCE:
+        raise _fail(metric, "edge batches", f"without binaries ({layout}) the metric is {result}, outside [0, 1]")
+    return result
+
+
 def check_metric(
     metric: MetricRefactoring,
     scores: torch.Tensor,
@@ -87,7 +106,10 @@ def check_metric(
     5. gradients: ``torch.autograd.gradcheck`` of the loss in float64 on the first ``max_gradcheck_examples``
        examples (anchors fixed by ``seed``); skipped when a comparison is within ``1e-4`` of 0 (a tie, where the
        loss is not differentiable);
-    6. edge batches: loss and gradients are finite with all scores equal and with scores scaled by ``1e4``.
+    6. edge batches: loss and gradients are finite with all scores equal and with scores scaled by ``1e4``; and
+       a layout without any binary (the example's rows with no entry, as a batch without pairs gives) has one
+       finite metric value, in ``[0, 1]`` when ``higher_is_better``, by the path the engine takes for it
+       (``evaluate_counts`` of zero counts, else dense ``evaluate``).
 
     Args:
         metric: the refactoring to check.
@@ -234,6 +256,7 @@ def check_metric(
         checks.append(f"gradients: gradcheck{mode} passed on float64 scores of shape {tuple(inputs.shape)}")
 
     # 6. edge batches
+    nothing = _value_without_binaries(metric, comparisons)
     for name, edge in [("all scores equal", torch.zeros_like(scores)), ("scores x 1e4", scores.detach() * 1e4)]:
         inputs = edge.detach().clone().requires_grad_()
         with warnings.catch_warnings():
@@ -246,6 +269,9 @@ def check_metric(
         if inputs.grad is None or not bool(torch.isfinite(inputs.grad).all()):
             grad = None if inputs.grad is None else inputs.grad[~torch.isfinite(inputs.grad)][:4].tolist()
             raise _fail(metric, "edge batches", f"with {name} the gradient is not finite: {grad}")
-    checks.append("edge batches: finite loss and gradients with all scores equal and with scores x 1e4")
+    checks.append(
+        "edge batches: finite loss and gradients with all scores equal and with scores x 1e4; "
+        f"metric {nothing:.6g} without binaries"
+    )
 
     return MetricReport(repr(metric), (values.shape[0], values.shape[1]), int(real.sum()), value, tuple(checks))

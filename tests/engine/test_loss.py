@@ -1,3 +1,5 @@
+import functools
+import inspect
 import warnings
 
 import pytest
@@ -143,13 +145,55 @@ def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(ta
 
     monkeypatch.setattr(engine_loss, "_WARNED", set())
     scores = torch.randn(5, requires_grad=True)
-    with pytest.warns(UserWarning, match="no comparison"):
+    with pytest.warns(UserWarning, match="no comparison") as record:
         loss = uniloss.UniLoss(AveragePrecision())(scores, targets)
+    assert record[0].filename == __file__  # the caller's line, not torch's or uniloss's
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         uniloss.UniLoss(AveragePrecision())(scores, targets)  # at most once per run
     loss.backward()
     assert loss.item() == expected
+    assert torch.equal(scores.grad, torch.zeros(5))
+
+
+@pytest.mark.parametrize("form", ["module", "function", "compiled"])
+def test_the_no_comparison_warning_points_at_the_callers_line(form, monkeypatch):
+    from uniloss.engine import loss as engine_loss
+
+    monkeypatch.setattr(engine_loss, "_WARNED", set())
+    criterion = uniloss.UniLoss(AveragePrecision())
+    if form == "function":
+        criterion = functools.partial(uniloss.uniloss, metric=AveragePrecision())
+    elif form == "compiled":
+        criterion = torch.compile(criterion, backend="eager")
+    scores, targets = torch.randn(5), torch.zeros(5, dtype=torch.long)
+    line = inspect.currentframe().f_lineno + 2
+    with pytest.warns(UserWarning, match="no comparison") as record:
+        criterion(scores, targets)
+    assert (record[0].filename, record[0].lineno) == (__file__, line)
+
+
+class _RightPairsOrAll(_RightPairs):
+    """``_RightPairs`` with the value 1 where there is no pair: dense ``evaluate`` only, defined everywhere."""
+
+    def evaluate(self, binaries, comparisons):
+        if binaries[0].numel() == 0:
+            return binaries.new_ones(binaries.shape[0], dtype=torch.float64)
+        return super().evaluate(binaries, comparisons)
+
+
+@pytest.mark.parametrize("targets", [torch.zeros(5, dtype=torch.long), torch.ones(5, dtype=torch.long)])
+def test_a_metric_with_only_evaluate_gives_the_constant_loss_on_a_batch_without_binaries(targets, monkeypatch):
+    from uniloss.engine import loss as engine_loss
+
+    monkeypatch.setattr(engine_loss, "_WARNED", set())
+    metric = _RightPairsOrAll()
+    assert not metric.uses_counts
+    scores = torch.randn(5, requires_grad=True)
+    with pytest.warns(UserWarning, match="no comparison"):
+        loss = uniloss.UniLoss(metric)(scores, targets)  # evaluate_counts would raise NotImplementedError
+    loss.backward()
+    assert loss.item() == 0.0
     assert torch.equal(scores.grad, torch.zeros(5))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import torch
@@ -10,6 +9,7 @@ import torch
 from uniloss.anchors.base import AnchorSampler, AnchorSet
 from uniloss.core.checks import check_finite, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
+from uniloss.core.user_warnings import warn_user
 from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_squared_distances, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
@@ -18,7 +18,7 @@ from uniloss.metrics.base import MetricRefactoring
 from uniloss.relaxations.base import Relaxation
 from uniloss.relaxations.sigmoid import Sigmoid
 
-__all__ = ["UniLoss", "anchor_values", "uniloss"]
+__all__ = ["UniLoss", "anchor_values", "exact_without_binaries", "uniloss"]
 
 _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
 _SMALL_ENTRIES = 1 << 18  # anchors x binaries up to which every anchor is materialised (fewer, larger operations)
@@ -70,14 +70,41 @@ def anchor_values(
     return torch.cat(values)
 
 
+def exact_without_binaries(metric: MetricRefactoring, comparisons: Comparisons) -> torch.Tensor:
+    """The exact metric of a layout without any binary (``R * L == 0``), a scalar: the loss of such a batch.
+
+    From ``evaluate_counts`` of zero wrong binaries per row when the metric has it, else from ``evaluate`` of the
+    one (empty) configuration, so a metric that implements only ``evaluate`` works here too.
+
+    Args:
+        metric: the refactored metric.
+        comparisons: a layout with no entry (``R`` rows of none, or no row).
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+        >>> from uniloss.metrics import AveragePrecision
+        >>> empty = AveragePrecision().comparisons(torch.tensor([0.5, -1.0]), torch.tensor([0, 0]))
+        >>> empty.shape, exact_without_binaries(AveragePrecision(), empty)
+        ((0, 2), tensor(0.))
+    """
+    rows, length = comparisons.shape
+    values = comparisons.values
+    if metric.uses_counts:
+        return metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+    return metric.evaluate(values.new_ones((1, rows, length)), comparisons)[0]
+
+
 _WARNED: set[str] = set()
 
 
 def _warn_once(message: str) -> None:
+    """Warn once per run and message kind, at the user's line (outside uniloss and torch)."""
     key = message.split(":")[0]
     if key not in _WARNED:
         _WARNED.add(key)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warn_user(message, UserWarning)
 
 
 def _surrogate(
@@ -94,8 +121,7 @@ def _surrogate(
     values = comparisons.values
     mask = comparisons.mask
     if values.numel() == 0:
-        rows = values.shape[0]
-        exact = metric.evaluate_counts(values.new_zeros((1, rows), dtype=torch.long), comparisons)[0]
+        exact = exact_without_binaries(metric, comparisons)
         _warn_once(
             f"{metric!r}: the batch gives no comparison (layout {tuple(values.shape)}), so the loss is constant "
             "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
