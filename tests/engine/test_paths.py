@@ -216,3 +216,19 @@ def test_a_training_step_with_a_static_layout_is_captured_in_a_cuda_graph(batch)
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
     eager = criterion(model(inputs).squeeze(1), labels)
     assert abs(eager.item() - losses[-1]) < 0.5  # same batch, other anchors and one more update
+
+
+@pytest.mark.slow  # compiles four kernels: tens of seconds on a CPU
+def test_compiled_kernels_give_the_eager_loss_and_gradient(path):
+    metric, make = CASES["ap-static"]
+    scores, targets = make(torch.Generator().manual_seed(0), torch.float32)
+    results = []
+    for compile in (False, True):
+        s = scores.clone().requires_grad_()
+        criterion = uniloss.UniLoss(metric, generator=torch.Generator().manual_seed(1), compile=compile)
+        loss = criterion(s, *targets)
+        loss.backward()
+        results.append((loss.detach(), s.grad))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    torch.testing.assert_close(results[0][1], results[1][1])
+    assert "compile=True" in repr(uniloss.UniLoss(metric, compile=True))

@@ -143,7 +143,7 @@ def _set_entries(
     return torch.searchsorted(cumulative, draws % total.clamp_min(1), right=True), total > 0
 
 
-_TWO_STAGE_SIZE = 1 << 16  # layouts from this many entries draw a row first (more operations, less work)
+_TWO_STAGE_SIZE = 1 << 18  # layouts from this many entries draw a row first (more operations, less work)
 
 
 def _set_entries_by_row(flags: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -44,6 +45,80 @@ def anchor_plan(wrong: torch.Tensor, anchors: AnchorSet) -> AnchorPlan:
     return AnchorPlan(current, index, torch.where(corrects, -1, 1) * (anchors.flip >= 0))
 
 
+def _relax_chunk(
+    chunk: torch.Tensor, relax: Relaxation, real: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One chunk of the forward: ``1 - b``, the slope, the wrong binaries (floats), the two sums, ``(1+b) - (1-b)``."""
+    to_right, to_wrong, slope = relax.distances_with_slope(chunk)
+    wrong = torch.le(chunk, 0, out=torch.empty_like(chunk))  # 1.0 where wrong
+    if real is not None:  # padding: right, at distance zero from every anchor, constant
+        to_right, slope = to_right * real, slope * real  # (not in place: a relaxation may share tensors)
+        wrong.mul_(real)
+    current = torch.lerp(to_right, to_wrong, wrong)  # exact at weights 0 and 1
+    flat_right, flat_current = to_right.reshape(-1), current.reshape(-1)
+    truth, current_sum = torch.dot(flat_right, flat_right), torch.dot(flat_current, flat_current)
+    return to_right, slope, wrong, truth, current_sum, to_wrong - to_right
+
+
+def _grad_chunk(
+    to_right: torch.Tensor,
+    slope: torch.Tensor,
+    wrong: torch.Tensor,
+    per_right: torch.Tensor,
+    per_wrong: torch.Tensor,
+    adjoint: torch.Tensor | None,
+    out: torch.Tensor | None,
+) -> torch.Tensor:
+    """One chunk of the backward, ``(per_right (1 - b) + per_wrong wrong + 4 adjoint) db/dc``, into ``out`` if given."""
+    grad_b = torch.mul(to_right, per_right).addcmul_(wrong, per_wrong)
+    if adjoint is not None:
+        grad_b.add_(adjoint, alpha=4)
+    return grad_b.mul_(slope) if out is None else torch.mul(grad_b, slope, out=out)
+
+
+def _dense_forward(
+    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The small path's distances, and ``1 - b``, the slope and the anchors as floats for its backward."""
+    to_right, to_wrong, slope = relax.distances_with_slope(values)
+    if mask is not None:
+        to_right = to_right * mask
+    anchors = dense.to(values.dtype)
+    squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))  # exact at weights 0, 1
+    return squared, to_right, slope, anchors
+
+
+def _dense_backward(
+    grad: torch.Tensor, to_right: torch.Tensor, slope: torch.Tensor, anchors: torch.Tensor
+) -> torch.Tensor:
+    """The small path's gradient w.r.t. the comparisons."""
+    grad_b = torch.einsum("k,krl->rl", grad * 4, anchors)
+    grad_b.addcmul_(to_right, grad.sum(), value=-2)
+    return grad_b.mul_(slope)
+
+
+class Kernels(NamedTuple):
+    """The elementwise work of the distances, eager or compiled (``UniLoss(..., compile=True)``)."""
+
+    relax_chunk: Callable[..., Any]
+    grad_chunk: Callable[..., Any]
+    dense_forward: Callable[..., Any]
+    dense_backward: Callable[..., Any]
+
+
+EAGER = Kernels(_relax_chunk, _grad_chunk, _dense_forward, _dense_backward)
+_COMPILED: list[Kernels] = []
+
+
+def kernels(compiled: bool) -> Kernels:
+    """The eager kernels, or the same compiled by ``torch.compile`` (dynamic shapes; compiled on first use)."""
+    if not compiled:
+        return EAGER
+    if not _COMPILED:
+        _COMPILED.append(Kernels(*(torch.compile(kernel, dynamic=True) for kernel in EAGER)))
+    return _COMPILED[0]
+
+
 class _DistanceSums(torch.autograd.Function):
     """``(K_all,)`` squared distances to every anchor, relaxing the comparisons in chunks of rows.
 
@@ -64,6 +139,7 @@ class _DistanceSums(torch.autograd.Function):
         mask: torch.Tensor | None,
         plan: AnchorPlan,
         random: AnchorBits | None,
+        work: Kernels,
     ) -> torch.Tensor:
         rows, step = values.shape[0], _row_step(values)
         sums: list[torch.Tensor] = []
@@ -72,17 +148,11 @@ class _DistanceSums(torch.autograd.Function):
             whole = step >= rows
             part = slice(start, start + step)
             chunk = values if whole else values[part]
-            to_right, to_wrong, slope = relax.distances_with_slope(chunk)
-            wrong = torch.le(chunk, 0, out=torch.empty_like(chunk))  # 1.0 where wrong
-            if mask is not None:  # padding: right, at distance zero from every anchor, constant
-                real = (mask if whole else mask[part]).to(chunk.dtype)
-                to_right, slope = to_right * real, slope * real  # (not in place: a relaxation may share tensors)
-                wrong.mul_(real)
-            current = torch.lerp(to_right, to_wrong, wrong)  # exact at weights 0 and 1
-            flat_right, flat_current = to_right.reshape(-1), current.reshape(-1)
-            more = [torch.dot(flat_right, flat_right), torch.dot(flat_current, flat_current)]
+            real = None if mask is None else (mask if whole else mask[part]).to(chunk.dtype)
+            to_right, slope, wrong, truth, current, difference = work.relax_chunk(chunk, relax, real)
+            more = [truth, current]
             if random is not None:
-                more.append((random if whole else random.rows(part)).sums(to_wrong - to_right))
+                more.append((random if whole else random.rows(part)).sums(difference))
             sums = more if not sums else [total.add_(extra) for total, extra in zip(sums, more, strict=True)]
             saved += [to_right, slope, wrong]
         to_truth, to_current = sums[0], sums[1]
@@ -91,7 +161,7 @@ class _DistanceSums(torch.autograd.Function):
         fixed = torch.where(plan.current, to_current, to_truth).addcmul_(change, plan.sign)
         squared = fixed if random is None else torch.cat([fixed, to_truth + 2 * sums[2]])
         ctx.save_for_backward(plan.current, plan.toggled, at_slope * plan.sign, squared, *saved)
-        ctx.random, ctx.shape, ctx.step = random, values.shape, step
+        ctx.random, ctx.shape, ctx.step, ctx.work = random, values.shape, step, work
         return squared.clamp_min(0)
 
     @staticmethod
@@ -106,19 +176,18 @@ class _DistanceSums(torch.autograd.Function):
         # d/db of the distance to the current configuration is 2 (1 + b) if wrong else -2 (1 - b), i.e.
         # 4 wrong - 2 (1 - b) since the two distances sum to 2; of the distance to the ground truth -2 (1 - b).
         per_right, per_wrong = -2 * grad.sum(), 4 * to_current
-        out = saved[0].new_empty(ctx.shape)
         rows, step = ctx.shape[0], ctx.step
+        whole = step >= rows
+        out = None if whole else saved[0].new_empty(ctx.shape)
         for chunk, start in enumerate(range(0, rows, step)):
-            whole = step >= rows
             part = slice(start, start + step)
-            to_right, slope, wrong = saved[3 * chunk : 3 * chunk + 3]
-            grad_b = torch.mul(to_right, per_right).addcmul_(wrong, per_wrong)
-            if random is not None:
-                grad_b.add_((random if whole else random.rows(part)).sums_adjoint(grad[fixed:]), alpha=4)
-            torch.mul(grad_b, slope, out=out if whole else out[part])
+            adjoint = None if random is None else (random if whole else random.rows(part)).sums_adjoint(grad[fixed:])
+            into = None if out is None else out[part]
+            grad_c = ctx.work.grad_chunk(*saved[3 * chunk : 3 * chunk + 3], per_right, per_wrong, adjoint, into)
+        out = grad_c if out is None else out
         # a toggled binary changes its anchor's distance by +-((1 + b)^2 - (1 - b)^2), of derivative +-4 db/dc
         out.view(-1).index_add_(0, index, grad_fixed.mul(flip_slope).mul_(4))
-        return out, None, None, None, None
+        return out, None, None, None, None, None
 
 
 def squared_distances(
@@ -128,6 +197,7 @@ def squared_distances(
     wrong: torch.Tensor,
     anchors: AnchorSet,
     plan: AnchorPlan | None = None,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
 
@@ -137,7 +207,7 @@ def squared_distances(
     summed directly (no cancellation near it); toggling one binary swaps its term.
     """
     plan = anchor_plan(wrong, anchors) if plan is None else plan
-    return _DistanceSums.apply(values, relax, mask, plan, anchors.random)
+    return _DistanceSums.apply(values, relax, mask, plan, anchors.random, kernels(compiled))
 
 
 class _DenseDistances(torch.autograd.Function):
@@ -151,31 +221,30 @@ class _DenseDistances(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+        ctx: Any,
+        values: torch.Tensor,
+        relax: Relaxation,
+        mask: torch.Tensor | None,
+        dense: torch.Tensor,
+        work: Kernels,
     ) -> torch.Tensor:
-        to_right, to_wrong, slope = relax.distances_with_slope(values)
-        if mask is not None:
-            to_right = to_right * mask
-        anchors = dense.to(values.dtype)
-        squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))  # exact at weights 0, 1
+        squared, to_right, slope, anchors = work.dense_forward(values, relax, mask, dense)
         ctx.save_for_backward(to_right, slope, anchors)
+        ctx.work = work
         return squared
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        to_right, slope, anchors = ctx.saved_tensors
-        grad_b = torch.einsum("k,krl->rl", grad * 4, anchors)
-        grad_b.addcmul_(to_right, grad.sum(), value=-2)
-        return grad_b.mul_(slope), None, None, None
+        return ctx.work.dense_backward(grad, *ctx.saved_tensors), None, None, None, None
 
 
 def dense_squared_distances(
-    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor, compiled: bool = False
 ) -> torch.Tensor:
     """``(K,)`` squared distances ``||b - a_k||^2`` to anchors materialised as ``(K, R, L)`` bools (``True``: wrong).
 
     O(anchors x binaries) memory and work in a few passes: the engine's path for small problems, where the number
     of tensor operations, not the work, sets the time.
     """
-    return _DenseDistances.apply(values, relax, mask, dense)
+    return _DenseDistances.apply(values, relax, mask, dense, kernels(compiled))

@@ -115,6 +115,7 @@ def _surrogate(
     anchors: AnchorSampler,
     interpolator: Interpolator,
     generator: torch.Generator | None,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
     comparisons = metric.comparisons(scores, *targets)
@@ -132,20 +133,21 @@ def _surrogate(
         wrong = values <= 0
         if mask is not None:
             wrong &= mask
-    drawn = anchors.sample(wrong, mask, generator)
-    if values.numel() * drawn.num_anchors <= _SMALL_ENTRIES:  # few operations over every anchor, materialised
-        with torch.no_grad():
+        drawn = anchors.sample(wrong, mask, generator)
+        small = values.numel() * drawn.num_anchors <= _SMALL_ENTRIES  # few operations over every anchor
+        if small:
             dense = drawn.materialise(wrong)
             if metric.uses_counts:
                 exact_values = metric.evaluate_counts(dense.sum(-1), comparisons)
             else:
                 exact_values = metric.evaluate(torch.where(dense, -1.0, 1.0), comparisons)
-        squared = dense_squared_distances(values, relax, mask, dense)
-    else:
-        with torch.no_grad():
+        else:
             plan = anchor_plan(wrong, drawn)
             exact_values = anchor_values(metric, comparisons, wrong, drawn, plan)
-        squared = squared_distances(values, relax, mask, wrong, drawn, plan)
+    if small:
+        squared = dense_squared_distances(values, relax, mask, dense)  # (compiled kernels: slower calls here)
+    else:
+        squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
     return interpolator(squared, exact_values)
 
 
@@ -176,6 +178,7 @@ def uniloss(
     interpolator: Interpolator | None = None,
     generator: torch.Generator | None = None,
     validate_args: bool = True,
+    compile: bool = False,
 ) -> torch.Tensor:
     """The UniLoss surrogate of ``metric`` on one batch, differentiable w.r.t. ``scores``.
 
@@ -195,6 +198,12 @@ def uniloss(
         interpolator: interpolation (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one repeats exactly.
         validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+        compile: on layouts too large for the small-problem path (anchors x binaries above 2^18), run the
+            elementwise work of the distances and their gradient as kernels compiled by ``torch.compile``
+            (inductor; on the CPU it needs a C++ compiler, on CUDA Triton). The first such call compiles (seconds
+            to tens of seconds on a CPU), later calls with other shapes do not (dynamic shapes). Small layouts stay
+            eager: a compiled call costs more than the few operations it replaces there. Values and gradients are
+            the eager ones up to rounding; ``benchmarks/bench_floor.py --compile`` measures the gain.
 
     Returns:
         A scalar loss tensor in the dtype of the comparisons (float32 at least).
@@ -223,8 +232,11 @@ def uniloss(
 
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()  # comparisons and distances in float32 at least
-    with torch.autocast(device_type=scores.device.type, enabled=False):
-        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator)
+    if torch.is_autocast_enabled(scores.device.type):
+        with torch.autocast(device_type=scores.device.type, enabled=False):
+            value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+    else:  # (entering the context costs as much as a few small operations)
+        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
     return 1 - value if metric.higher_is_better else value
 
 
@@ -244,6 +256,7 @@ class UniLoss(torch.nn.Module):
         interpolator: an interpolator (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one makes runs repeat exactly.
         validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        compile: compile the elementwise work of the distances with ``torch.compile`` (see :func:`uniloss`).
         distributed: under an initialised process group of several ranks, gather scores and targets from
             every rank (keeping the local gradient) and return the loss of the global batch, identical on
             every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
@@ -288,6 +301,7 @@ class UniLoss(torch.nn.Module):
         interpolator: Interpolator | None = None,
         generator: torch.Generator | None = None,
         validate_args: bool = True,
+        compile: bool = False,
         distributed: bool = False,
         memory: int = 0,
     ) -> None:
@@ -306,6 +320,7 @@ class UniLoss(torch.nn.Module):
         self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
         self.generator = generator
         self.validate_args = validate_args
+        self.compile_kernels = compile
         self.distributed = distributed
         self.example_memory = ExampleMemory(memory)
         if self.memory and not metric.poolable:
@@ -341,6 +356,7 @@ class UniLoss(torch.nn.Module):
             interpolator=self.interpolator,
             generator=generator,
             validate_args=self.validate_args,
+            compile=self.compile_kernels,
         )
         if pooling:
             self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
@@ -381,7 +397,8 @@ class UniLoss(torch.nn.Module):
     def extra_repr(self) -> str:
         """The parts, shown by ``repr(module)``."""
         memory = f", memory={self.memory}" if self.memory else ""
+        compiled = ", compile=True" if self.compile_kernels else ""
         return (
             f"metric={self.metric}, relax={self.relax}, anchors={self.anchors}, "
-            f"interpolator={self.interpolator}{memory}"
+            f"interpolator={self.interpolator}{memory}{compiled}"
         )
