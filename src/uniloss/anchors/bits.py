@@ -70,7 +70,7 @@ def _bit_shifts(device: torch.device) -> torch.Tensor:
     return _CONSTANTS[key]
 
 
-_UNPACK_ENTRIES = 1 << 21  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
+_UNPACK_ENTRIES = 1 << 18  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
 _HISTOGRAM_ENTRIES = 1 << 18  # binaries per row-count histogram: transients stay in reused, cached memory
 
 
