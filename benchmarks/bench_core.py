@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -23,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import cases
 import torch
 
 import uniloss
@@ -36,36 +36,7 @@ DENSE_LIMIT = 20_000_000  # binaries beyond which the dense path is not run (its
 
 
 def make_case(name: str, device: torch.device):
-    g = torch.Generator().manual_seed(0)
-    kind, size = CASES[name]
-    if kind in ("ap", "auroc"):
-        scores = torch.randn(size, generator=g)
-        targets = torch.zeros(size, dtype=torch.long)
-        targets[torch.randperm(size, generator=g)[: max(1, size // 10)]] = 1
-        metric = uniloss.metrics.AveragePrecision() if kind == "ap" else uniloss.metrics.AUROC()
-        inputs = (scores, targets)
-    elif kind == "ndcg":  # size queries of size items, graded relevance 0..3 (a quarter of each)
-        scores = torch.randn(size * size, generator=g)
-        relevance = torch.randint(0, 4, (size * size,), generator=g)
-        groups = torch.arange(size).repeat_interleave(size)
-        metric, inputs = uniloss.metrics.NDCG(top_k=10), (scores, relevance, groups)
-    elif kind == "iou":  # binary masks of 8 x size x size, a disc of foreground in each
-        scores = torch.randn(8, size, size, generator=g)
-        ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-        targets = (((ys - size / 2) ** 2 + (xs - size / 2) ** 2) < (size / 4) ** 2).long().expand(8, -1, -1)
-        metric, inputs = uniloss.metrics.IoU(), (scores, targets.contiguous())
-    elif kind == "accuracy":
-        scores = torch.randn(128, size, generator=g)
-        targets = torch.randint(0, size, (128,), generator=g)
-        metric = uniloss.metrics.Accuracy(num_classes=size, candidates=21 if size > 21 else None)
-        inputs = (scores, targets)
-    else:
-        heatmaps = torch.randn(8, 16, size, size, generator=g)
-        joints = torch.rand(8, 16, 2, generator=g) * (size - 1)
-        visible = torch.rand(8, 16, generator=g) < 0.9
-        head_size = torch.full((8,), 6.0)  # PCKh@0.5 radius 3 px, about 29 positive pixels per joint
-        metric, inputs = uniloss.metrics.PCK(threshold=0.5), (heatmaps, joints, visible, head_size)
-    return metric, tuple(t.to(device) for t in inputs)
+    return cases.make_case(*CASES[name], device)
 
 
 def _peak_tensor_bytes(step) -> int:
@@ -159,17 +130,6 @@ def _run_child(name: str, impl: str, device: str, repeats: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _metadata(device: str) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return {
-        "commit": commit,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "device": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
@@ -203,7 +163,7 @@ def main() -> None:
         )
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": _metadata(args.device), "rows": rows}, indent=1))
+    path.write_text(json.dumps({"meta": cases.metadata(args.device), "rows": rows}, indent=1))
     print(f"\nwrote {path}")
 
 

@@ -191,6 +191,7 @@ BAD = [
         r"`validate_args` must be a bool, but got str 'no'\."),
     Bad(UniLoss, "distributed", {"metric": AP, "distributed": 1}, TypeError,
         r"`distributed` must be a bool, but got int 1\."),
+    Bad(UniLoss, "compile", {"metric": AP, "compile": "yes"}, TypeError, r"`compile` must be a bool, but got str 'yes'\."),
     Bad(UniLoss, "memory", {"metric": AP, "memory": -8}, ValueError, r"`memory` " + NON_NEGATIVE + r"-8\."),
     Bad(UniLoss, "memory", {"metric": NDCG(), "memory": 8}, ValueError,
         r"`memory` needs a metric whose batches can be pooled, but NDCG\(top_k=None\) cannot\."),
@@ -269,6 +270,7 @@ EXAMPLES: dict[str, dict] = {
         "validate_args": False,
         "distributed": True,
         "memory": 16,
+        "compile": True,
     },
 }
 """Valid arguments, each different from its default, for every public class."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from uniloss.anchors.bits import AnchorBits, draw
+from uniloss.anchors.bits import AnchorBits, draw_integers
 from uniloss.core.checks import check_instance, check_same_device, check_shape, check_tensor
 from uniloss.core.reprs import constructor_repr
 
@@ -83,13 +83,16 @@ class AnchorSet:
         stop = self.num_anchors if stop is None else stop
         parts = []
         if start < fixed:
-            base, flip = self.base[start:stop], self.flip[start:stop]
-            dense = torch.where((base == CURRENT).view(-1, 1), wrong.reshape(1, -1), False)
-            toggle = torch.nn.functional.one_hot(flip.clamp_min(0), rows * length).bool() & (flip >= 0).unsqueeze(1)
-            parts.append((dense ^ toggle).view(-1, rows, length))
+            base, flip = self.base, self.flip
+            if (start, stop) != (0, fixed) and (start, stop) != (0, self.num_anchors):
+                base, flip = base[start:stop], flip[start:stop]
+            size = rows * length
+            dense = (base == CURRENT).unsqueeze(1) & wrong.reshape(1, size)
+            dense ^= flip.unsqueeze(1) == torch.arange(size, device=wrong.device)  # flip -1 toggles nothing
+            parts.append(dense.view(-1, rows, length))
         if self.random is not None and stop > fixed:
             parts.append(self.random.dense(max(start - fixed, 0), stop - fixed))
-        return torch.cat(parts)
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
 class AnchorSampler(ABC):
@@ -136,14 +139,43 @@ def sample_set_entries(
         >>> flags = torch.tensor([[False, True], [False, True]])
         >>> index, found = sample_set_entries(flags, 4, 3, torch.Generator().manual_seed(0), torch.device("cpu"))
         >>> index.tolist(), found.tolist()
-        ([1, 3, 1], [True, True, True])
+        ([3, 1, 3], [True, True, True])
     """
-    uniform = draw((count,), generator, device)
-    if flags is None:
-        index = (uniform * size).long().clamp_max(size - 1)
+    index, found = _set_entries(flags, size, draw_integers((count,), generator, device))
+    if found is None:
         return index, torch.ones(count, dtype=torch.bool, device=device)
+    return index.clamp_max_(size - 1), found.expand(count)
+
+
+def _set_entries(
+    flags: torch.Tensor | None, size: int, draws: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The set entries of ``flags`` picked by uniform integer ``draws`` (:func:`draw_integers`), and whether any is.
+
+    The work of :func:`sample_set_entries` on draws made elsewhere (a sampler draws for all its anchors at once):
+    flat int64 indices, each ``draws % set_count``-th set entry, and a 0-dim bool tensor (``None`` when ``flags``
+    is ``None``: every entry is set). Where none is set the index is ``size``, out of range.
+    """
+    if flags is None:
+        return draws % size, None
+    if flags.dim() == 2 and size >= _TWO_STAGE_SIZE:  # a row, then an entry in it: no pass of 4 bytes per binary
+        return _set_entries_by_row(flags, draws)
     cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
     total = cumulative[-1]
-    rank = (uniform * total).to(cumulative.dtype).clamp_max(total - 1).clamp_min(0)
-    index = torch.searchsorted(cumulative, rank, right=True).long().clamp_max(size - 1)
-    return index, (total > 0).expand(count)
+    return torch.searchsorted(cumulative, draws % total.clamp_min(1), right=True), total > 0
+
+
+_TWO_STAGE_SIZE = 1 << 18  # layouts from this many entries draw a row first (more operations, less work)
+
+
+def _set_entries_by_row(flags: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_set_entries` of ``(R, L)`` flags through the count of set entries per row: O(R + draws * L) work."""
+    rows, length = flags.shape
+    per_row = flags.sum(1, dtype=torch.int64)
+    cumulative = per_row.cumsum(0)
+    total = cumulative[-1]
+    rank = draws % total.clamp_min(1)
+    row = torch.searchsorted(cumulative, rank, right=True).clamp_max_(rows - 1)
+    within = (rank - cumulative[row]).add_(per_row[row])  # rank among the set entries of its row
+    column = torch.searchsorted(flags[row].cumsum(1, dtype=torch.int32), within.unsqueeze(1), right=True)
+    return row.mul_(length).add_(column.squeeze(1)), total > 0

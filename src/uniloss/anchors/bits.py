@@ -8,33 +8,72 @@ import torch
 
 from uniloss.core.checks import check_nonnegative_int, check_tensor
 
-__all__ = ["AnchorBits", "draw", "random_bytes"]
+__all__ = ["AnchorBits", "draw", "draw_integers", "random_bytes"]
 
-_ROW_HISTOGRAM_MIN_LENGTH = 1024  # shorter rows count their bits directly (a histogram per row would be larger)
+_ROW_HISTOGRAM_MIN_LENGTH = 64  # shorter rows count their bits directly (a histogram per row would be larger)
 _BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
 
 
 def draw(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
     """Uniform floats in ``[0, 1)`` from ``generator`` (on the generator's device), moved to ``device``."""
     source = generator.device if generator is not None else device
-    return torch.rand(shape, generator=generator, device=source).to(device)
+    uniform = torch.rand(shape, generator=generator, device=source)
+    return uniform if source == device else uniform.to(device)
+
+
+def draw_integers(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform int64 in ``[0, 2^62)`` from ``generator`` (on its device), moved to ``device``.
+
+    ``draws % n`` is then uniform in ``[0, n)`` up to a bias of ``n / 2^62``, with ``n`` a tensor (no device sync).
+    """
+    source = generator.device if generator is not None else device
+    draws = torch.randint(2**62, shape, generator=generator, device=source)
+    return draws if source == device else draws.to(device)
 
 
 def random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    """Uniform random bytes of ``shape``: 7 bytes from each 63-bit integer draw (the 8th has a fixed bit)."""
+    """Uniform random bytes of ``shape``: the eight bytes of each full-range 64-bit integer draw, no copy."""
     count = 1
     for size in shape:
         count *= size
     source = generator.device if generator is not None else device
-    words = torch.empty(((count + 6) // 7,), dtype=torch.int64, device=source).random_(generator=generator)
-    data = words.view(torch.uint8).view(-1, 8)[:, :7].reshape(-1)[:count]
-    return data.reshape(shape).to(device)
+    words = torch.empty(((count + 7) // 8,), dtype=torch.int64, device=source)
+    words.random_(-(2**63), None, generator=generator)  # every bit uniform (the default range leaves the top one 0)
+    data = words.view(torch.uint8)
+    data = (data if data.numel() == count else data[:count]).view(shape)
+    return data if source == device else data.to(device)
+
+
+_CONSTANTS: dict[tuple[str, torch.dtype, torch.device], torch.Tensor] = {}
 
 
 def _bit_table(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``(256, 8)``: entry ``[v, k]`` is bit ``k`` of the byte ``v``."""
-    values = torch.arange(256, device=device).unsqueeze(1)
-    return ((values >> torch.arange(8, device=device)) & 1).to(dtype)
+    """``(256, 8)``: entry ``[v, k]`` is bit ``k`` of the byte ``v`` (made once per dtype and device)."""
+    key = ("table", dtype, device)
+    if key not in _CONSTANTS:
+        values = torch.arange(256, device=device).unsqueeze(1)
+        _CONSTANTS[key] = ((values >> torch.arange(8, device=device)) & 1).to(dtype)
+    return _CONSTANTS[key]
+
+
+def _bit_masks(device: torch.device) -> torch.Tensor:
+    """``(8, 1)`` uint8 ``1 << k``: ``(codes & masks) != 0`` unpacks the eight anchors of each byte."""
+    key = ("masks", torch.uint8, device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = (1 << torch.arange(8, device=device)).to(torch.uint8).view(8, 1)
+    return _CONSTANTS[key]
+
+
+def _bit_shifts(device: torch.device) -> torch.Tensor:
+    """``(8, 1)`` int32 ``k``, the shift that brings bit ``k`` down to 1."""
+    key = ("shifts", torch.int32, device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.arange(8, dtype=torch.int32, device=device).view(8, 1)
+    return _CONSTANTS[key]
+
+
+_UNPACK_ENTRIES = 1 << 18  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
+_HISTOGRAM_ENTRIES = 1 << 18  # binaries per row-count histogram: transients stay in reused, cached memory
 
 
 def _histogram(index: torch.Tensor, weights: torch.Tensor | None, bins: int) -> torch.Tensor:
@@ -113,7 +152,7 @@ class AnchorBits:
         if count % 8:
             codes[-1] &= (1 << count % 8) - 1
         if mask is not None:
-            codes = codes * mask.to(torch.uint8)
+            codes *= mask  # in place: zero bytes on padding
         return AnchorBits(codes, count)
 
     @staticmethod
@@ -153,43 +192,63 @@ class AnchorBits:
         """
         if self.count == 0:
             return x.new_zeros(0)
-        table = _bit_table(x.dtype, x.device)
         flat = x.reshape(-1)
-        planes = [(_histogram(plane.reshape(-1), flat, 256).unsqueeze(1) * table).sum(0) for plane in self.codes]
-        return torch.cat(planes)[: self.count]
+        histograms = torch.stack([_histogram(plane.view(-1), flat, 256) for plane in self.codes])
+        sums = (histograms @ _bit_table(histograms.dtype, x.device)).view(-1)  # (groups * 8,)
+        return sums if sums.shape[0] == self.count else sums[: self.count]
 
     def sums_adjoint(self, grad: torch.Tensor) -> torch.Tensor:
         """The transpose of :meth:`sums`: ``(count,)`` weights to ``(R, L)`` sums of the weighted anchors."""
         groups, rows, length = self.codes.shape
-        weights = grad.new_zeros(groups * 8)
-        weights[: self.count] = grad
-        per_code = _bit_table(grad.dtype, grad.device) @ weights.view(groups, 8).T  # (256, groups)
-        out = grad.new_zeros(rows * length)
-        for group, plane in enumerate(self.codes):
-            out += per_code[:, group].index_select(0, plane.reshape(-1).int())
+        if grad.shape[0] != groups * 8:
+            grad = torch.nn.functional.pad(grad, (0, groups * 8 - grad.shape[0]))
+        per_code = grad.view(groups, 8) @ _bit_table(grad.dtype, grad.device).T  # (groups, 256)
+        out = None
+        for codes, plane in zip(per_code, self.codes, strict=True):
+            part = codes.index_select(0, plane.view(-1).int())
+            out = part if out is None else out.add_(part)
+        assert out is not None  # at least one group
         return out.view(rows, length)
 
     def row_counts(self, out: torch.Tensor | None = None) -> torch.Tensor:
         """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor, written into ``out`` if given."""
         _groups, rows, length = self.codes.shape
+        device = self.codes.device
         if out is None:
-            out = torch.empty((self.count, rows), dtype=torch.long, device=self.codes.device)
-        index_dtype = torch.int32 if rows * 256 < 2**31 else torch.int64
-        offsets = (torch.arange(rows, dtype=index_dtype, device=self.codes.device) * 256).unsqueeze(1)
-        table = _bit_table(torch.float64, self.codes.device)
+            out = torch.empty((self.count, rows), dtype=torch.long, device=device)
+        if length < _ROW_HISTOGRAM_MIN_LENGTH:  # unpack the eight bits of each byte and count them along the rows
+            step = max(1, _UNPACK_ENTRIES // (8 * max(length, 1)))
+            masks = _bit_masks(device).unsqueeze(-1)
+            shifts = _bit_shifts(device)
+            for group, plane in enumerate(self.codes):
+                first, stop = 8 * group, min(8 * group + 8, self.count)
+                for start in range(0, rows, step):
+                    part = slice(start, start + step)  # bit k of each byte summed as 2^k, then shifted down
+                    bits = (plane if step >= rows else plane[part]) & masks
+                    counts = bits.sum(-1, dtype=torch.int32) >> shifts
+                    out[first:stop, part] = counts if stop - first == 8 else counts[: stop - first]
+            return out
+        step = max(1, _HISTOGRAM_ENTRIES // length)  # rows per histogram: small transients (no fresh pages)
+        index_dtype = torch.int32 if min(step, rows) * 256 < 2**31 else torch.int64
+        offsets = torch.arange(0, min(step, rows) * 256, 256, dtype=index_dtype, device=device).unsqueeze(1)
+        table = _bit_table(torch.float64, device)
         for group, plane in enumerate(self.codes):
             first, stop = 8 * group, min(8 * group + 8, self.count)
-            if length < _ROW_HISTOGRAM_MIN_LENGTH:
-                for anchor in range(first, stop):
-                    torch.sum((plane >> (anchor - first)) & 1, -1, out=out[anchor])
-            else:
-                histogram = _histogram((plane.to(index_dtype) + offsets).reshape(-1), None, rows * 256).view(rows, 256)
-                out[first:stop] = (histogram.double() @ table).round().T[: stop - first]
+            for start in range(0, rows, step):
+                part = plane if step >= rows else plane[start : start + step]
+                index = part.to(index_dtype).add_(offsets[: part.shape[0]]).view(-1)  # (uint8 + int32 is slower)
+                histogram = _histogram(index, None, part.shape[0] * 256).view(-1, 256)
+                counts = (histogram.double() @ table).T  # exact: at most 2^53 per row
+                out[first:stop, start : start + step] = counts if stop - first == 8 else counts[: stop - first]
         return out
 
     def dense(self, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Anchors ``start:stop`` as a ``(k, R, L)`` bool tensor, ``True`` where the binary is wrong."""
         stop = self.count if stop is None else min(stop, self.count)
-        index = torch.arange(min(start, stop), stop, device=self.codes.device)
-        shifts = (index % 8).to(torch.uint8).view(-1, 1, 1)
-        return ((self.codes[index // 8] >> shifts) & 1).bool()
+        start = min(start, stop)
+        groups, rows, length = self.codes.shape
+        first, last = start // 8, (stop + 7) // 8
+        codes = self.codes if (first, last) == (0, groups) else self.codes[first:last]
+        bits = ((codes.view(last - first, 1, rows * length) & _bit_masks(codes.device)) != 0).view(-1, rows, length)
+        offset = start - 8 * first
+        return bits if (offset, bits.shape[0]) == (0, stop - start) else bits[offset : offset + stop - start]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet, sample_set_entries
-from uniloss.anchors.bits import AnchorBits
+from uniloss.anchors.base import CURRENT, GROUND_TRUTH, AnchorSampler, AnchorSet, _set_entries
+from uniloss.anchors.bits import AnchorBits, draw_integers
 from uniloss.core.checks import check_nonnegative_int
 
 __all__ = ["PaperAnchors"]
+
+_LAYOUTS: dict[tuple[int, int, int, int, torch.device], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
 
 class PaperAnchors(AnchorSampler):
@@ -55,24 +57,47 @@ class PaperAnchors(AnchorSampler):
             raise ValueError("`PaperAnchors` needs at least one anchor, but every count is 0.")
 
     def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
-        """Draw the anchors of one step; see :meth:`AnchorSampler.sample`."""
+        """Draw the anchors of one step; see :meth:`AnchorSampler.sample`.
+
+        One draw of two integers per anchor serves every kind at once: the first picks a real binary (good
+        anchors, and nearby ones when nothing is wrong), the second a wrong binary (nearby anchors).
+        """
         device, size = wrong.device, wrong.numel()
-
-        def full(count: int, value: int) -> torch.Tensor:
-            return torch.full((count,), value, dtype=torch.long, device=device)
-
-        bases, flips = (
-            [full(self.ground_truth, GROUND_TRUTH), full(self.current, CURRENT)],
-            [full(self.ground_truth + self.current, -1)],
-        )
-        if self.good:
-            index, found = sample_set_entries(mask, size, self.good, generator, device)
-            bases.append(full(self.good, GROUND_TRUTH))
-            flips.append(torch.where(found, index, -1))
-        if self.nearby:
-            wrong_index, any_wrong = sample_set_entries(wrong, size, self.nearby, generator, device)
-            good_index, found = sample_set_entries(mask, size, self.nearby, generator, device)
-            bases.append(torch.where(any_wrong, CURRENT, GROUND_TRUTH))
-            flips.append(torch.where(any_wrong, wrong_index, torch.where(found, good_index, -1)))
+        base, flip, nearby = self._layout(device)
+        if self.good or self.nearby:
+            for_real, for_wrong = draw_integers((2, base.shape[0]), generator, device).unbind()
+            real, found = _set_entries(mask, size, for_real)
+            if found is not None:
+                real = torch.where(found, real, -1)
+            real = torch.where(flip, real, -1)
+            flip = real
+            if self.nearby:
+                wrong_index, any_wrong = _set_entries(wrong, size, for_wrong)
+                assert any_wrong is not None  # flags given
+                correct = nearby & any_wrong
+                flip = torch.where(correct, wrong_index, real)
+                base = torch.where(correct, CURRENT, base)
+        else:
+            flip = torch.full_like(base, -1)
         random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
-        return AnchorSet(base=torch.cat(bases), flip=torch.cat(flips), random=random)
+        return AnchorSet(base=base, flip=flip, random=random)
+
+    def _layout(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(K,)`` constants of the fixed anchors, made once per device.
+
+        Base codes before the draw, whether each anchor toggles a binary, whether it is a nearby anchor; in the
+        order ground truth, current, good, nearby.
+        """
+        key = (self.ground_truth, self.current, self.good, self.nearby, device)
+        if key not in _LAYOUTS:
+            kinds = [GROUND_TRUTH] * self.ground_truth + [CURRENT] * self.current
+            kinds += [GROUND_TRUTH] * self.good + [GROUND_TRUTH] * self.nearby
+            start = self.ground_truth + self.current
+            toggles = [False] * start + [True] * (self.good + self.nearby)
+            nearby = [False] * (start + self.good) + [True] * self.nearby
+            _LAYOUTS[key] = (
+                torch.tensor(kinds, dtype=torch.long, device=device),
+                torch.tensor(toggles, device=device),
+                torch.tensor(nearby, device=device),
+            )
+        return _LAYOUTS[key]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 
 from uniloss.anchors.base import CURRENT, AnchorSet
 from uniloss.anchors.bits import AnchorBits
+from uniloss.core.autograd import first_order_only
 from uniloss.relaxations.base import Relaxation
 
-__all__ = ["squared_distances"]
+__all__ = ["AnchorPlan", "anchor_plan", "dense_squared_distances", "squared_distances"]
 
 _ROW_CHUNK_ENTRIES = {"cpu": 1 << 18}  # entries relaxed at once by the distance sums, per device type
 _DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
@@ -21,23 +23,112 @@ def _row_step(values: torch.Tensor) -> int:
     return max(1, entries // max(values.shape[1], 1))
 
 
-def _masked(
-    mask: torch.Tensor | None, to_right: torch.Tensor, to_wrong: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``1 - b`` and ``1 + b`` with zero and two on padding (where ``mask`` is unset)."""
-    if mask is None:
-        return to_right, to_wrong
-    return torch.where(mask, to_right, 0.0), torch.where(mask, to_wrong, 2.0)
+class AnchorPlan(NamedTuple):
+    """What the distances and the row counts need of the fixed anchors (base plus one toggled binary), ``(K,)`` each.
+
+    Attributes:
+        current: whether the anchor's base is the current configuration (else the ground truth).
+        toggled: the toggled flat binary (0 where none is toggled).
+        sign: ``+1`` where the toggle makes the binary wrong, ``-1`` where it makes it right, 0 where there is none.
+    """
+
+    current: torch.Tensor
+    toggled: torch.Tensor
+    sign: torch.Tensor
+
+
+def anchor_plan(wrong: torch.Tensor, anchors: AnchorSet) -> AnchorPlan:
+    """The :class:`AnchorPlan` of ``anchors`` given the current configuration's ``(R, L)`` wrong binaries."""
+    current = anchors.base == CURRENT
+    index = anchors.flip.clamp_min(0)
+    corrects = current & wrong.reshape(-1)[index]  # a wrong binary of the current configuration made right
+    return AnchorPlan(current, index, torch.where(corrects, -1, 1) * (anchors.flip >= 0))
+
+
+def _relax_chunk(
+    chunk: torch.Tensor, relax: Relaxation, real: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One chunk of the forward: ``1 - b``, the slope, the wrong binaries (floats), the two sums, ``(1+b) - (1-b)``."""
+    to_right, to_wrong, slope = relax.distances_with_slope(chunk)
+    wrong = torch.le(chunk, 0, out=torch.empty_like(chunk))  # 1.0 where wrong
+    if real is not None:  # padding: right, at distance zero from every anchor, constant
+        to_right, slope = to_right * real, slope * real  # (not in place: a relaxation may share tensors)
+        wrong.mul_(real)
+    current = torch.lerp(to_right, to_wrong, wrong)  # exact at weights 0 and 1
+    flat_right, flat_current = to_right.reshape(-1), current.reshape(-1)
+    truth, current_sum = torch.dot(flat_right, flat_right), torch.dot(flat_current, flat_current)
+    return to_right, slope, wrong, truth, current_sum, to_wrong - to_right
+
+
+def _grad_chunk(
+    to_right: torch.Tensor,
+    slope: torch.Tensor,
+    wrong: torch.Tensor,
+    per_right: torch.Tensor,
+    per_wrong: torch.Tensor,
+    adjoint: torch.Tensor | None,
+    out: torch.Tensor | None,
+) -> torch.Tensor:
+    """One chunk of the backward, ``(per_right (1 - b) + per_wrong wrong + 4 adjoint) db/dc``, into ``out`` if given."""
+    grad_b = torch.mul(to_right, per_right).addcmul_(wrong, per_wrong)
+    if adjoint is not None:
+        grad_b.add_(adjoint, alpha=4)
+    return grad_b.mul_(slope) if out is None else torch.mul(grad_b, slope, out=out)
+
+
+def _dense_forward(
+    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The small path's distances, and ``1 - b``, the slope and the anchors as floats for its backward."""
+    to_right, to_wrong, slope = relax.distances_with_slope(values)
+    if mask is not None:
+        to_right = to_right * mask
+    anchors = dense.to(values.dtype)
+    squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))  # exact at weights 0, 1
+    return squared, to_right, slope, anchors
+
+
+def _dense_backward(
+    grad: torch.Tensor, to_right: torch.Tensor, slope: torch.Tensor, anchors: torch.Tensor
+) -> torch.Tensor:
+    """The small path's gradient w.r.t. the comparisons."""
+    grad_b = torch.einsum("k,krl->rl", grad * 4, anchors)
+    grad_b.addcmul_(to_right, grad.sum(), value=-2)
+    return grad_b.mul_(slope)
+
+
+class Kernels(NamedTuple):
+    """The elementwise work of the distances, eager or compiled (``UniLoss(..., compile=True)``)."""
+
+    relax_chunk: Callable[..., Any]
+    grad_chunk: Callable[..., Any]
+    dense_forward: Callable[..., Any]
+    dense_backward: Callable[..., Any]
+
+
+EAGER = Kernels(_relax_chunk, _grad_chunk, _dense_forward, _dense_backward)
+_COMPILED: list[Kernels] = []
+
+
+def kernels(compiled: bool) -> Kernels:
+    """The eager kernels, or the same compiled by ``torch.compile`` (dynamic shapes; compiled on first use)."""
+    if not compiled:
+        return EAGER
+    if not _COMPILED:
+        _COMPILED.append(Kernels(*(torch.compile(kernel, dynamic=True) for kernel in EAGER)))
+    return _COMPILED[0]
 
 
 class _DistanceSums(torch.autograd.Function):
-    """The sums over binaries behind every anchor distance, relaxing the comparisons in chunks of rows.
+    """``(K_all,)`` squared distances to every anchor, relaxing the comparisons in chunks of rows.
 
-    Returns ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current
-    configuration, and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``. Only the
-    comparisons, the wrong mask and the anchors' bits are kept for the backward, which relaxes each chunk
-    again and applies the closed-form derivative of these sums times the relaxation's slope ``db/dc``:
-    a few bytes per binary, a dozen elementwise passes, no autograd graph over the binaries.
+    Per chunk: ``sum (1 - b)^2`` (distance to the ground truth), the squared distance to the current configuration,
+    and for each random anchor ``sum over its wrong binaries of (1 + b) - (1 - b)``; then each fixed anchor adds its
+    toggled binary's change. The forward keeps ``1 - b``, the slope ``db/dc`` and the wrong binaries as floats
+    (12 bytes per binary in float32); the backward applies the closed-form derivative of these sums, ``d/db`` of
+    ``(1 - b)^2`` being ``-2 (1 - b)``, of ``(1 + b)^2`` ``2 (1 + b)`` and of ``(1 + b) - (1 - b)`` 2, times the
+    slope: a few elementwise passes, no autograd graph over the binaries. Floats, not bools, select the wrong
+    binaries (``lerp``, ``addcmul``): a bool condition is several times slower on the CPU.
     """
 
     @staticmethod
@@ -46,45 +137,57 @@ class _DistanceSums(torch.autograd.Function):
         values: torch.Tensor,
         relax: Relaxation,
         mask: torch.Tensor | None,
-        wrong: torch.Tensor,
+        plan: AnchorPlan,
         random: AnchorBits | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        work: Kernels,
+    ) -> torch.Tensor:
         rows, step = values.shape[0], _row_step(values)
-        to_truth = values.new_zeros(())
-        to_current = values.new_zeros(())
-        dots = values.new_zeros(0 if random is None else random.count)
+        sums: list[torch.Tensor] = []
+        saved: list[torch.Tensor] = []
         for start in range(0, rows, step):
+            whole = step >= rows
             part = slice(start, start + step)
-            to_right, to_wrong = _masked(None if mask is None else mask[part], *relax.distances(values[part]))
-            to_truth += to_right.square().sum()
-            to_current += torch.where(wrong[part], to_wrong, to_right).square().sum()
+            chunk = values if whole else values[part]
+            real = None if mask is None else (mask if whole else mask[part]).to(chunk.dtype)
+            to_right, slope, wrong, truth, current, difference = work.relax_chunk(chunk, relax, real)
+            more = [truth, current]
             if random is not None:
-                dots += random.rows(part).sums(to_wrong - to_right)
-        ctx.save_for_backward(values, mask, wrong)
-        ctx.relax, ctx.random = relax, random
-        return to_truth, to_current, dots
+                more.append((random if whole else random.rows(part)).sums(difference))
+            sums = more if not sums else [total.add_(extra) for total, extra in zip(sums, more, strict=True)]
+            saved += [to_right, slope, wrong]
+        to_truth, to_current = sums[0], sums[1]
+        at_right, at_wrong, at_slope = relax.distances_with_slope(values.reshape(-1)[plan.toggled])
+        change = at_wrong.square() - at_right.square()
+        fixed = torch.where(plan.current, to_current, to_truth).addcmul_(change, plan.sign)
+        squared = fixed if random is None else torch.cat([fixed, to_truth + 2 * sums[2]])
+        ctx.save_for_backward(plan.current, plan.toggled, at_slope * plan.sign, squared, *saved)
+        ctx.random, ctx.shape, ctx.step, ctx.work = random, values.shape, step, work
+        return squared.clamp_min(0)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(
-        ctx: Any, grad_truth: torch.Tensor, grad_current: torch.Tensor, grad_dots: torch.Tensor
-    ) -> tuple[torch.Tensor | None, ...]:
-        values, mask, wrong = ctx.saved_tensors
+    @first_order_only
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        current, index, flip_slope, squared, *saved = ctx.saved_tensors
         random: AnchorBits | None = ctx.random
-        rows, step = values.shape[0], _row_step(values)
-        grad = torch.empty_like(values)
-        for start in range(0, rows, step):
+        grad = torch.where(squared >= 0, grad, 0.0)  # the clamp's
+        fixed = current.shape[0]
+        grad_fixed = grad[:fixed]
+        to_current = (grad_fixed * current).sum()  # the gradient reaching the distance to the current configuration
+        # d/db of the distance to the current configuration is 2 (1 + b) if wrong else -2 (1 - b), i.e.
+        # 4 wrong - 2 (1 - b) since the two distances sum to 2; of the distance to the ground truth -2 (1 - b).
+        per_right, per_wrong = -2 * grad.sum(), 4 * to_current
+        rows, step = ctx.shape[0], ctx.step
+        whole = step >= rows
+        out = None if whole else saved[0].new_empty(ctx.shape)
+        for chunk, start in enumerate(range(0, rows, step)):
             part = slice(start, start + step)
-            to_right, to_wrong, slope = ctx.relax.distances_with_slope(values[part])
-            if mask is not None:  # padding is constant: no slope
-                slope = torch.where(mask[part], slope, 0.0)
-            # d/db of (1 - b)^2 is -2 (1 - b), of (1 + b)^2 is 2 (1 + b), of (1 + b) - (1 - b) is 2.
-            grad_b = torch.where(wrong[part], (2 * grad_current) * to_wrong, -(2 * grad_current) * to_right)
-            grad_b -= (2 * grad_truth) * to_right
-            if random is not None:
-                grad_b += 2 * random.rows(part).sums_adjoint(grad_dots)
-            torch.mul(grad_b, slope, out=grad[part])
-        return grad, None, None, None, None
+            adjoint = None if random is None else (random if whole else random.rows(part)).sums_adjoint(grad[fixed:])
+            into = None if out is None else out[part]
+            grad_c = ctx.work.grad_chunk(*saved[3 * chunk : 3 * chunk + 3], per_right, per_wrong, adjoint, into)
+        out = grad_c if out is None else out
+        # a toggled binary changes its anchor's distance by +-((1 + b)^2 - (1 - b)^2), of derivative +-4 db/dc
+        out.view(-1).index_add_(0, index, grad_fixed.mul(flip_slope).mul_(4))
+        return out, None, None, None, None, None
 
 
 def squared_distances(
@@ -93,6 +196,8 @@ def squared_distances(
     mask: torch.Tensor | None,
     wrong: torch.Tensor,
     anchors: AnchorSet,
+    plan: AnchorPlan | None = None,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """``(K_all,)`` squared distances ``||b - a_k||^2`` in O(binaries + anchors) memory.
 
@@ -101,12 +206,45 @@ def squared_distances(
     2 ((1 + b) - (1 - b))`` for each of them (a random anchor); the current configuration's distance is
     summed directly (no cancellation near it); toggling one binary swaps its term.
     """
-    to_truth, to_current, dots = _DistanceSums.apply(values, relax, mask, wrong, anchors.random)
-    flip = anchors.flip
-    index = flip.clamp_min(0)
-    at_right, at_wrong = relax.distances(values.reshape(-1)[index])
-    change = torch.where(anchors.toggled_to_wrong(wrong), 1.0, -1.0) * (at_wrong.square() - at_right.square())
-    fixed = torch.where(anchors.base == CURRENT, to_current, to_truth) + torch.where(flip >= 0, change, 0.0)
-    if anchors.random is None:
-        return fixed.clamp_min(0)
-    return torch.cat([fixed, to_truth + 2 * dots]).clamp_min(0)
+    plan = anchor_plan(wrong, anchors) if plan is None else plan
+    return _DistanceSums.apply(values, relax, mask, plan, anchors.random, kernels(compiled))
+
+
+class _DenseDistances(torch.autograd.Function):
+    """``(K,)`` squared distances to anchors given densely, ``(K, R, L)`` bools (the small-problem path).
+
+    ``sum`` over binaries of ``(1 + b)^2`` where the anchor is wrong and ``(1 - b)^2`` where it is right, each
+    term from the relaxation's cancellation-free distances. The backward is closed-form: with ``g`` the
+    gradient of the distances, ``d/db = 2 (1 + b) g.A - 2 (1 - b) g.(1 - A) = 4 g.A - 2 (1 - b) sum(g)`` (the two
+    distances sum to 2), times the slope ``db/dc``; padding, never wrong and at distance 0, gets none.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        values: torch.Tensor,
+        relax: Relaxation,
+        mask: torch.Tensor | None,
+        dense: torch.Tensor,
+        work: Kernels,
+    ) -> torch.Tensor:
+        squared, to_right, slope, anchors = work.dense_forward(values, relax, mask, dense)
+        ctx.save_for_backward(to_right, slope, anchors)
+        ctx.work = work
+        return squared
+
+    @staticmethod
+    @first_order_only
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        return ctx.work.dense_backward(grad, *ctx.saved_tensors), None, None, None, None
+
+
+def dense_squared_distances(
+    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor, compiled: bool = False
+) -> torch.Tensor:
+    """``(K,)`` squared distances ``||b - a_k||^2`` to anchors materialised as ``(K, R, L)`` bools (``True``: wrong).
+
+    O(anchors x binaries) memory and work in a few passes: the engine's path for small problems, where the number
+    of tensor operations, not the work, sets the time.
+    """
+    return _DenseDistances.apply(values, relax, mask, dense, kernels(compiled))

@@ -6,11 +6,11 @@ from typing import Any
 
 import torch
 
-from uniloss.anchors.base import CURRENT, AnchorSampler, AnchorSet
+from uniloss.anchors.base import AnchorSampler, AnchorSet
 from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.user_warnings import warn_user
-from uniloss.engine.distances import squared_distances
+from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_squared_distances, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -21,26 +21,28 @@ from uniloss.relaxations.sigmoid import Sigmoid
 __all__ = ["UniLoss", "anchor_values", "exact_without_binaries", "uniloss"]
 
 _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+_SMALL_ENTRIES = 1 << 18  # anchors x binaries up to which every anchor is materialised (fewer, larger operations)
 
 
-def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet) -> torch.Tensor:
+def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet, plan: AnchorPlan) -> torch.Tensor:
     """``(K_all, R)`` numbers of wrong binaries per row at every anchor, without materialising anchors."""
     rows, length = wrong.shape
-    fixed = anchors.base.shape[0]
+    fixed = plan.current.shape[0]
     counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
-    current = wrong.sum(1)
-    torch.where((anchors.base == CURRENT).unsqueeze(1), current, torch.zeros_like(current), out=counts[:fixed])
-    flip = anchors.flip
-    index = flip.clamp_min(0)
-    step = torch.where(anchors.toggled_to_wrong(wrong), 1, -1) * (flip >= 0)
-    counts[:fixed].scatter_add_(1, (index // max(length, 1)).unsqueeze(1), step.unsqueeze(1))
+    base = counts[:fixed]
+    torch.mul(plan.current.unsqueeze(1), wrong.sum(1, dtype=torch.int32), out=base)
+    base.scatter_add_(1, (plan.toggled // max(length, 1)).unsqueeze(1), plan.sign.unsqueeze(1))
     if anchors.random is not None:
         anchors.random.row_counts(out=counts[fixed:])
     return counts
 
 
 def anchor_values(
-    metric: MetricRefactoring, comparisons: Comparisons, wrong: torch.Tensor, anchors: AnchorSet
+    metric: MetricRefactoring,
+    comparisons: Comparisons,
+    wrong: torch.Tensor,
+    anchors: AnchorSet,
+    plan: AnchorPlan | None = None,
 ) -> torch.Tensor:
     """Exact metric at every anchor, ``(K_all,)``: from row counts when the metric allows, else densely.
 
@@ -49,12 +51,14 @@ def anchor_values(
         comparisons: the layout of the batch.
         wrong: ``(R, L)`` bool, the current configuration's wrong binaries.
         anchors: the anchors of this step.
+        plan: their :class:`~uniloss.engine.distances.AnchorPlan`, if already made.
 
     Returns:
         ``(K_all,)`` float metric values, in the order of ``anchors``.
     """
     if metric.uses_counts:
-        return metric.evaluate_counts(_wrong_counts(wrong, anchors), comparisons)
+        plan = anchor_plan(wrong, anchors) if plan is None else plan
+        return metric.evaluate_counts(_wrong_counts(wrong, anchors, plan), comparisons)
     total = anchors.num_anchors
     step = max(1, _DENSE_CHUNK // max(1, wrong.numel()))
     values = [
@@ -111,6 +115,7 @@ def _surrogate(
     anchors: AnchorSampler,
     interpolator: Interpolator,
     generator: torch.Generator | None,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
     comparisons = metric.comparisons(scores, *targets)
@@ -128,10 +133,21 @@ def _surrogate(
         wrong = values <= 0
         if mask is not None:
             wrong &= mask
-    drawn = anchors.sample(wrong, mask, generator)
-    with torch.no_grad():
-        exact_values = anchor_values(metric, comparisons, wrong, drawn)
-    squared = squared_distances(values, relax, mask, wrong, drawn)
+        drawn = anchors.sample(wrong, mask, generator)
+        small = values.numel() * drawn.num_anchors <= _SMALL_ENTRIES  # few operations over every anchor
+        if small:
+            dense = drawn.materialise(wrong)
+            if metric.uses_counts:
+                exact_values = metric.evaluate_counts(dense.sum(-1), comparisons)
+            else:
+                exact_values = metric.evaluate(torch.where(dense, -1.0, 1.0), comparisons)
+        else:
+            plan = anchor_plan(wrong, drawn)
+            exact_values = anchor_values(metric, comparisons, wrong, drawn, plan)
+    if small:
+        squared = dense_squared_distances(values, relax, mask, dense)  # (compiled kernels: slower calls here)
+    else:
+        squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
     return interpolator(squared, exact_values)
 
 
@@ -162,6 +178,7 @@ def uniloss(
     interpolator: Interpolator | None = None,
     generator: torch.Generator | None = None,
     validate_args: bool = True,
+    compile: bool = False,
 ) -> torch.Tensor:
     """The UniLoss surrogate of ``metric`` on one batch, differentiable w.r.t. ``scores``.
 
@@ -181,6 +198,12 @@ def uniloss(
         interpolator: interpolation (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one repeats exactly.
         validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+        compile: on layouts too large for the small-problem path (anchors x binaries above 2^18), run the
+            elementwise work of the distances and their gradient as kernels compiled by ``torch.compile``
+            (inductor; on the CPU it needs a C++ compiler, on CUDA Triton). The first such call compiles (seconds
+            to tens of seconds on a CPU), later calls with other shapes do not (dynamic shapes). Small layouts stay
+            eager: a compiled call costs more than the few operations it replaces there. Values and gradients are
+            the eager ones up to rounding; ``benchmarks/bench_floor.py --compile`` measures the gain.
 
     Returns:
         A scalar loss tensor in the dtype of the comparisons (float32 at least).
@@ -209,8 +232,11 @@ def uniloss(
 
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()  # comparisons and distances in float32 at least
-    with torch.autocast(device_type=scores.device.type, enabled=False):
-        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator)
+    if torch.is_autocast_enabled(scores.device.type):
+        with torch.autocast(device_type=scores.device.type, enabled=False):
+            value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+    else:  # (entering the context costs as much as a few small operations)
+        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
     return 1 - value if metric.higher_is_better else value
 
 
@@ -230,6 +256,7 @@ class UniLoss(torch.nn.Module):
         interpolator: an interpolator (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one makes runs repeat exactly.
         validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        compile: compile the elementwise work of the distances with ``torch.compile`` (see :func:`uniloss`).
         distributed: under an initialised process group of several ranks, gather scores and targets from
             every rank (keeping the local gradient) and return the loss of the global batch, identical on
             every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
@@ -274,6 +301,7 @@ class UniLoss(torch.nn.Module):
         interpolator: Interpolator | None = None,
         generator: torch.Generator | None = None,
         validate_args: bool = True,
+        compile: bool = False,
         distributed: bool = False,
         memory: int = 0,
     ) -> None:
@@ -300,6 +328,7 @@ class UniLoss(torch.nn.Module):
         self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
         self.generator = generator
         self.validate_args = check_bool("validate_args", validate_args)
+        self.compile_kernels = check_bool("compile", compile)
         self.distributed = check_bool("distributed", distributed)
         self.example_memory = ExampleMemory(memory)
         if self.memory and not metric.poolable:
@@ -335,6 +364,7 @@ class UniLoss(torch.nn.Module):
             interpolator=self.interpolator,
             generator=generator,
             validate_args=self.validate_args,
+            compile=self.compile_kernels,
         )
         if pooling:
             self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
@@ -373,14 +403,17 @@ class UniLoss(torch.nn.Module):
         self.example_memory.reset()
 
     def extra_repr(self) -> str:
-        """The parts, then ``validate_args``, ``distributed`` and ``memory`` where not the default (not the generator).
+        """The parts, then ``validate_args``, ``distributed``, ``memory`` and ``compile`` where not the default.
 
         ``repr(module)`` thus reads as a constructor call that rebuilds the loss, up to its random source.
         """
-        options = {"validate_args": True, "distributed": False, "memory": 0}
-        changed = "".join(
-            f", {name}={getattr(self, name)!r}" for name, default in options.items() if getattr(self, name) != default
-        )
+        options = {
+            "validate_args": (self.validate_args, True),
+            "distributed": (self.distributed, False),
+            "memory": (self.memory, 0),
+            "compile": (self.compile_kernels, False),
+        }
+        changed = "".join(f", {name}={value!r}" for name, (value, default) in options.items() if value != default)
         return (
             f"metric={self.metric!r}, relax={self.relax!r}, anchors={self.anchors!r}, "
             f"interpolator={self.interpolator!r}{changed}"

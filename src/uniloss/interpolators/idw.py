@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from uniloss.core.autograd import first_order_only
 from uniloss.core.checks import check_positive
 from uniloss.interpolators.base import Interpolator
 
 __all__ = ["InverseDistanceWeighting"]
+
+
+def _eps(dtype: torch.dtype) -> float:
+    return torch.finfo(dtype).tiny ** 0.5
+
+
+class _Shepard(torch.autograd.Function):
+    """The weighted mean of :class:`InverseDistanceWeighting` with its closed-form gradient (fewer operations).
+
+    With ``s = softmax(-p/2 log(d + eps))`` and ``m = s . v``, ``dm/dd_k = -p/2 s_k (v_k - m) / (d_k + eps)``; the
+    result is clamped to ``[min v, max v]`` (the weights sum to 1 only up to rounding), which passes no gradient
+    where it clamps, as autograd's clamp.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, squared: torch.Tensor, values: torch.Tensor, power: float) -> torch.Tensor:
+        shifted = squared + _eps(squared.dtype)
+        weights = torch.softmax(shifted.log().mul_(-0.5 * power), dim=0)
+        mixed = weights @ values
+        low, high = torch.aminmax(values)
+        result = mixed.clamp(low, high)
+        ctx.save_for_backward(shifted, values, weights, mixed, result == mixed)
+        ctx.power = power
+        return result
+
+    @staticmethod
+    @first_order_only
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        shifted, values, weights, mixed, inside = ctx.saved_tensors
+        scale = torch.where(inside, grad * (-0.5 * ctx.power), 0.0)
+        return (values - mixed).mul_(weights).div_(shifted).mul_(scale), None, None
 
 
 class InverseDistanceWeighting(Interpolator):
@@ -45,8 +79,10 @@ class InverseDistanceWeighting(Interpolator):
         Returns:
             The interpolated value, a scalar tensor.
         """
-        eps = torch.finfo(squared_distances.dtype).tiny ** 0.5
-        log_weights = -0.5 * self.power * torch.log(squared_distances + eps)
-        values = values.to(log_weights.dtype)
-        mixed = (torch.softmax(log_weights, dim=0) * values).sum()
-        return mixed.clamp(values.min(), values.max())  # weights sum to 1 only up to rounding
+        if values.dtype != squared_distances.dtype:
+            values = values.to(squared_distances.dtype)
+        if values.requires_grad:  # rare: differentiate the values too, by autograd
+            log_weights = -0.5 * self.power * torch.log(squared_distances + _eps(squared_distances.dtype))
+            mixed = (torch.softmax(log_weights, dim=0) * values).sum()
+            return mixed.clamp(values.min(), values.max())
+        return _Shepard.apply(squared_distances, values, self.power)

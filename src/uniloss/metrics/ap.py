@@ -38,19 +38,18 @@ def _precision_at_positives(wrong: torch.Tensor, mode: Mode, rows: torch.Tensor 
     if num_rows == 0:
         return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
     ranks = torch.arange(1, num_rows + 1, device=wrong.device, dtype=torch.float64)
-    if rows is None:
-        above = wrong.sort(dim=-1).values.to(torch.float64)
-        kept = torch.ones_like(ranks, dtype=torch.bool)
-        count = torch.tensor(float(num_rows), dtype=torch.float64, device=wrong.device)
+    if rows is None:  # every row a positive: fewest operations (this runs on every step of the loss)
+        precision = ranks / (wrong.sort(dim=-1).values + ranks)
+        count = None
     else:
         # Rows that are not positives sort last (their count exceeds any real one) and are then dropped.
         above = torch.where(rows, wrong, num_rows + 1).sort(dim=-1).values.to(torch.float64)
         count = rows.sum().to(torch.float64)
-        kept = ranks <= count
-    precision = torch.where(kept, ranks / (ranks + above), 0.0)
+        precision = torch.where(ranks <= count, ranks / (ranks + above), 0.0)
     if mode == "interpolated":
         precision = precision.flip(-1).cummax(-1).values.flip(-1)
-    return (precision.sum(-1) / count.clamp_min(1)).to(torch.get_default_dtype())
+    mean = precision.mean(-1) if count is None else precision.sum(-1) / count.clamp_min(1)
+    return mean.to(torch.get_default_dtype())
 
 
 def average_precision(

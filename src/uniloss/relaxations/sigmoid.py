@@ -32,10 +32,16 @@ class Sigmoid(Relaxation):
 
     def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(2 sigmoid(-c / t), 2 sigmoid(c / t))``."""
-        scaled = values / self.temperature
+        scaled = values if self.temperature == 1 else values / self.temperature
         return 2 * torch.sigmoid(-scaled), 2 * torch.sigmoid(scaled)
 
     def distances_with_slope(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return ``(1 - b, 1 + b, (1 - b)(1 + b) / (2 t))``, the slope exact where ``b`` saturates."""
-        to_right, to_wrong = self.distances(values)
-        return to_right, to_wrong, to_right * to_wrong / (2 * self.temperature)
+        """Return ``(1 - b, 1 + b, (1 - b)(1 + b) / (2 t))``, the slope exact where ``b`` saturates.
+
+        Not differentiable (the engine's closed-form backward calls it): computed in place, six passes.
+        """
+        scaled = values if self.temperature == 1 else values / self.temperature
+        to_right = torch.neg(scaled).sigmoid_().mul_(2)
+        to_wrong = torch.sigmoid(scaled).mul_(2)
+        slope = to_right.new_zeros(()).addcmul(to_right, to_wrong, value=0.5 / self.temperature)
+        return to_right, to_wrong, slope

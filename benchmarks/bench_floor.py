@@ -1,0 +1,210 @@
+"""UniLoss against the floor of the same work: a pairwise logistic loss over the very same comparisons.
+
+The floor of a case is ``softplus(-c).mean()`` over the comparisons ``c`` that the metric lays out for the batch
+(AP: every positive minus every negative; accuracy: the true class minus every other class; padding left out),
+comparisons included: no loss over those pairs can do less. Both run forward + backward, one thread, in one
+process, interleaved round by round so that load on a shared machine hits them alike; the table gives the medians,
+their ratio and the number of top-level tensor operations of one step (``torch.profiler``: operators whose parent
+is not an operator; the backward's operators sit under autograd nodes, which are not operators). UniLoss is
+``uniloss.UniLoss(metric)`` with every default. Prints a Markdown table and writes JSON with the commit and versions.
+
+    python benchmarks/bench_floor.py                         # every case, median of 30 after 3 warm-up steps
+    python benchmarks/bench_floor.py --cases ap-128 accuracy-10 --repeats 100
+    python benchmarks/bench_floor.py --profile ap-128        # UniLoss's top-level operations by source line
+    python benchmarks/bench_floor.py --device cuda           # GPU mode (clock read after a device sync)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cases
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+import uniloss
+
+CASES = {f"ap-{b}": ("ap", b) for b in (16, 128, 1024, 4096, 16384)}
+CASES.update({"accuracy-10": ("accuracy", 10), "accuracy-100": ("accuracy", 100), "pck-8x16x64x64": ("pck", 64)})
+CASES.update({"auroc-4096": ("auroc", 4096), "ndcg-64x64": ("ndcg", 64), "iou-8x256x256": ("iou", 256)})
+RATIO_TARGET = 3.0  # UniLoss at most this many times the floor
+OPS_TARGET = {"ap-128": 100, "accuracy-10": 100, "accuracy-100": 100}  # top-level operations, at most
+
+
+def floor_loss(metric: uniloss.metrics.MetricRefactoring, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
+    """Pairwise logistic loss ``softplus(-c)`` averaged over the metric's comparisons (padding left out)."""
+    comparisons = metric.comparisons(scores, *targets)
+    losses = torch.nn.functional.softplus(-comparisons.values)
+    if comparisons.mask is None:
+        return losses.mean()
+    return torch.where(comparisons.mask, losses, 0.0).sum() / comparisons.mask.sum()
+
+
+def _is_operator(event) -> bool:
+    """A dispatched operator (``aten::add``): not a Python frame, an autograd node or a custom Function's scope."""
+    name = event.name
+    return (
+        "::" in name
+        and not event.is_python_function
+        and not event.is_user_annotation
+        and not name.startswith(("autograd::", "torch::autograd::"))
+    )
+
+
+def _parent(event):
+    """The nearest enclosing event that is not a Python frame (those exist only with ``with_stack``)."""
+    parent = event.cpu_parent
+    while parent is not None and parent.is_python_function:
+        parent = parent.cpu_parent
+    return parent
+
+
+def top_level_operators(step, with_stack: bool = False) -> list:
+    """The profiler events of one ``step`` that are operators whose parent is not an operator."""
+    with profile(activities=[ProfilerActivity.CPU], with_stack=with_stack) as prof:
+        step()
+    events = prof.events()
+    return [e for e in events if _is_operator(e) and (_parent(e) is None or not _is_operator(_parent(e)))]
+
+
+def _source(event) -> str:
+    """Where a top-level operation comes from: the innermost frame in uniloss's source, else its autograd node."""
+    parent = event.cpu_parent
+    while parent is not None and parent.is_python_function:
+        if "uniloss/" in parent.name and "benchmarks/" not in parent.name:
+            return "uniloss/" + parent.name.rsplit("uniloss/", 1)[1]
+        parent = parent.cpu_parent
+    parent = _parent(event)
+    return f"[{parent.name}]" if parent is not None else "[benchmark]"
+
+
+def make_steps(name: str, device: torch.device, compile_engine: bool = False):
+    """The UniLoss and floor steps (forward + backward) of case ``name``, and its number of binaries."""
+    metric, inputs = cases.make_case(*CASES[name], device)
+    scores, targets = inputs[0].requires_grad_(), inputs[1:]
+    layout = metric.comparisons(scores.detach(), *targets)
+    binaries = int(layout.mask.sum()) if layout.mask is not None else layout.num_binaries
+    del layout
+    torch.manual_seed(0)
+    options = {"compile": True} if compile_engine else {}
+    criterion = uniloss.UniLoss(metric, **options)
+
+    def uniloss_step() -> None:
+        scores.grad = None
+        criterion(scores, *targets).backward()
+
+    def floor_step() -> None:
+        scores.grad = None
+        floor_loss(metric, scores, *targets).backward()
+
+    return uniloss_step, floor_step, binaries
+
+
+def measure(name: str, device: torch.device, repeats: int, warmup: int, compile_engine: bool = False) -> dict:
+    """Median times of UniLoss and the floor on case ``name``, interleaved, and their operation counts."""
+    uniloss_step, floor_step, binaries = make_steps(name, device, compile_engine)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    start = time.perf_counter()
+    uniloss_step()
+    sync()
+    first_ms = 1e3 * (time.perf_counter() - start)  # includes compilation with --compile
+    for _ in range(warmup):
+        uniloss_step()
+        floor_step()
+    times: dict[str, list[float]] = {"uniloss": [], "floor": []}
+    for _ in range(repeats):
+        for key, step in (("uniloss", uniloss_step), ("floor", floor_step)):
+            sync()
+            start = time.perf_counter()
+            step()
+            sync()
+            times[key].append(1e3 * (time.perf_counter() - start))
+    uniloss_ms, floor_ms = statistics.median(times["uniloss"]), statistics.median(times["floor"])
+    return {
+        "case": name,
+        "binaries": binaries,
+        "uniloss_ms": uniloss_ms,
+        "floor_ms": floor_ms,
+        "ratio": uniloss_ms / floor_ms,
+        "first_step_ms": first_ms,
+        "uniloss_ops": len(top_level_operators(uniloss_step)),
+        "floor_ops": len(top_level_operators(floor_step)),
+    }
+
+
+def _verdict(row: dict) -> str:
+    missed = []
+    if row["ratio"] > RATIO_TARGET:
+        missed.append(f"ratio > {RATIO_TARGET:g}x")
+    if row["case"] in OPS_TARGET and row["uniloss_ops"] > OPS_TARGET[row["case"]]:
+        missed.append(f"ops > {OPS_TARGET[row['case']]}")
+    return "met" if not missed else "missed: " + ", ".join(missed)
+
+
+def print_profile(name: str, device: torch.device) -> None:
+    """UniLoss's top-level operations of one step of case ``name``, counted by source line and operator."""
+    uniloss_step, _, _ = make_steps(name, device)
+    for _ in range(3):
+        uniloss_step()
+    events = top_level_operators(uniloss_step, with_stack=True)
+    by_line = collections.Counter(_source(e) for e in events)
+    by_op = collections.Counter(e.name for e in events)
+    print(f"{name}: {len(events)} top-level operations\n\n| source | operations |\n|---|---|")
+    for source, count in by_line.most_common():
+        print(f"| {source} | {count} |")
+    print("\n| operator | count |\n|---|---|")
+    for op, count in by_op.most_common():
+        print(f"| {op} | {count} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), metavar="CASE")
+    parser.add_argument("--profile", choices=list(CASES), metavar="CASE", help="print one case's operations by source")
+    parser.add_argument("--compile", action="store_true", help="UniLoss(..., compile=True); first step timed")
+    parser.add_argument("--json", default="benchmarks/results/floor.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if args.profile:
+        print_profile(args.profile, device)
+        return
+    rows = []
+    print("| case | binaries | UniLoss ms | floor ms | ratio | UniLoss ops | floor ops | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.cases:
+        row = measure(name, device, args.repeats, args.warmup, args.compile)
+        row["target"] = _verdict(row)
+        rows.append(row)
+        print(
+            f"| {name} | {row['binaries']:,} | {row['uniloss_ms']:.3f} | {row['floor_ms']:.3f} | "
+            f"{row['ratio']:.1f}x | {row['uniloss_ops']} | {row['floor_ops']} | {row['target']} |",
+            flush=True,
+        )
+    meta = cases.metadata(args.device) | {"repeats": args.repeats, "compile": args.compile, "argv": sys.argv[1:]}
+    if args.compile:
+        firsts = ", ".join(f"{row['case']} {row['first_step_ms']:.0f}" for row in rows)
+        print(f"\nfirst step (compilation included), ms: {firsts}")
+    print(f"\ncommit {meta['commit']}, torch {meta['torch']}, {meta['threads']} thread(s), {meta['device']}")
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
