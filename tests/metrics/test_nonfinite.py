@@ -161,3 +161,25 @@ def test_the_issue_example_ap_of_all_nan_scores_is_refused_not_perfect():
     with pytest.raises(ValueError, match=r"`scores` must be finite, but got NaN values\."):
         uniloss.functional.average_precision(torch.full((6,), NAN), labels)
     assert torch.isnan(uniloss.functional.average_precision(torch.full((6,), NAN), labels, validate_args=False))
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_a_metric_that_says_it_checks_finite_scores_does(name):
+    case = make_case(name)
+    scores = case.scores.clone()
+    scores.view(-1)[0] = float("nan")
+    assert case.metric.checks_finite, "every built-in metric's check refuses non-finite scores"
+    with pytest.raises(ValueError, match=r"must be finite"):
+        case.metric.check(scores, *case.targets)
+
+
+def test_the_loss_refuses_nan_scores_of_a_metric_whose_check_accepts_anything():
+    class Plain(uniloss.metrics.AveragePrecision):
+        checks_finite = False
+
+        def check(self, scores, *targets):
+            pass
+
+    scores = torch.tensor([0.5, float("nan"), -1.0, 2.0])
+    with pytest.raises(ValueError, match=r"`scores` must be finite"):
+        uniloss.UniLoss(Plain())(scores, torch.tensor([1, 0, 1, 0]))

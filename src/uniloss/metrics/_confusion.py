@@ -203,6 +203,8 @@ class ThresholdMetric(MetricRefactoring):
     def statistic(self, counts: Counts) -> torch.Tensor:
         """``(K, C)`` float64 metric per column of ``(K, C)`` counts."""
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores`` and ``targets`` of shape ``(N,)``, or ``(N, L)`` with ``L = num_labels``."""
         check_arity(self, targets, ("targets",))

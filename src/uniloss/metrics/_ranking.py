@@ -307,6 +307,8 @@ class RankingMetric(MetricRefactoring):
     def normaliser(self, relevance: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
         """``(Q,)`` float64 normaliser of each query from the ``(N,)`` float64 relevances."""
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)``, ``targets (N,)`` and optional ``groups (N,)`` (query ids)."""
         check_arity(self, targets, ("targets",), ("targets", "groups"))

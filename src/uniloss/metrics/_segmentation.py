@@ -149,6 +149,8 @@ class MaskMetric(MetricRefactoring):
     def statistic(self, counts: Counts) -> torch.Tensor:
         """``(K, C)`` float64 metric per class of ``(K, C)`` counts."""
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, H, W)`` or ``(N, C, H, W)`` with ``C = num_classes`` and ``targets (N, H, W)``."""
         check_arity(self, targets, ("targets",))

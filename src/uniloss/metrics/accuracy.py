@@ -117,6 +117,8 @@ class Accuracy(MetricRefactoring):
         """The paper's parts with inverse-distance weighting of power 2 (``docs/ablation.md``)."""
         return DefaultParts(interpolator=InverseDistanceWeighting(power=2.0))
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
         check_arity(self, targets, ("targets",))

@@ -142,6 +142,8 @@ class AveragePrecision(MetricRefactoring):
         """The paper's parts with inverse-distance weighting of power 1.5 (``docs/ablation.md``)."""
         return DefaultParts(interpolator=InverseDistanceWeighting(power=1.5))
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
         check_arity(self, targets, ("targets",))

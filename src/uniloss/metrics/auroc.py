@@ -81,6 +81,8 @@ class AUROC(MetricRefactoring):
     name = "auroc"
     higher_is_better = True
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N,)`` float and ``targets (N,)`` in ``{0, 1}``."""
         check_arity(self, targets, ("targets",))

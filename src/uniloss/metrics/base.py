@@ -114,6 +114,8 @@ class MetricRefactoring(ABC):
 
     name: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
+    checks_finite: ClassVar[bool] = False
+    """Whether :meth:`check` itself refuses non-finite scores; when ``False`` the engine checks them after it."""
     poolable: ClassVar[bool] = True
     """Whether the examples of several batches can be pooled along the first dimension of the scores and every
     target (``UniLoss(memory=...)``); ``False`` for metrics whose targets index queries."""

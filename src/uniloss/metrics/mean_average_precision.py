@@ -135,6 +135,8 @@ class MeanAveragePrecision(MetricRefactoring):
         self.num_labels = check_positive_int("num_labels", num_labels)
         self.mode = _check_mode(mode)
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, L)`` float and ``targets (N, L)`` in ``{0, 1}``."""
         check_arity(self, targets, ("targets",))

@@ -155,6 +155,8 @@ class PCK(MetricRefactoring):
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = check_positive("threshold", threshold)
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``heatmaps (N, J, H, W)``, ``joints (N, J, 2)``, ``visible (N, J)``, ``head_size (N,)``."""
         check_arity(self, targets, ("joints", "visible", "head_size"), first="heatmaps")

@@ -90,6 +90,8 @@ class TopKAccuracy(MetricRefactoring):
         self.num_classes = check_positive_int("num_classes", num_classes)
         self.top_k = check_at_most("top_k", check_positive_int("top_k", top_k), "num_classes", self.num_classes)
 
+    checks_finite = True  # check() refuses non-finite scores, so the engine does not test them again
+
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Validate ``scores (N, C)`` float and ``targets (N,)`` int in ``[0, C)``."""
         check_arity(self, targets, ("targets",))
