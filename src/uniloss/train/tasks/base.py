@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from uniloss.engine import UniLoss
 from uniloss.metrics import MetricRefactoring
@@ -142,8 +143,16 @@ class Task:
     ) -> torch.Tensor:
         """The training loss of one batch (UniLoss, the baseline or a peer).
 
-        ``indices`` are the batch's indices in the training split, needed when :attr:`needs_index`.
+        ``indices`` are the batch's indices in the training split, needed when :attr:`needs_index`. A task with
+        one target gives only its baseline (:meth:`_baseline`); a task with several overrides this method.
         """
+        (target,) = targets
+        if self.criterion is not None:
+            return self._criterion(outputs, target, indices=indices)
+        return self._baseline(outputs, target)
+
+    def _baseline(self, outputs: Any, target: torch.Tensor) -> torch.Tensor:
+        """The task's usual loss of one batch (binary or per-pixel cross-entropy, ...)."""
         raise NotImplementedError
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
@@ -171,3 +180,22 @@ def criterion_name(criterion: Criterion) -> str:
         return "UniLoss"
     name = getattr(criterion, "__name__", None)
     return name if isinstance(name, str) else type(criterion).__name__
+
+
+class _ClassesTask(Task):
+    """A task over ``num_classes`` classes (accuracy, segmentation): the count comes from the dataset's registry."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        device: torch.device,
+        num_classes: int,
+        distributed: bool = False,
+        criterion: Criterion | None = None,
+        train_size: int | None = None,
+    ) -> None:
+        self.num_classes = num_classes
+        super().__init__(config, device, distributed, criterion, train_size)
+
+    def _baseline(self, outputs: Any, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(outputs.float(), target)

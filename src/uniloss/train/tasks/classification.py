@@ -10,8 +10,7 @@ import torch.nn.functional as F
 
 from uniloss import functional
 from uniloss.metrics import F1, Accuracy, AveragePrecision, MetricRefactoring
-from uniloss.train.config import TrainConfig
-from uniloss.train.tasks.base import Criterion, Task, _Accumulator
+from uniloss.train.tasks.base import Task, _Accumulator, _ClassesTask
 
 __all__: list[str] = []
 
@@ -34,13 +33,8 @@ class _OneVsRestTask(Task):
         inputs, (labels,) = super().split(batch)
         return inputs, ((labels == self.config.positive_class).long(),)
 
-    def loss(
-        self, outputs: Any, targets: tuple[torch.Tensor, ...], indices: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        (labels,) = targets
-        if self.criterion is not None:
-            return self._criterion(outputs, labels, indices=indices)
-        return F.binary_cross_entropy_with_logits(outputs.float(), labels.float())
+    def _baseline(self, outputs: Any, target: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(outputs.float(), target.float())
 
     def update(self, accumulator: _Accumulator, outputs: Any, targets: tuple[torch.Tensor, ...]) -> None:
         accumulator.add_scores(outputs, targets[0])
@@ -83,33 +77,13 @@ class _F1Task(_OneVsRestTask):
         return _Accumulator(_pooled_f1)
 
 
-class _AccuracyTask(Task):
+class _AccuracyTask(_ClassesTask):
     """Multi-class accuracy (a tie for the top score counts as wrong)."""
 
     metric_name = "accuracy"
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        device: torch.device,
-        num_classes: int,
-        distributed: bool = False,
-        criterion: Criterion | None = None,
-        train_size: int | None = None,
-    ) -> None:
-        self.num_classes = num_classes
-        super().__init__(config, device, distributed, criterion, train_size)
-
     def _refactoring(self) -> MetricRefactoring:
         return Accuracy(num_classes=self.num_classes, candidates=self.config.candidates)
-
-    def loss(
-        self, outputs: Any, targets: tuple[torch.Tensor, ...], indices: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        (labels,) = targets
-        if self.criterion is not None:
-            return self._criterion(outputs, labels, indices=indices)
-        return F.cross_entropy(outputs.float(), labels)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
         value = functional.accuracy(outputs.detach().float(), targets[0], validate_args=False)

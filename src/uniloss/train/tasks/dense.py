@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from uniloss import functional
 from uniloss.metrics import PCK, IoU, MetricRefactoring
-from uniloss.train.config import TrainConfig
-from uniloss.train.tasks.base import Criterion, Task, _Accumulator
+from uniloss.train.tasks.base import Task, _Accumulator, _ClassesTask
 
 __all__: list[str] = []
 
@@ -57,7 +55,7 @@ def _pooled_iou(scores: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return functional.iou(scores, masks, validate_args=False)
 
 
-class _SegmentationTask(Task):
+class _SegmentationTask(_ClassesTask):
     """Mean IoU of per-pixel classes (the argmax of ``(B, C, H, W)`` logits), pooled over the whole split.
 
     UniLoss is ``IoU(num_classes=C)``; the baseline is the per-pixel cross-entropy.
@@ -65,28 +63,8 @@ class _SegmentationTask(Task):
 
     metric_name = "iou"
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        device: torch.device,
-        num_classes: int,
-        distributed: bool = False,
-        criterion: Criterion | None = None,
-        train_size: int | None = None,
-    ) -> None:
-        self.num_classes = num_classes
-        super().__init__(config, device, distributed, criterion, train_size)
-
     def _refactoring(self) -> MetricRefactoring:
         return IoU(num_classes=self.num_classes)
-
-    def loss(
-        self, outputs: Any, targets: tuple[torch.Tensor, ...], indices: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        (masks,) = targets
-        if self.criterion is not None:
-            return self._criterion(outputs, masks, indices=indices)
-        return F.cross_entropy(outputs.float(), masks)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
         value = functional.iou(outputs.detach().float(), targets[0], validate_args=False)
