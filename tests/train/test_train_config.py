@@ -76,7 +76,7 @@ ERROR_CASES = [
     (
         {"task": "accuracy", "memory": 64},
         ValueError,
-        r"`memory` pools batches for the batch-level AP; it must be 0 for ",
+        r"`memory` pools batches for the batch-level AP and F1; it must be 0 for ",
     ),
     ({"memory": -1}, ValueError, r"`memory` must be a non-negative int, but got -1"),
     ({"epochs": 2, "stop_after": 3}, ValueError, r"`stop_after` must be at most `epochs` \(2\), but got 3"),

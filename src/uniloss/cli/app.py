@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="LR",
-        help="learning rates searched for both losses, each reported at its best (default: the suite's grid, "
+        help="learning rates searched for every loss of every setting, each loss reported at its best (default: the "
+        "suite's grid, "
         + ", ".join(f"{name}: {' '.join(f'{lr:g}' for lr in grid)}" for name, grid in BENCH_LR_GRIDS.items())
-        + "; none for other suites)",
+        + ", unless a setting has its own (see below); none for other suites)",
     )
     bench.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each (default: 1)")
     bench.add_argument(
@@ -204,7 +205,14 @@ def _settings_block(suite: str | None) -> str:
 
 def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from uniloss.reports import write_report
-    from uniloss.train.bench import bench_losses, bench_settings, lr_search_markdown, run_bench, setting_name
+    from uniloss.train.bench import (
+        bench_losses,
+        bench_lrs,
+        bench_settings,
+        lr_search_markdown,
+        run_bench,
+        setting_name,
+    )
 
     suite = "quick" if args.quick else args.suite
     overrides = _overrides(args)
@@ -227,7 +235,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     check_file(args.markdown, overwrite or resume, "markdown")
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
-    lrs = args.lrs if args.lrs is not None else BENCH_LR_GRIDS.get(suite or "")
+    lrs = args.lrs if args.lrs is not None else bench_lrs(suite, overrides.get("task"))  # each setting's grid
     results = run_bench(
         settings,
         args.seeds,

@@ -18,12 +18,13 @@ from uniloss.train.config import TrainConfig, make_config
 from uniloss.train.loop import train
 from uniloss.train.outputs import check_output, run_label
 from uniloss.train.peers import PEERS, require_peer
-from uniloss.train.suites import BENCH_SUITES, DEFAULT_LOSSES
+from uniloss.train.suites import BENCH_LR_GRIDS, BENCH_SUITES, DEFAULT_LOSSES
 from uniloss.version import __version__
 
 __all__ = [
     "RESULTS_NAME",
     "bench_losses",
+    "bench_lrs",
     "bench_settings",
     "lr_search_markdown",
     "run_bench",
@@ -34,19 +35,20 @@ __all__ = [
 RESULTS_NAME = "results.json"
 RESULTS_FORMAT = 1
 _ROW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_ROWS_AND_GRID = ("losses", "lrs")  # keys of a suite's setting that are not TrainConfig fields
 
 
 def bench_settings(suite: str | None = None, preset: str | None = None, **overrides: Any) -> list[TrainConfig]:
     """The configurations a benchmark compares, each run later with its loss rows and every seed.
 
     Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`BENCH_SUITES`, its loss rows
-    ``"losses"`` left out: see :func:`bench_losses`) is combined with ``overrides`` (which win); an override of
-    ``task`` selects the suite's settings of that task. Without a suite there is one setting,
-    ``make_config(preset, **overrides)``.
+    ``"losses"`` and grid ``"lrs"`` left out: see :func:`bench_losses` and :func:`bench_lrs`) is combined with
+    ``overrides`` (which win); an override of ``task`` selects the suite's settings of that task. Without a suite
+    there is one setting, ``make_config(preset, **overrides)``.
 
     Args:
         suite: a key of :data:`BENCH_SUITES` (``"quick"``, ``"digits"``, ``"keypoints"``, ``"fashion-mnist"``,
-            ``"quality"``, ``"peers"``) or ``None``.
+            ``"quality"``) or ``None``.
         preset: a key of :data:`~uniloss.train.presets.PRESETS` applied under the overrides, or ``None``.
         **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (the loss rows are run).
 
@@ -68,7 +70,9 @@ def bench_settings(suite: str | None = None, preset: str | None = None, **overri
         )
     if suite is None:
         return [make_config(preset, **overrides)]
-    settings = [{key: value for key, value in row.items() if key != "losses"} for row in _suite(suite, overrides)]
+    settings = [
+        {key: value for key, value in row.items() if key not in _ROWS_AND_GRID} for row in _suite(suite, overrides)
+    ]
     return [make_config(preset, **{**setting, **overrides}) for setting in settings]
 
 
@@ -100,8 +104,8 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
         ValueError: for an unknown suite or a task the suite lacks.
 
     Example:
-        >>> list(bench_losses("peers", task="f1")[0])
-        ['uniloss', 'baseline', 'sigmoid_f1']
+        >>> list(bench_losses("quality", task="f1")[0])
+        ['uniloss', 'baseline', 'uniloss-memory512', 'sigmoid_f1']
         >>> bench_losses()
         [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
     """
@@ -110,6 +114,36 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
     overrides = {} if task is None else {"task": task}
     return [
         {name: dict(row) for name, row in setting.get("losses", DEFAULT_LOSSES).items()}
+        for setting in _suite(suite, overrides)
+    ]
+
+
+def bench_lrs(suite: str | None = None, task: str | None = None) -> list[tuple[float, ...] | None]:
+    """The learning-rate grid of each setting of :func:`bench_settings` (same suite and task), in the same order.
+
+    A setting's own ``"lrs"`` wins over its suite's entry in :data:`BENCH_LR_GRIDS`; ``None`` means no search (the
+    setting's ``lr``).
+
+    Args:
+        suite: a key of :data:`BENCH_SUITES`, or ``None`` for the one setting of a benchmark without a suite.
+        task: the task that selects the suite's settings, or ``None`` for all.
+
+    Returns:
+        One grid (a tuple) or ``None`` per setting.
+
+    Raises:
+        ValueError: for an unknown suite or a task the suite lacks.
+
+    Example:
+        >>> bench_lrs("quality", task="pck"), bench_lrs("quality", task="f1"), bench_lrs("quick", task="ap")
+        ([(0.003,)], [(0.001, 0.003)], [None])
+    """
+    if suite is None:
+        return [None]
+    overrides = {} if task is None else {"task": task}
+    default = BENCH_LR_GRIDS.get(suite)
+    return [
+        tuple(setting.get("lrs", default)) if setting.get("lrs", default) else None
         for setting in _suite(suite, overrides)
     ]
 
@@ -149,7 +183,7 @@ def run_bench(
     progress: bool = True,
     resume: bool = False,
     command: str | None = None,
-    lrs: Sequence[float] | None = None,
+    lrs: Sequence[float] | Sequence[Sequence[float] | None] | None = None,
     jobs: int = 1,
     overwrite: bool = False,
     losses: Sequence[Mapping[str, Mapping[str, Any]]] | None = None,
@@ -168,7 +202,8 @@ def run_bench(
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
     at the one with the best mean final test metric over the seeds (the same grid for every loss; the choice
     is made on the test split for all, so it favours none). The setting's entry keeps every run under
-    ``lr_search`` (``{loss: {lr: [final metric per seed]}}``) and the chosen rate under ``chosen_lr``.
+    ``lr_search`` (``{loss: {lr: [final metric per seed]}}``), the chosen rate under ``chosen_lr`` and its grid
+    under ``lrs``; the results' ``lrs`` lists every rate of any setting's grid.
 
     Args:
         settings: configurations from :func:`bench_settings` (their ``loss``, ``seed`` and ``out`` are replaced).
@@ -177,7 +212,8 @@ def run_bench(
         progress: show progress bars and per-epoch lines (only with ``jobs=1``).
         resume: continue each run from its checkpoint (an error when ``out`` holds no benchmark).
         command: the command line that started the benchmark, recorded in the results.
-        lrs: learning rates to search, or ``None`` to use each setting's ``lr``.
+        lrs: learning rates to search (for every setting), one grid or ``None`` per setting (:func:`bench_lrs`),
+            or ``None`` to use each setting's ``lr``.
         jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
         overwrite: replace the benchmark in ``out``.
         losses: one dict of loss rows per setting (:func:`bench_losses`), or ``None`` for UniLoss and the baseline
@@ -199,8 +235,7 @@ def run_bench(
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"`seeds` must be distinct and at least one, but got {seeds}.")
-    if lrs is not None and (not lrs or any(not (lr > 0) for lr in lrs) or len(set(lrs)) != len(lrs)):
-        raise ValueError(f"`lrs` must be distinct positive learning rates, but got {list(lrs)}.")
+    grids = _check_grids(lrs, len(settings))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"`jobs` must be a positive int, but got {jobs!r}.")
     names = setting_names(settings)
@@ -227,10 +262,11 @@ def run_bench(
         "cpu_threads": threads if jobs == 1 else max(1, threads // jobs),
         "jobs": jobs,
         "seeds": seeds,
-        "lrs": None if lrs is None else list(lrs),
+        "lrs": sorted({lr for grid in grids if grid for lr in grid}) or None,
         "settings": [],
     }
-    total, count = sum(map(len, rows)) * (1 if lrs is None else len(lrs)) * len(seeds), 0
+    total = sum(len(row) * (1 if grid is None else len(grid)) for row, grid in zip(rows, grids, strict=True))
+    total, count = total * len(seeds), 0
     pool = None
     if jobs > 1:
         import multiprocessing
@@ -238,7 +274,7 @@ def run_bench(
 
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
     try:
-        for name, base, setting_rows in zip(names, settings, rows, strict=True):
+        for name, base, setting_rows, lrs_ in zip(names, settings, rows, grids, strict=True):
             entry: dict[str, Any] = {
                 "name": name,
                 "task": base.task,
@@ -250,8 +286,10 @@ def run_bench(
                 "losses": setting_rows,
                 "runs": [],
             }
+            if lrs_ is not None:
+                entry["lrs"] = lrs_
             results["settings"].append(entry)
-            grid: list[float | None] = [None] if lrs is None else list(lrs)
+            grid: list[float | None] = [None] if lrs_ is None else list(lrs_)
             plan = []
             for lr in grid:
                 for seed in seeds:
@@ -270,7 +308,7 @@ def run_bench(
                     if progress:
                         print(f"run {count}/{total}: {run_label(config)}", flush=True)
                     done.append((lr, seed, loss, train(config, progress=progress)))
-                    if lrs is None:
+                    if lrs_ is None:
                         entry["runs"] = [_run_entry(loss_, seed_, history) for _, seed_, loss_, history in done]
                         write_json(root / RESULTS_NAME, results)
             else:
@@ -282,7 +320,7 @@ def run_bench(
                     if progress:
                         final = done[-1][3]["final_metric"]
                         print(f"run {count}/{total} done: {run_label(config)}, final test {final:.4f}", flush=True)
-            _select(entry, done, lrs)
+            _select(entry, done, lrs_)
             write_json(root / RESULTS_NAME, results)
     finally:
         if pool is not None:
@@ -307,6 +345,33 @@ def _check_rows(
             if {"seed", "out"} & set(overrides):
                 raise ValueError(f"`losses` row {name!r} must not set `seed` or `out` (the bench's); got {overrides}.")
     return rows
+
+
+def _check_grids(
+    lrs: Sequence[float] | Sequence[Sequence[float] | None] | None, count: int
+) -> list[list[float] | None]:
+    """The learning-rate grid of each of ``count`` settings (see :func:`run_bench`), checked."""
+    if lrs is None:
+        return [None] * count
+    given = list(lrs)
+    if given and all(isinstance(lr, (int, float)) and not isinstance(lr, bool) for lr in given):
+        grids: list[Any] = [given] * count
+    else:
+        grids = given
+        if len(grids) != count:
+            raise ValueError(f"`lrs` must be one grid (or None) for each of {count} settings, but got {given}.")
+    checked: list[list[float] | None] = []
+    for grid in grids:
+        if grid is None:
+            checked.append(None)
+            continue
+        if isinstance(grid, (int, float)):
+            raise ValueError(f"`lrs` must be a grid or one grid per setting, not a mixture, but got {given}.")
+        values = list(grid)
+        if not values or any(not (lr > 0) for lr in values) or len(set(values)) != len(values):
+            raise ValueError(f"`lrs` must be distinct positive learning rates, but got {values}.")
+        checked.append([float(lr) for lr in values])
+    return checked
 
 
 def _run_entry(loss: str, seed: int, history: dict[str, Any]) -> dict[str, Any]:
@@ -356,8 +421,9 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
         "",
         "## Learning-rate search",
         "",
-        "Mean final test metric over the seeds at each learning rate (the same grid for every loss); each loss is "
-        "reported above at its best rate (in bold). The rate is chosen on the test split for every loss alike.",
+        "Mean final test metric over the seeds at each learning rate (the same grid for every loss of a setting; "
+        "— where a setting's grid lacks the rate); each loss is reported above at its best rate (in bold). The "
+        "rate is chosen on the test split for every loss alike.",
         "",
         "| setting | loss | " + " | ".join(f"lr {lr}" for lr in lrs) + " |",
         "|---|---|" + "---|" * len(lrs),
@@ -368,8 +434,10 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
             cells = []
             for lr in lrs:
                 values = by_lr.get(lr, [])
-                mean = sum(values) / len(values) if values else math.nan
-                cell = f"{mean:.4f}"
+                if not values:
+                    cells.append("—")  # not in this setting's grid
+                    continue
+                cell = f"{sum(values) / len(values):.4f}"
                 cells.append(f"**{cell}** ({lr})" if lr == chosen else cell)
             lines.append(f"| {setting['name']} | {loss} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

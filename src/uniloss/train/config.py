@@ -146,7 +146,7 @@ class TrainConfig:
         power: power of UniLoss's inverse-distance weighting; ``None`` for the metric's ``default_power``
             (the paper presets set 1).
         memory: number of earlier training examples UniLoss ranks together with each batch (its scores
-            detached); 0 for none. See ``UniLoss(memory=...)`` and ``docs/ablation.md``.
+            detached); 0 for none; tasks ``ap`` and ``f1`` only. See ``UniLoss(memory=...)`` and ``docs/ablation.md``.
         ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
         candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
             (paper: 21 on CIFAR-100); ``None`` for all classes.
@@ -358,9 +358,9 @@ class TrainConfig:
                 f"`loss` must be 'uniloss', 'baseline' or a peer of task {self.task!r} {peers}, "
                 f"but got the {PEERS[self.loss].task!r} peer {self.loss!r}."
             )
-        if self.memory and self.task != "ap":
+        if self.memory and self.task not in _ONE_VS_REST:
             raise ValueError(
-                f"`memory` pools batches for the batch-level AP; it must be 0 for task {self.task!r}, "
+                f"`memory` pools batches for the batch-level AP and F1; it must be 0 for task {self.task!r}, "
                 f"but got {self.memory}."
             )
         if self.task in _ONE_VS_REST:
