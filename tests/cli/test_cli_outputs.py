@@ -213,7 +213,7 @@ def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, cap
             "--positive-class is used only with --task ap or",
         ),
         (
-            ["bench", "--suite", "peers", "--task", "segmentation", "--hidden", "8"],
+            ["bench", "--suite", "quality", "--task", "segmentation", "--hidden", "8"],
             "--hidden is used only with --model",
         ),
     ],

@@ -123,25 +123,32 @@ def test_bench_with_three_loss_rows_writes_each_and_the_report_has_three_rows(tm
         ("uniloss", "UniLoss"), ("baseline", "binary cross-entropy"), ("pairs", "pairwise_logistic")
     ]  # fmt: skip
     assert (tmp_path / "ap-digits" / "pairs-seed0" / "checkpoint.pt").is_file()
-    table = [line for line in markdown_report(results).splitlines() if line.startswith("| ap-digits |")]
+    glance, full = markdown_report(results).split("Every row in full")
+    table = [line for line in full.splitlines() if line.startswith("| ap-digits |")]
     assert [line.split(" | ")[2] for line in table] == ["UniLoss", "binary cross-entropy", "pairwise_logistic [pairs]"]
+    (row,) = [line for line in glance.splitlines() if line.startswith("| ap-digits |")]  # one row per setting
+    cells = row.split(" | ")
+    assert cells[2].startswith("binary cross-entropy: ")
+    assert cells[5].startswith("pairwise_logistic [pairs]: ")
     summary = summarize(results)
     assert summary[2]["gap"] == pytest.approx(summary[0]["mean"] - summary[2]["mean"])
     assert [path.name for path in write_report(results, tmp_path / "report")] == ["results.md", "ap-digits.png"]
 
 
-def test_the_peers_suite_lists_each_tasks_rows_with_the_same_settings_for_every_row():
-    settings = bench_settings("peers")
-    assert setting_names(settings) == ["ap-fashion-mnist", "ap-digits", "f1-fashion-mnist", "segmentation-shapes"]
-    losses = bench_losses("peers")
-    assert list(losses[0]) == ["uniloss", "baseline", "uniloss-memory512", *peer_names("ap")]
-    assert losses[0]["uniloss-memory512"] == {"loss": "uniloss", "memory": 512}
-    assert list(losses[2]) == ["uniloss", "baseline", *peer_names("f1")]
-    assert list(losses[3]) == ["uniloss", "baseline", *peer_names("segmentation")]
-    for setting, rows in zip(settings, losses, strict=True):
+def test_the_quality_suite_lists_each_tasks_rows_with_the_same_settings_for_every_row():
+    settings = bench_settings("quality")
+    names = setting_names(settings)
+    losses = dict(zip(names, bench_losses("quality"), strict=True))
+    assert list(losses["ap-fashion-mnist"]) == ["uniloss", "baseline", "uniloss-memory512", *peer_names("ap")]
+    assert losses["ap-digits"] == losses["ap-fashion-mnist"]
+    assert losses["ap-fashion-mnist"]["uniloss-memory512"] == {"loss": "uniloss", "memory": 512}
+    assert list(losses["f1-fashion-mnist"]) == ["uniloss", "baseline", "uniloss-memory512", *peer_names("f1")]
+    assert list(losses["segmentation-shapes"]) == ["uniloss", "baseline", *peer_names("segmentation")]
+    assert list(losses["pck-keypoints"]) == ["uniloss", "baseline"]
+    for setting, rows in zip(settings, losses.values(), strict=True):
         for row in rows.values():
             assert setting.replace(**row).task == setting.task  # every row is a valid run of its setting
-    assert bench_losses("peers", task="segmentation") == [losses[3]]
+    assert bench_losses("quality", task="segmentation") == [losses["segmentation-shapes"]]
 
 
 def test_the_report_adds_the_baselines_tuned_threshold_row_for_f1():

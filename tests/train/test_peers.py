@@ -289,8 +289,6 @@ ERRORS = [
      r"`margin` must be a positive float, but got -1.0"),
     ("gamma above one", lambda: (pytest.importorskip("libauc.losses"), LibAUCAP(4, gamma=2.0)), ValueError,
      r"`gamma` must be in \(0, 1\], but got 2.0"),
-    ("no positive for LibAUC", lambda: _libauc_call(torch.ones(2), torch.zeros(2), torch.arange(2)), ValueError,
-     r"`targets` must hold at least one positive .*but got none"),
     ("index of another size", lambda: _libauc_call(torch.ones(2), torch.ones(2), torch.arange(3)), ValueError,
      r"`index` must have shape \(2,\), but got \(3,\)"),
     ("index not a tensor", lambda: _libauc_call(torch.ones(2), torch.ones(2), [0, 1]), TypeError,
@@ -308,3 +306,14 @@ ERRORS = [
 def test_every_error_names_the_argument_the_expectation_and_the_value(case, call, exception, message):
     with pytest.raises(exception, match=message):
         call()
+
+
+def test_libauc_ap_gives_a_batch_without_positives_zero_loss_and_gradient():
+    pytest.importorskip("libauc.losses")
+    peer = LibAUCAP(data_len=4)
+    scores = torch.tensor([0.5, -1.0], requires_grad=True)
+    loss = peer(scores, torch.zeros(2), torch.arange(2))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(scores.grad, torch.zeros(2))
+    assert torch.equal(peer.loss.u_all, torch.zeros_like(peer.loss.u_all))  # its running estimates untouched

@@ -9,8 +9,18 @@ from typing import Any
 
 from uniloss.train.config import METRIC_LABELS
 
-__all__ = ["METRIC_LABELS", "check_results", "loss_curves", "markdown_report", "summarize"]  # METRIC_LABELS: train's
+__all__ = [
+    "METRIC_LABELS",
+    "check_results",
+    "loss_curves",
+    "markdown_report",
+    "setting_summary",
+    "summarize",
+]  # METRIC_LABELS: train's
 _TUNED = "-tuned"  # suffix of the row of a baseline's test metric at its tuned threshold
+TASK_LOSS_MARGIN = 0.005  # the target: UniLoss's defaults at or above the task loss minus half a point
+_MODEL_OPTIONS = {"mlp": ("hidden",), "small_cnn": ("width",), "unet": ("width", "depth")}
+_MODEL_OPTIONS["hourglass"] = ("stacks", "width", "depth")
 
 
 def check_results(results: object) -> dict[str, Any]:
@@ -165,6 +175,90 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def setting_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per setting from :func:`summarize`'s rows: its loss rows grouped by kind, and the targets.
+
+    Formally, for each setting, ``task_loss`` holds the rows ``baseline`` and ``baseline-tuned``, ``uniloss`` the
+    row ``uniloss`` (UniLoss with its defaults, or ``None``), ``options`` the other UniLoss rows (``uniloss-...``)
+    and ``peers`` every other row. ``beats_peers`` says whether the ``uniloss`` mean is at or above every peer's
+    (``None`` without peers or without the row); ``near_task_loss`` whether it is at or above the best task-loss
+    row's mean minus :data:`TASK_LOSS_MARGIN` (``None`` without either).
+
+    Args:
+        rows: the output of :func:`summarize`.
+
+    Returns:
+        Dicts with ``setting``, ``metric``, ``task_loss``, ``uniloss``, ``options``, ``peers``, ``beats_peers`` and
+        ``near_task_loss``, in the settings' order.
+
+    Example:
+        >>> rows = [{"setting": "ap-x", "metric": "ap", "loss": loss, "mean": mean}
+        ...         for loss, mean in [("uniloss", 0.80), ("baseline", 0.804), ("pairwise_logistic", 0.79)]]
+        >>> summary = setting_summary(rows)[0]
+        >>> summary["beats_peers"], summary["near_task_loss"], [row["loss"] for row in summary["peers"]]
+        (True, True, ['pairwise_logistic'])
+    """
+    settings: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = settings.setdefault(
+            row["setting"],
+            {"setting": row["setting"], "metric": row.get("metric"), "task_loss": [], "uniloss": None},
+        )
+        entry.setdefault("options", [])
+        entry.setdefault("peers", [])
+        loss = row["loss"]
+        if loss in ("baseline", "baseline" + _TUNED):
+            entry["task_loss"].append(row)
+        elif loss == "uniloss":
+            entry["uniloss"] = row
+        elif loss.startswith("uniloss-"):
+            entry["options"].append(row)
+        else:
+            entry["peers"].append(row)
+    for entry in settings.values():
+        ours = entry["uniloss"]
+        entry["beats_peers"] = (
+            None if ours is None or not entry["peers"] else all(ours["mean"] >= row["mean"] for row in entry["peers"])
+        )
+        best_task = max((row["mean"] for row in entry["task_loss"]), default=None)
+        entry["near_task_loss"] = (
+            None if ours is None or best_task is None else ours["mean"] >= best_task - TASK_LOSS_MARGIN
+        )
+    return list(settings.values())
+
+
+def _cell(row: Mapping[str, Any], label: bool = False) -> str:
+    """``0.7385 ± 0.0155 (+1.57; 4.08 s)``: mean ± std, UniLoss minus this in points, training s/epoch."""
+    gap = "" if row.get("gap") is None else f"{100 * row['gap']:+.2f}; "
+    name = f"{row['loss_name']}: " if label else ""
+    return f"{name}{row['mean']:.4f} ± {row['std']:.4f} ({gap}{_format_seconds(row['train_seconds'])} s)"
+
+
+def _verdict(value: bool | None) -> str:
+    return "—" if value is None else ("yes" if value else "**no**")
+
+
+def _glance_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The one-row-per-setting table of :func:`markdown_report` (lines), from :func:`summarize`'s rows."""
+    lines = [
+        "| setting | metric | task loss | UniLoss (defaults) | UniLoss, best option | peers "
+        "| UniLoss ≥ every peer | UniLoss ≥ task loss − 0.5 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in setting_summary(rows):
+        metric = METRIC_LABELS.get(entry["metric"] or "", entry["metric"] or "?")
+        ours = "—" if entry["uniloss"] is None else _cell(entry["uniloss"])
+        cells = [
+            "<br>".join(_cell(row, label=True) for row in group) or "—"
+            for group in (entry["task_loss"], entry["options"], entry["peers"])
+        ]
+        lines.append(
+            f"| {entry['setting']} | {metric} | {cells[0]} | {ours} | {cells[1]} | {cells[2]} "
+            f"| {_verdict(entry['beats_peers'])} | {_verdict(entry['near_task_loss'])} |"
+        )
+    return lines
+
+
 def _format_seconds(seconds: float) -> str:
     if math.isnan(seconds):
         return "—"
@@ -178,15 +272,17 @@ def _settings_line(setting: Mapping[str, Any]) -> str:
     for key in keys:
         if key in config and config[key] is not None:
             parts.append(f"{key} {config[key]}")
-    if setting.get("task") == "ap" and "positive_class" in config:
+    for key in _MODEL_OPTIONS.get(str(setting.get("model")), ()):
+        if config.get(key) is not None:
+            value = config[key]
+            parts.append(f"{key} {' '.join(map(str, value)) if isinstance(value, (list, tuple)) else value}")
+    if setting.get("task") in ("ap", "f1") and "positive_class" in config:
         parts.append(f"positive class {config['positive_class']}")
     if config.get("memory"):
         parts.append(f"UniLoss memory {config['memory']}")
     rows = setting.get("losses") or {}
     if any(row != {"loss": name} for name, row in rows.items()):  # rows beyond a plain loss choice
         parts.append("loss rows " + "; ".join(f"{name}: {_row_options(row)}" for name, row in rows.items()))
-    if setting.get("task") == "pck" and "stacks" in config:
-        parts.append(f"stacks {config['stacks']}, width {config.get('width')}, depth {config.get('depth')}")
     return ", ".join(parts)
 
 
@@ -225,6 +321,15 @@ def markdown_report(results: Mapping[str, Any], plots: Mapping[str, str] | None 
     if results.get("command"):
         lines += [f"Command: `{results['command']}`", ""]
     lines += [
+        "Each setting at a glance: final test metric after the last epoch, mean ± sample standard deviation over "
+        "the seeds, then in brackets UniLoss (defaults) minus this row in points (positive: UniLoss ahead) and "
+        "the median training seconds per epoch. The last two columns are the targets, on the means: UniLoss with "
+        "its defaults at or above every peer surrogate, and at or above the task loss minus 0.5 points.",
+        "",
+        *_glance_markdown(rows),
+        "",
+        "Every row in full:",
+        "",
         "Final test metric after the last epoch (exact metric on the whole test split: AP pooled over the split), "
         "mean ± sample standard deviation over seeds, with the range; Δ is UniLoss minus the baseline; "
         "UniLoss − this is the UniLoss row's mean minus this row's (positive: UniLoss ahead); "

@@ -354,7 +354,9 @@ def _check_grids(
     if lrs is None:
         return [None] * count
     given = list(lrs)
-    if given and all(isinstance(lr, (int, float)) and not isinstance(lr, bool) for lr in given):
+    if not given:
+        raise ValueError("`lrs` must be distinct positive learning rates, but got [].")
+    if all(isinstance(lr, (int, float)) and not isinstance(lr, bool) for lr in given):
         grids: list[Any] = [given] * count
     else:
         grids = given

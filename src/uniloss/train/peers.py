@@ -196,8 +196,9 @@ class LibAUCAP(nn.Module):
     Raises:
         ModuleNotFoundError: if LibAUC is not installed, naming the install line.
         TypeError: if an option has the wrong type, or at call time an input is not a tensor.
-        ValueError: if an option is out of range, or at call time for mismatched shapes or a batch with no
-            positive.
+        ValueError: if an option is out of range, or at call time for mismatched shapes. A batch without a
+            positive has no pair to rank (LibAUC would divide by zero): its loss is 0 with a zero gradient, as
+            for UniLoss and the pairwise logistic loss.
 
     Example:
         >>> peer = LibAUCAP(data_len=8)  # doctest: +SKIP
@@ -220,8 +221,8 @@ class LibAUCAP(nn.Module):
         scores, targets = _check_binary_pair(scores, targets, ("B",))
         index = check_tensor("index", index)
         check_shape("index", index, (scores.shape[0],), {})
-        if not bool(targets.bool().any()):
-            raise ValueError("`targets` must hold at least one positive (LibAUC's APLoss needs one), but got none.")
+        if not bool(targets.bool().any()):  # LibAUC divides by the number of positives: no pair, no loss
+            return (scores * 0).sum()
         if self.loss.u_all.device != scores.device:
             self.loss.u_all = self.loss.u_all.to(scores.device)
             self.loss.u_pos = self.loss.u_pos.to(scores.device)
