@@ -3,6 +3,7 @@
 import dataclasses
 import importlib.metadata
 import json
+import re
 import warnings
 
 import pytest
@@ -11,6 +12,7 @@ import uniloss
 from uniloss.cli import main
 from uniloss.cli.app import build_parser
 from uniloss.train import TrainConfig
+from uniloss.train.bench import source_commit
 
 TINY_AP = ["--hidden", "16", "--limit-train", "96", "--limit-test", "64", "--device", "cpu", "--no-progress"]
 TINY_TRAIN = ["train", "--epochs", "1", *TINY_AP]
@@ -112,6 +114,11 @@ def test_bench_markdown_over_an_existing_file_needs_overwrite(tmp_path, capsys):
     assert not (tmp_path / "b").exists()  # refused before training
     assert main([*TINY_BENCH, "--out", str(tmp_path / "b"), "--markdown", str(markdown), "--overwrite"]) == 0
     assert markdown.read_text().startswith("# ")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown.read_text())
+    assert links
+    assert all(link.startswith("README/") and (tmp_path / link).is_file() for link in links)  # plots beside it
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert results["commit"] == source_commit()
 
 
 def test_report_refuses_to_replace_another_report_or_markdown_file(tmp_path, capsys):

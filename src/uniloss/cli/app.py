@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import shlex
+import shutil
 import sys
 import time
 import typing
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--markdown",
         default=None,
         metavar="FILE",
-        help="also write the report there, with the command and the commit (e.g. docs/results.md)",
+        help="also write the report there, with the command and the commit (e.g. docs/results.md), and its plots "
+        "into a folder of the same name (docs/results/)",
     )
     add_output_options(bench, "bench")
     add_training_options(bench, "bench")
@@ -91,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
     report.add_argument(
-        "--markdown", default=None, metavar="FILE", help="also write the report there, with the command and commit"
+        "--markdown",
+        default=None,
+        metavar="FILE",
+        help="also write the report there, with the command and commit, and its plots into a folder of the same name",
     )
     add_output_options(report, "report", suppress=False)
 
@@ -175,7 +180,10 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:
-    """Copy the report to ``path`` with the command and the commit that made it, and the settings in Python."""
+    """Copy the report to ``path`` with the command and the commit that made it, and the settings in Python.
+
+    The plots it links are copied into a folder named after the file (``docs/results.md``: ``docs/results/``).
+    """
     from uniloss.train.bench import source_commit
 
     command = results.get("command") or "uniloss bench"
@@ -185,7 +193,14 @@ def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:
     markdown.parent.mkdir(parents=True, exist_ok=True)
     commit = results.get("commit") or source_commit()
     header = f"Made by `{command}` at commit `{commit}`.\n\n" if commit else f"Made by `{command}`.\n\n"
-    text = re.sub(r"## Test metric per epoch\n.*?(?=\n## |\Z)", "", report.read_text(), flags=re.S)  # PNGs stay
+    text = report.read_text()
+    plots = markdown.with_suffix("")
+    linked = re.findall(r"!\[[^\]]*\]\(([^)/]+\.png)\)", text)
+    if linked:
+        plots.mkdir(parents=True, exist_ok=True)
+        for name in linked:
+            shutil.copyfile(report.parent / name, plots / name)
+        text = re.sub(r"(!\[[^\]]*\]\()([^)/]+\.png\))", rf"\g<1>{plots.name}/\g<2>", text)
     title, _, rest = text.partition("\n")
     markdown.write_text(f"{title}\n\n{header}{rest.lstrip()}{_settings_block(suite)}")
     return markdown

@@ -220,7 +220,8 @@ def run_bench(
             everywhere.
 
     Returns:
-        The results: ``format``, ``created``, versions, ``seeds`` and ``settings``, a list of dicts with
+        The results: ``format``, ``command``, ``commit`` (of this package's checkout, or ``None``), ``created``,
+        versions, ``seeds`` and ``settings``, a list of dicts with
         ``name``, ``task``, ``dataset``, ``model``, ``metric``, ``baseline``, ``config``, ``losses`` (the rows) and
         ``runs`` (each with ``loss`` (the row's name), ``loss_name``, ``seed`` and ``history``).
         :mod:`uniloss.reports` turns it into a table and plots.
@@ -254,6 +255,7 @@ def run_bench(
     results: dict[str, Any] = {
         "format": RESULTS_FORMAT,
         "command": command,
+        "commit": source_commit(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "uniloss_version": __version__,
         "torch_version": str(torch.__version__),
