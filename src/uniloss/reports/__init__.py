@@ -9,7 +9,7 @@ from typing import Any
 
 from uniloss.reports.diagnostic import SurrogateMonitor, exact_batch_metric, pearson
 from uniloss.reports.plots import plot_setting, write_plots
-from uniloss.reports.table import check_results, markdown_report, summarize
+from uniloss.reports.table import check_results, markdown_report, setting_summary, summarize
 
 __all__ = [
     "REPORT_NAME",
@@ -22,6 +22,7 @@ __all__ = [
     "pearson",
     "plot_setting",
     "rebuild_report",
+    "setting_summary",
     "summarize",
     "write_plots",
     "write_report",

@@ -157,8 +157,8 @@ def setting_names(settings: Sequence[TrainConfig]) -> list[str]:
     """Names of several settings: :func:`setting_name`, with ``-class<K>`` for AP settings that share one.
 
     Example:
-        >>> setting_names(bench_settings("quality"))[:2]
-        ['ap-fashion-mnist-class0', 'ap-fashion-mnist-class6']
+        >>> setting_names([TrainConfig(task="ap", positive_class=0), TrainConfig(task="ap", positive_class=6, memory=8)])
+        ['ap-digits-class0', 'ap-digits-class6-memory8']
     """
     names = [setting_name(config) for config in settings]
     names = [
