@@ -105,7 +105,7 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
 
     Example:
         >>> list(bench_losses("quality", task="f1")[0])
-        ['uniloss', 'baseline', 'uniloss-memory512', 'sigmoid_f1']
+        ['uniloss', 'baseline', 'sigmoid_f1']
         >>> bench_losses()
         [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
     """
@@ -157,7 +157,8 @@ def setting_names(settings: Sequence[TrainConfig]) -> list[str]:
     """Names of several settings: :func:`setting_name`, with ``-class<K>`` for AP settings that share one.
 
     Example:
-        >>> setting_names([TrainConfig(task="ap", positive_class=0), TrainConfig(task="ap", positive_class=6, memory=8)])
+        >>> configs = [TrainConfig(task="ap", positive_class=0), TrainConfig(task="ap", positive_class=6, memory=8)]
+        >>> setting_names(configs)
         ['ap-digits-class0', 'ap-digits-class6-memory8']
     """
     names = [setting_name(config) for config in settings]

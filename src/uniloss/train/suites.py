@@ -24,11 +24,7 @@ _AP_ROWS: dict[str, dict[str, Any]] = {
     "libauc_ap": {"loss": "libauc_ap"},  # LibAUC's APLoss with its docstring defaults
     "libauc_ap_recipe": {"loss": "libauc_ap_recipe"},  # with its tutorial's margin, gamma and SOAP-Adam
 }
-_F1_ROWS: dict[str, dict[str, Any]] = {
-    **DEFAULT_LOSSES,
-    "uniloss-memory512": {"loss": "uniloss", "memory": 512},  # F1 pools across batches as AP does
-    "sigmoid_f1": {"loss": "sigmoid_f1"},
-}
+_F1_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, "sigmoid_f1": {"loss": "sigmoid_f1"}}
 _SEGMENTATION_ROWS: dict[str, dict[str, Any]] = {
     **DEFAULT_LOSSES,
     "kornia_lovasz": {"loss": "kornia_lovasz"},
@@ -74,11 +70,12 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # The quality study (docs/results.md, issue 14): each setting's task loss, UniLoss with its defaults, UniLoss's
     # best documented option where it has one, and every peer surrogate of the metric, with the same model, data,
     # batches, seeds and learning-rate grid; each budget is long enough for the task loss's test metric to
-    # plateau (the plots show it) on two CPU cores, about 70 minutes with --jobs 2 (peers: pip install -e ".[peers]").
+    # plateau (the plots show it), or the longest that fits two CPU cores: about 70 minutes with --jobs 2 on idle
+    # cores (peers: pip install -e ".[peers]").
     # AP and F1: Fashion-MNIST Shirt (6, the hardest class, 10% positives) against the rest, MLP 784-500-300-1,
     # batch 128; AP also on the embedded digits (8 against the rest); accuracy: Fashion-MNIST 10 classes with a small
     # CNN (width 16) on the first 10,000 training images, and the embedded digits; segmentation: mean IoU of 4
-    # classes on 1,000 synthetic 64x64 shapes with a U-Net (width 8, depth 3), batch 16, one learning rate (the
+    # classes on 600 synthetic 64x64 shapes with a U-Net (width 8, depth 3), batch 16, one learning rate (the
     # grid would double the suite's longest setting); PCKh: 1,024 synthetic keypoint images, one-stack hourglass,
     # at the rate both losses chose in the earlier 5-epoch grid (3e-3).
     "quality": [
@@ -105,7 +102,7 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
             "model": "small_cnn",
             "width": 16,
             "limit_train": 10000,
-            "epochs": 15,
+            "epochs": 10,
         },
         {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 30},
         {
@@ -115,12 +112,12 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
             "width": 8,
             "depth": 3,
             "batch_size": 16,
-            "limit_train": 1000,
-            "epochs": 12,
+            "limit_train": 600,
+            "epochs": 10,
             "losses": _SEGMENTATION_ROWS,
             "lrs": (1e-3,),
         },
-        {**_SMALL_PCK, "epochs": 24, "lrs": (3e-3,)},
+        {**_SMALL_PCK, "epochs": 20, "lrs": (3e-3,)},
     ],
 }
 
