@@ -96,6 +96,17 @@ class _FreshScores(Callback):
         self.recent = torch.cat([step.indices, self.recent])[: self.size]
 
 
+class _PassIndices(Callback):
+    """Has the training loop pass each batch's training indices to the criterion as its last argument.
+
+    The loop does so for a task whose ``needs_index`` is set (LibAUC's peer); a criterion passed to ``train`` has no
+    public way to ask for them, so this callback sets the flag on the run's task.
+    """
+
+    def on_train_begin(self, run: RunInfo) -> None:
+        run.task.needs_index = True
+
+
 def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dict[str, Any]:
     """Train the MLP 784-500-300-1 on Fashion-MNIST ``positive_class`` vs rest; test AP after each epoch."""
     positive = setting["positive_class"]
@@ -121,6 +132,8 @@ def train_ap(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dic
     callbacks: list[Callback] = [record]
     if variant.get("schedule") == "cosine":
         callbacks.append(_CosinePerStep())
+    if "dataset_ranks" in variant:
+        callbacks.append(_PassIndices())
     if variant.get("fresh"):
         loss = fresh = _FreshScores(loss, int(variant["fresh"]), positive)
         callbacks.append(fresh)
@@ -164,7 +177,9 @@ def run_jobs(
     return results
 
 
-def lookup(results: dict[str, dict[str, Any]], setting: dict[str, Any], variant: dict[str, Any], seeds: Sequence[int]):
+def lookup(
+    results: dict[str, dict[str, Any]], setting: dict[str, Any], variant: dict[str, Any], seeds: Sequence[int]
+) -> tuple[list[float], float]:
     """Final test metrics and median s/epoch of one (setting, variant) over ``seeds``."""
     runs = [results[_key(setting, variant, seed)] for seed in seeds]
     finals = [run["test_metric"][-1] for run in runs]

@@ -31,7 +31,14 @@ The options (``_harness.train_ap`` trains with them through ``uniloss.train.trai
   applied by ``_harness.train_ap``);
 - ``relax``: ``"hardtanh"`` or ``"algebraic"`` (``ShapedStep``); ``"linear"`` continues the sigmoid linearly for
   wrong pairs (``LinearTail``; ``tail`` scales that slope), ``"floor"`` keeps the sigmoid's values but holds the
-  slope of wrong pairs at ``1 / 2t``.
+  slope of wrong pairs at ``1 / 2t``;
+- ``relaxed_draws``: k, the paper's bad anchors replaced by k random anchors drawn around the relaxed point, each
+  binary wrong with probability ``sigmoid(-c / t)`` (``RelaxedPointAnchors``, fed by ``RelaxedPointAP``);
+  ``anchors`` still sets the ground-truth, good and nearby counts (and ``bad``, 0 by default, keeps uniform ones);
+- ``dataset_ranks``: λ, each batch positive's precision counted against the stored latest scores of every training
+  example seen so far, keyed by dataset index (``DatasetRankAP``; the batch's pairs are the only binaries, each
+  standing for λ pairs; ``"share"``: λ = 1 + the stored negatives per batch negative); needs the batch's training
+  indices, which ``_harness.train_ap`` passes as a last target.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import torch.nn.functional as F
 
 import uniloss
 from uniloss.anchors import CURRENT, AnchorBits, AnchorSampler, AnchorSet, PaperAnchors, sample_set_entries
+from uniloss.anchors.bits import draw
 from uniloss.core.comparisons import Comparisons
 from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.metrics import AveragePrecision
@@ -159,6 +167,115 @@ class BiasedBadAnchors(AnchorSampler):
         return AnchorSet(base=drawn.base, flip=drawn.flip, random=AnchorBits.from_masks(masks))
 
 
+class RelaxedPointAnchors(AnchorSampler):
+    """The paper's ground-truth, good and nearby anchors, and ``draws`` random anchors around the relaxed point.
+
+    The paper's bad anchors are uniform (each binary wrong with probability 1/2), far from the relaxed point ``b``.
+    Here each binary of a draw is wrong with the probability the relaxation gives it, ``P(wrong_i) = (1 - b_i) / 2
+    = sigmoid(-c_i / t)`` for the sigmoid, so the draws scatter around ``b`` (expected squared distance
+    ``sum 1 - b_i^2``): confident pairs keep their sign and near-ties flip half the time.
+
+    ``counts`` are ``PaperAnchors`` counts; ``bad`` defaults to 0 (the draws replace the uniform anchors), and a
+    positive ``bad`` keeps that many uniform anchors before the draws. A sampler sees only the current signs, so
+    ``probabilities`` (``(R, L)``, the comparisons' layout) must be set before each :meth:`sample`;
+    :class:`RelaxedPointAP` sets it from the comparisons it computes. It is used once.
+    """
+
+    def __init__(self, draws: int = 16, counts: dict[str, int] | None = None) -> None:
+        self.paper = PaperAnchors(**{"bad": 0, **(counts or {})})  # uniform bad anchors only if asked for
+        self.draws = draws
+        self.probabilities: torch.Tensor | None = None
+
+    def sample(self, wrong: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator | None) -> AnchorSet:
+        probabilities, self.probabilities = self.probabilities, None
+        if probabilities is None or probabilities.shape != wrong.shape:
+            shape = None if probabilities is None else tuple(probabilities.shape)
+            raise ValueError(f"`probabilities` must be set to the {tuple(wrong.shape)} layout first, but got {shape}.")
+        drawn = self.paper.sample(wrong, mask, generator)
+        masks = draw((self.draws, *wrong.shape), generator, wrong.device) < probabilities
+        if mask is not None:
+            masks &= mask
+        around = AnchorBits.from_masks(masks)
+        random = around if drawn.random is None else AnchorBits.cat([drawn.random, around])
+        return AnchorSet(base=drawn.base, flip=drawn.flip, random=random)
+
+
+class RelaxedPointAP(AveragePrecision):
+    """``AveragePrecision`` that hands each batch's wrong-probabilities ``sigmoid(-c / t)`` to ``sampler``.
+
+    The engine computes the comparisons (of the pooled batch, with ``memory``) before it draws the anchors, so
+    the probabilities of :class:`RelaxedPointAnchors` are those of the very comparisons the step relaxes.
+    """
+
+    def __init__(self, sampler: RelaxedPointAnchors, temperature: float = 1.0, mode: Any = "step") -> None:
+        super().__init__(mode)
+        self.sampler, self.temperature = sampler, temperature
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        layout = super().comparisons(scores, *targets)
+        self.sampler.probabilities = torch.sigmoid(-layout.values.detach() / self.temperature)
+        return layout
+
+
+class DatasetRankAP(AveragePrecision):
+    """AP of the batch's positives, each ranked against the stored scores of the whole training split.
+
+    The idea behind SOAP (LibAUC's AP loss: a per-positive estimate kept across batches, keyed by dataset index)
+    inside UniLoss's interpolation. A table keeps each training example's latest score (a running estimate with
+    rate 1, at most one epoch old) and label. For a batch positive ``p`` with current score ``s_p``, let ``A_p`` be
+    the stored positives scored above ``s_p`` plus its rank among the batch's positives, ``K_p`` the stored
+    negatives scored at or above it (batch examples left out of the table), and ``w_p(a)`` its wrong pairs with
+    the batch's negatives at anchor ``a``. The anchor's value is ``mean_p A_p / (A_p + K_p + w_p + λ (w_p(a) -
+    w_p))`` (``w_p`` the current count): with λ 1, each positive's precision in the batch pooled with the table;
+    with a larger λ each batch negative stands for λ stored ones. The batch's pairs are the only binaries (their
+    gradient reaches only the batch); the table then takes the batch's scores.
+
+    ``comparisons(scores, labels, indices)`` must be called once per step (it updates the table). Mode ``"step"``.
+    """
+
+    def __init__(self, scale: float | str = 1.0) -> None:
+        super().__init__()
+        self.scale = scale
+        self.scores = torch.zeros(0)
+        self.labels = torch.zeros(0, dtype=torch.bool)
+        self.seen = torch.zeros(0, dtype=torch.bool)
+
+    def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
+        pass
+
+    def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
+        labels, indices = targets
+        scores, positive = scores.reshape(-1), labels.bool()
+        layout = super().comparisons(scores, positive)
+        detached = scores.detach()
+        size = int(indices.max()) + 1 if indices.numel() else 0
+        if size > self.scores.shape[0]:  # grow the table to the largest index seen
+            grow = size - self.scores.shape[0]
+            self.scores = torch.cat([self.scores, detached.new_zeros(grow)])
+            self.labels = torch.cat([self.labels, torch.zeros(grow, dtype=torch.bool)])
+            self.seen = torch.cat([self.seen, torch.zeros(grow, dtype=torch.bool)])
+        stored = self.seen.clone()
+        stored[indices] = False  # the batch is ranked with its current scores, not its stored ones
+        table_positive = self.scores[stored & self.labels].sort().values
+        table_negative = self.scores[stored & ~self.labels].sort().values
+        ours = detached[positive]
+        above = (table_positive.numel() - torch.searchsorted(table_positive, ours, right=True)).double()
+        above += 1 + (ours.unsqueeze(1) < ours.unsqueeze(0)).sum(1)  # itself, and the batch positives above it
+        others = (table_negative.numel() - torch.searchsorted(table_negative, ours)).double()
+        current = (layout.values.detach() <= 0).sum(1).double()
+        negatives = int((~positive).sum())
+        scale = 1 + table_negative.numel() / max(negatives, 1) if self.scale == "share" else float(self.scale)
+        self.scores[indices], self.labels[indices], self.seen[indices] = detached, positive, True
+        return Comparisons(layout.values, context=(above, others, current, scale))
+
+    def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
+        above, others, current, scale = comparisons.context
+        if above.numel() == 0:
+            return torch.zeros(wrong.shape[:-1], dtype=torch.get_default_dtype(), device=wrong.device)
+        negatives = (others + current + scale * (wrong.double() - current)).clamp_min(0)
+        return (above / (above + negatives)).mean(-1).to(torch.get_default_dtype())
+
+
 class NeighbourAnchors(AnchorSampler):
     """The paper's anchors plus ``worse`` one-flip neighbours of the current configuration that break a right pair.
 
@@ -226,7 +343,11 @@ def _ap_layout(scores: torch.Tensor, labels: torch.Tensor) -> tuple[AveragePreci
 
 
 def per_row_ap_loss(
-    scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    power: float,
+    generator: torch.Generator,
+    counts: tuple[int, int, int] = (16, 16, 16),
 ) -> torch.Tensor:
     """UniLoss for AP with a per-example distance: each positive's row of pairs interpolated on its own.
 
@@ -293,7 +414,11 @@ class BatchPairsAP(AveragePrecision):
 
 
 def count_space_ap_loss(
-    scores: torch.Tensor, labels: torch.Tensor, power: float, generator: torch.Generator, counts=(16, 16, 16)
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    power: float,
+    generator: torch.Generator,
+    counts: tuple[int, int, int] = (16, 16, 16),
 ) -> torch.Tensor:
     """UniLoss for AP interpolated in the space of per-positive counts instead of binaries.
 
@@ -390,6 +515,12 @@ def make_loss(variant: dict[str, Any], metric: Any, seed: int) -> Callable[..., 
         options["anchors"] = focused
     if variant.get("pairs") == "batch":  # memory whose remembered-only pairs are constants, not binaries
         metric = BatchPairsAP()
+    if "dataset_ranks" in variant:  # the batch's training indices come as a last target (``_harness.train_ap``)
+        metric = DatasetRankAP(variant["dataset_ranks"])
+    if "relaxed_draws" in variant:  # anchors around the relaxed point: the metric feeds the sampler
+        around = RelaxedPointAnchors(int(variant["relaxed_draws"]), variant.get("anchors"))
+        options["anchors"] = around
+        metric = RelaxedPointAP(around, float(variant.get("temperature", 1.0)), metric.mode)
     criterion = uniloss.UniLoss(metric, memory=int(variant.get("memory", 0)), **options)
     sigmoid = variant.get("scores", "logits") == "sigmoid"
     if "strata" in variant:  # stale scores of the last positives and the last negatives, kept apart
