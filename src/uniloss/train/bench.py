@@ -142,10 +142,11 @@ def bench_lrs(suite: str | None = None, task: str | None = None) -> list[tuple[f
         return [None]
     overrides = {} if task is None else {"task": task}
     default = BENCH_LR_GRIDS.get(suite)
-    return [
-        tuple(setting.get("lrs", default)) if setting.get("lrs", default) else None
-        for setting in _suite(suite, overrides)
-    ]
+    grids: list[tuple[float, ...] | None] = []
+    for setting in _suite(suite, overrides):
+        grid = setting.get("lrs", default)
+        grids.append(tuple(grid) if grid else None)
+    return grids
 
 
 def setting_name(config: TrainConfig) -> str:
