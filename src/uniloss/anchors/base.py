@@ -87,12 +87,17 @@ class AnchorSet:
             if (start, stop) != (0, fixed) and (start, stop) != (0, self.num_anchors):
                 base, flip = base[start:stop], flip[start:stop]
             size = rows * length
-            dense = (base == CURRENT).unsqueeze(1) & wrong.reshape(1, size)
-            dense ^= flip.unsqueeze(1) == torch.arange(size, device=wrong.device)  # flip -1 toggles nothing
-            parts.append(dense.view(-1, rows, length))
+            # Bytes, one spare column that flip -1 toggles: rows of a table (zeros, then the current configuration)
+            # and a gather-scatter of one byte per anchor, no pass over (anchors x binaries) bools.
+            table = torch.nn.functional.pad(wrong.view(torch.uint8).reshape(size), (size + 1, 1)).view(2, size + 1)
+            dense = table[base]  # GROUND_TRUTH (0) and CURRENT (1) index the table
+            column = flip.remainder(size + 1).unsqueeze(1)
+            dense.scatter_(1, column, dense.gather(1, column) ^ 1)
+            parts.append(dense[:, :size])
         if self.random is not None and stop > fixed:
-            parts.append(self.random.dense(max(start - fixed, 0), stop - fixed))
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
+            parts.append(self.random.dense(max(start - fixed, 0), stop - fixed).view(-1, rows * length))
+        dense = torch.cat(parts) if len(parts) > 1 else parts[0].contiguous()
+        return dense.view(torch.bool).view(-1, rows, length)
 
 
 class AnchorSampler(ABC):
