@@ -137,7 +137,9 @@ def test_the_default_path_follows_the_size_of_the_layout(monkeypatch):
     calls = []
     for name in ("dense_interpolation", "squared_distances"):
         real = getattr(engine_loss, name)
-        monkeypatch.setattr(engine_loss, name, lambda *a, _name=name, _real=real: calls.append(_name) or _real(*a))
+        monkeypatch.setattr(
+            engine_loss, name, lambda *a, _name=name, _real=real, **k: calls.append(_name) or _real(*a, **k)
+        )
     for n in (128, 4096):
         targets = (torch.arange(n) % 10 == 0).long()
         uniloss.uniloss(torch.randn(n), targets, metric=AveragePrecision(), generator=torch.Generator().manual_seed(0))

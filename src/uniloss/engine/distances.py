@@ -209,6 +209,7 @@ class _DenseInterpolation(torch.autograd.Function):
         anchors: torch.Tensor,
         exact: torch.Tensor,
         interpolator: Interpolator,
+        complement: bool,
     ) -> torch.Tensor:
         to_right, to_wrong, slope = relax.distances_with_slope(values)
         if mask is not None:
@@ -216,16 +217,17 @@ class _DenseInterpolation(torch.autograd.Function):
         squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))
         value, per_anchor = interpolator.value_and_slope(squared, exact)
         if ctx.needs_input_grad[0]:
-            grad_b = (per_anchor * 4) @ anchors.view(anchors.shape[0], -1)
-            grad_b = grad_b.view(values.shape).addcmul_(to_right, per_anchor.sum(), value=-2)
+            sign = -1 if complement else 1
+            grad_b = torch.tensordot(per_anchor * (4 * sign), anchors, 1)
+            grad_b.addcmul_(to_right, per_anchor.sum(), value=-2 * sign)
             ctx.save_for_backward(grad_b.mul_(slope))
-        return value
+        return 1 - value if complement else value
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (grad_c,) = ctx.saved_tensors
-        return grad_c * grad, None, None, None, None, None
+        return grad_c * grad, None, None, None, None, None, None
 
 
 def dense_interpolation(
@@ -235,6 +237,7 @@ def dense_interpolation(
     anchors: torch.Tensor,
     exact: torch.Tensor,
     interpolator: Interpolator,
+    complement: bool = False,
 ) -> torch.Tensor:
     """The interpolated metric ``g~(b)`` at anchors materialised as ``(K, R, L)`` floats (1: wrong, 0: right).
 
@@ -248,8 +251,9 @@ def dense_interpolation(
         anchors: ``(K, R, L)`` anchors in the dtype of ``values``; never set on padding.
         exact: ``(K,)`` exact metric values at the anchors.
         interpolator: the interpolator.
+        complement: return ``1 - g~(b)`` instead (the loss of a higher-is-better metric), in the same node.
 
     Returns:
         A scalar tensor, differentiable w.r.t. ``values``.
     """
-    return _DenseInterpolation.apply(values, relax, mask, anchors, exact, interpolator)
+    return _DenseInterpolation.apply(values, relax, mask, anchors, exact, interpolator, complement)

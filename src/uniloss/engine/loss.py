@@ -117,7 +117,7 @@ def _surrogate(
     generator: torch.Generator | None,
     compiled: bool = False,
 ) -> torch.Tensor:
-    """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
+    """The loss of one batch: ``g~(b)``, or ``1 - g~(b)`` for a higher-is-better metric (see :func:`uniloss`)."""
     comparisons = metric.comparisons(scores, *targets)
     values = comparisons.values
     mask = comparisons.mask
@@ -128,7 +128,8 @@ def _surrogate(
             "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
             "This warning is shown once per run."
         )
-        return exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+        value = exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+        return 1 - value if metric.higher_is_better else value
     with torch.no_grad():
         wrong = values <= 0
         if mask is not None:
@@ -146,9 +147,12 @@ def _surrogate(
             plan = anchor_plan(wrong, drawn)
             exact_values = anchor_values(metric, comparisons, wrong, drawn, plan)
     if small:  # (compiled kernels: slower calls here)
-        return dense_interpolation(values, relax, mask, anchors_at, exact_values, interpolator)
+        return dense_interpolation(
+            values, relax, mask, anchors_at, exact_values, interpolator, complement=metric.higher_is_better
+        )
     squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
-    return interpolator(squared, exact_values)
+    value = interpolator(squared, exact_values)
+    return 1 - value if metric.higher_is_better else value
 
 
 def _parts(
@@ -235,10 +239,9 @@ def uniloss(
         scores = scores.float()  # comparisons and distances in float32 at least
     if torch.is_autocast_enabled(scores.device.type):
         with torch.autocast(device_type=scores.device.type, enabled=False):
-            value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
-    else:  # (entering the context costs as much as a few small operations)
-        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
-    return 1 - value if metric.higher_is_better else value
+            return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+    # (entering the context costs as much as a few small operations)
+    return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
 
 
 class UniLoss(torch.nn.Module):
