@@ -87,17 +87,16 @@ class AnchorSet:
             if (start, stop) != (0, fixed) and (start, stop) != (0, self.num_anchors):
                 base, flip = base[start:stop], flip[start:stop]
             size = rows * length
-            # Bytes, one spare column that flip -1 toggles: rows of a table (zeros, then the current configuration)
-            # and a gather-scatter of one byte per anchor, no pass over (anchors x binaries) bools.
-            table = torch.nn.functional.pad(wrong.view(torch.uint8).reshape(size), (size + 1, 1)).view(2, size + 1)
-            dense = table[base]  # GROUND_TRUTH (0) and CURRENT (1) index the table
-            column = flip.remainder(size + 1).unsqueeze(1)
-            dense.scatter_(1, column, dense.gather(1, column) ^ 1)
-            parts.append(dense[:, :size])
+            # Rows of a table (zeros, then the current configuration), then a gather-scatter of one entry per anchor
+            # (flip -1 writes back its entry 0 unchanged): no pass over (anchors x binaries) but the copies.
+            table = torch.nn.functional.pad(wrong.reshape(size), (size, 0)).view(2, size)
+            dense = table.index_select(0, base)  # GROUND_TRUTH (0) and CURRENT (1) index the table
+            column = flip.clamp_min(0).unsqueeze(1)
+            dense.scatter_(1, column, dense.gather(1, column) ^ (flip >= 0).unsqueeze(1))
+            parts.append(dense)
         if self.random is not None and stop > fixed:
             parts.append(self.random.dense(max(start - fixed, 0), stop - fixed).view(-1, rows * length))
-        dense = torch.cat(parts) if len(parts) > 1 else parts[0].contiguous()
-        return dense.view(torch.bool).view(-1, rows, length)
+        return (torch.cat(parts) if len(parts) > 1 else parts[0]).view(-1, rows, length)
 
 
 class AnchorSampler(ABC):
@@ -165,7 +164,8 @@ def _set_entries(
         return draws % size, None
     if flags.dim() == 2 and size >= _TWO_STAGE_SIZE:  # a row, then an entry in it: no pass of 4 bytes per binary
         return _set_entries_by_row(flags, draws)
-    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
+    narrow = _TWO_STAGE_SIZE <= size < 2**31  # int32 halves the pass of a large layout; int64 is faster below
+    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if narrow else torch.int64)
     total = cumulative[-1]
     return torch.searchsorted(cumulative, draws % total.clamp_min(1), right=True), total > 0
 
