@@ -89,14 +89,15 @@ class AnchorSet:
             size = rows * length
             # Rows of a table (zeros, then the current configuration), then a gather-scatter of one entry per anchor
             # (flip -1 writes back its entry 0 unchanged): no pass over (anchors x binaries) but the copies.
-            table = torch.nn.functional.pad(wrong.reshape(size), (size, 0)).view(2, size)
+            table = torch.nn.functional.pad(wrong.reshape(1, size), (0, 0, 1, 0))
             dense = table.index_select(0, base)  # GROUND_TRUTH (0) and CURRENT (1) index the table
-            column = flip.clamp_min(0).unsqueeze(1)
-            dense.scatter_(1, column, dense.gather(1, column) ^ (flip >= 0).unsqueeze(1))
-            parts.append(dense)
+            flip = flip.unsqueeze(1)
+            column = flip.clamp_min(0)
+            dense.scatter_(1, column, dense.gather(1, column) ^ (flip >= 0))
+            parts.append(dense.view(-1, rows, length))
         if self.random is not None and stop > fixed:
-            parts.append(self.random.dense(max(start - fixed, 0), stop - fixed).view(-1, rows * length))
-        return (torch.cat(parts) if len(parts) > 1 else parts[0]).view(-1, rows, length)
+            parts.append(self.random.dense(max(start - fixed, 0), stop - fixed))
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
 class AnchorSampler(ABC):

@@ -27,7 +27,7 @@ def _shepard(
     where it clamps, as autograd's clamp.
     """
     shifted = squared + _eps(squared.dtype)
-    weights = torch.softmax(shifted.log().mul_(-0.5 * power), dim=0)
+    weights = torch.softmax(torch.xlogy(-0.5 * power, shifted), dim=0)
     mixed = weights @ values
     low, high = torch.aminmax(values)
     result = mixed.clamp(low, high)
