@@ -9,7 +9,7 @@ import torch
 
 from uniloss.anchors.base import CURRENT, AnchorSet
 from uniloss.anchors.bits import AnchorBits
-from uniloss.core.autograd import first_order_only
+from uniloss.core.autograd import first_order_only, zero
 from uniloss.interpolators.base import Interpolator
 from uniloss.relaxations.base import Relaxation
 
@@ -216,18 +216,25 @@ class _DenseInterpolation(torch.autograd.Function):
             to_right = to_right * mask
         squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))
         value, per_anchor = interpolator.value_and_slope(squared, exact)
-        if ctx.needs_input_grad[0]:
-            sign = -1 if complement else 1
-            grad_b = torch.tensordot(per_anchor * (4 * sign), anchors, 1)
-            grad_b.addcmul_(to_right, per_anchor.sum(), value=-2 * sign)
+        if ctx.needs_input_grad[0]:  # a quarter of the gradient; the backward scales by 4 (-4 for 1 - g~)
+            grad_b = torch.tensordot(per_anchor, anchors, 1).addcmul_(to_right, per_anchor.sum(), value=-0.5)
             ctx.save_for_backward(grad_b.mul_(slope))
+            ctx.scale = -4 if complement else 4
         return 1 - value if complement else value
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (grad_c,) = ctx.saved_tensors
-        return grad_c * grad, None, None, None, None, None, None
+        return (
+            torch.addcmul(zero(grad_c.dtype, grad_c.device), grad_c, grad, value=ctx.scale),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 def dense_interpolation(

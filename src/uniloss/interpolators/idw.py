@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from uniloss.core.autograd import first_order_only
+from uniloss.core.autograd import first_order_only, zero
 from uniloss.core.checks import check_positive
 from uniloss.interpolators.base import Interpolator
 
@@ -33,8 +33,10 @@ def _shepard(
     result = mixed.clamp(low, high)
     if not slope:
         return result, None
-    scale = torch.where(result == mixed, -0.5 * power, 0.0)
-    return result, (values - mixed).mul_(weights).div_(shifted).mul_(scale)
+    gradient = torch.addcdiv(
+        zero(squared.dtype, squared.device), (values - mixed).mul_(weights), shifted, value=-0.5 * power
+    )
+    return result, torch.where(result == mixed, gradient, 0.0)
 
 
 class _Shepard(torch.autograd.Function):

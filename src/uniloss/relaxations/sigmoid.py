@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from uniloss.core.autograd import zero
 from uniloss.core.checks import check_positive
 from uniloss.relaxations.base import Relaxation
 
@@ -43,16 +44,5 @@ class Sigmoid(Relaxation):
         scaled = values if self.temperature == 1 else values / self.temperature
         to_right = torch.neg(scaled).sigmoid_().mul_(2)
         to_wrong = torch.sigmoid(scaled).mul_(2)
-        slope = torch.addcmul(_zero(values.dtype, values.device), to_right, to_wrong, value=0.5 / self.temperature)
+        slope = torch.addcmul(zero(values.dtype, values.device), to_right, to_wrong, value=0.5 / self.temperature)
         return to_right, to_wrong, slope
-
-
-_ZEROS: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
-
-
-def _zero(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A 0-dim zero, made once per dtype and device (``addcmul`` of a product alone, no operation to make it)."""
-    key = (dtype, device)
-    if key not in _ZEROS:
-        _ZEROS[key] = torch.zeros((), dtype=dtype, device=device)
-    return _ZEROS[key]
