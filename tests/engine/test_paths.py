@@ -135,13 +135,15 @@ def test_each_path_refuses_a_second_backward_clearly(path):
 
 def test_the_default_path_follows_the_size_of_the_layout(monkeypatch):
     calls = []
-    for name in ("dense_squared_distances", "squared_distances"):
+    for name in ("dense_interpolation", "squared_distances"):
         real = getattr(engine_loss, name)
-        monkeypatch.setattr(engine_loss, name, lambda *a, _name=name, _real=real: calls.append(_name) or _real(*a))
+        monkeypatch.setattr(
+            engine_loss, name, lambda *a, _name=name, _real=real, **k: calls.append(_name) or _real(*a, **k)
+        )
     for n in (128, 4096):
         targets = (torch.arange(n) % 10 == 0).long()
         uniloss.uniloss(torch.randn(n), targets, metric=AveragePrecision(), generator=torch.Generator().manual_seed(0))
-    assert calls == ["dense_squared_distances", "squared_distances"]  # 13 x 115 x 49 entries, then 410 x 3686 x 49
+    assert calls == ["dense_interpolation", "squared_distances"]  # 13 x 115 x 49 entries, then 410 x 3686 x 49
 
 
 def _no_sync_cases():

@@ -46,3 +46,16 @@ def test_invalid_power_is_refused(power, error):
 
 def test_equal_values_are_returned_exactly_despite_rounding_of_the_weights():
     assert InverseDistanceWeighting()(torch.full((10,), 4.0), torch.ones(10)).item() == 1.0
+
+
+@pytest.mark.parametrize("values", [[0.1, 0.7, 0.4, 0.9], [0.5, 0.5, 0.5, 0.5]])
+def test_value_and_slope_equal_autograd_of_the_formula(values):
+    squared = torch.tensor([0.5, 1.3, 2.0, 1e-12], dtype=torch.float64)
+    values = torch.tensor(values, dtype=torch.float64)
+    idw = InverseDistanceWeighting(1.5)
+    value, slope = idw.value_and_slope(squared, values)
+    leaf = squared.clone().requires_grad_()
+    expected = idw(leaf, values.clone().requires_grad_())  # values with a gradient: autograd through the formula
+    (expected_slope,) = torch.autograd.grad(expected, leaf)
+    torch.testing.assert_close(value, expected.detach())
+    torch.testing.assert_close(slope, expected_slope)

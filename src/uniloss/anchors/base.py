@@ -87,8 +87,13 @@ class AnchorSet:
             if (start, stop) != (0, fixed) and (start, stop) != (0, self.num_anchors):
                 base, flip = base[start:stop], flip[start:stop]
             size = rows * length
-            dense = (base == CURRENT).unsqueeze(1) & wrong.reshape(1, size)
-            dense ^= flip.unsqueeze(1) == torch.arange(size, device=wrong.device)  # flip -1 toggles nothing
+            # Rows of a table (zeros, then the current configuration), then a gather-scatter of one entry per anchor
+            # (flip -1 writes back its entry 0 unchanged): no pass over (anchors x binaries) but the copies.
+            table = torch.nn.functional.pad(wrong.reshape(1, size), (0, 0, 1, 0))
+            dense = table.index_select(0, base)  # GROUND_TRUTH (0) and CURRENT (1) index the table
+            flip = flip.unsqueeze(1)
+            column = flip.clamp_min(0)
+            dense.scatter_(1, column, dense.gather(1, column) ^ (flip >= 0))
             parts.append(dense.view(-1, rows, length))
         if self.random is not None and stop > fixed:
             parts.append(self.random.dense(max(start - fixed, 0), stop - fixed))
@@ -160,7 +165,8 @@ def _set_entries(
         return draws % size, None
     if flags.dim() == 2 and size >= _TWO_STAGE_SIZE:  # a row, then an entry in it: no pass of 4 bytes per binary
         return _set_entries_by_row(flags, draws)
-    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if size < 2**31 else torch.int64)
+    narrow = _TWO_STAGE_SIZE <= size < 2**31  # int32 halves the pass of a large layout; int64 is faster below
+    cumulative = flags.reshape(-1).cumsum(0, dtype=torch.int32 if narrow else torch.int64)
     total = cumulative[-1]
     return torch.searchsorted(cumulative, draws % total.clamp_min(1), right=True), total > 0
 

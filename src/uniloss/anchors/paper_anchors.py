@@ -63,20 +63,19 @@ class PaperAnchors(AnchorSampler):
         anchors, and nearby ones when nothing is wrong), the second a wrong binary (nearby anchors).
         """
         device, size = wrong.device, wrong.numel()
-        base, flip, nearby = self._layout(device)
+        base, fixed, nearby = self._layout(device)
         if self.good or self.nearby:
             for_real, for_wrong = draw_integers((2, base.shape[0]), generator, device).unbind()
-            real, found = _set_entries(mask, size, for_real)
+            flip, found = _set_entries(mask, size, for_real)  # a fresh tensor, filled in place
             if found is not None:
-                real = torch.where(found, real, -1)
-            real = torch.where(flip, real, -1)
-            flip = real
+                flip = torch.where(found, flip, -1)
+            flip.masked_fill_(fixed, -1)
             if self.nearby:
                 wrong_index, any_wrong = _set_entries(wrong, size, for_wrong)
                 assert any_wrong is not None  # flags given
                 correct = nearby & any_wrong
-                flip = torch.where(correct, wrong_index, real)
-                base = torch.where(correct, CURRENT, base)
+                flip = torch.where(correct, wrong_index, flip)
+                base = base.masked_fill(correct, CURRENT)
         else:
             flip = torch.full_like(base, -1)
         random = AnchorBits.uniform(self.bad, mask, wrong.shape, generator, device) if self.bad else None
@@ -85,19 +84,19 @@ class PaperAnchors(AnchorSampler):
     def _layout(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(K,)`` constants of the fixed anchors, made once per device.
 
-        Base codes before the draw, whether each anchor toggles a binary, whether it is a nearby anchor; in the
-        order ground truth, current, good, nearby.
+        Base codes before the draw, whether each anchor keeps its base unchanged (toggles no binary), whether it
+        is a nearby anchor; in the order ground truth, current, good, nearby.
         """
         key = (self.ground_truth, self.current, self.good, self.nearby, device)
         if key not in _LAYOUTS:
             kinds = [GROUND_TRUTH] * self.ground_truth + [CURRENT] * self.current
             kinds += [GROUND_TRUTH] * self.good + [GROUND_TRUTH] * self.nearby
             start = self.ground_truth + self.current
-            toggles = [False] * start + [True] * (self.good + self.nearby)
+            unchanged = [True] * start + [False] * (self.good + self.nearby)
             nearby = [False] * (start + self.good) + [True] * self.nearby
             _LAYOUTS[key] = (
                 torch.tensor(kinds, dtype=torch.long, device=device),
-                torch.tensor(toggles, device=device),
+                torch.tensor(unchanged, device=device),
                 torch.tensor(nearby, device=device),
             )
         return _LAYOUTS[key]

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["first_order_only"]
+__all__ = ["first_order_only", "zero"]
 
 _MESSAGE = b"trying to differentiate twice a function that was marked with @once_differentiable"
 
@@ -47,3 +47,17 @@ def first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
         return result[0] if single else tuple(result)
 
     return wrapper
+
+
+_ZEROS: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def zero(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A 0-dim zero, made once per dtype and device (never write into it).
+
+    ``torch.addcmul(zero(...), a, b, value=v)`` is ``v a b`` in one operation: no ``new_zeros``, no pass to scale.
+    """
+    key = (dtype, device)
+    if key not in _ZEROS:
+        _ZEROS[key] = torch.zeros((), dtype=dtype, device=device)
+    return _ZEROS[key]

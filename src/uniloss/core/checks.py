@@ -153,7 +153,8 @@ def check_integer_range(name: str, value: torch.Tensor, low: int, high: int, all
         raise TypeError(f"`{name}` must be {kinds} tensor, but got {value.dtype}.")
     if value.numel() == 0 or value.dtype == torch.bool:
         return
-    lo, hi = int(value.min()), int(value.max())
+    low_high = torch.aminmax(value)
+    lo, hi = int(low_high.min), int(low_high.max)
     if lo < low or hi > high:
         raise ValueError(f"`{name}` must have values in [{low}, {high}], but got values in [{lo}, {hi}].")
 

@@ -9,10 +9,11 @@ import torch
 
 from uniloss.anchors.base import CURRENT, AnchorSet
 from uniloss.anchors.bits import AnchorBits
-from uniloss.core.autograd import first_order_only
+from uniloss.core.autograd import first_order_only, zero
+from uniloss.interpolators.base import Interpolator
 from uniloss.relaxations.base import Relaxation
 
-__all__ = ["AnchorPlan", "anchor_plan", "dense_squared_distances", "squared_distances"]
+__all__ = ["AnchorPlan", "anchor_plan", "dense_interpolation", "squared_distances"]
 
 _ROW_CHUNK_ENTRIES = {"cpu": 1 << 18}  # entries relaxed at once by the distance sums, per device type
 _DEFAULT_ROW_CHUNK_ENTRIES = 1 << 22  # accelerators: fewer, larger kernels
@@ -76,37 +77,14 @@ def _grad_chunk(
     return grad_b.mul_(slope) if out is None else torch.mul(grad_b, slope, out=out)
 
 
-def _dense_forward(
-    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The small path's distances, and ``1 - b``, the slope and the anchors as floats for its backward."""
-    to_right, to_wrong, slope = relax.distances_with_slope(values)
-    if mask is not None:
-        to_right = to_right * mask
-    anchors = dense.to(values.dtype)
-    squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))  # exact at weights 0, 1
-    return squared, to_right, slope, anchors
-
-
-def _dense_backward(
-    grad: torch.Tensor, to_right: torch.Tensor, slope: torch.Tensor, anchors: torch.Tensor
-) -> torch.Tensor:
-    """The small path's gradient w.r.t. the comparisons."""
-    grad_b = torch.einsum("k,krl->rl", grad * 4, anchors)
-    grad_b.addcmul_(to_right, grad.sum(), value=-2)
-    return grad_b.mul_(slope)
-
-
 class Kernels(NamedTuple):
     """The elementwise work of the distances, eager or compiled (``UniLoss(..., compile=True)``)."""
 
     relax_chunk: Callable[..., Any]
     grad_chunk: Callable[..., Any]
-    dense_forward: Callable[..., Any]
-    dense_backward: Callable[..., Any]
 
 
-EAGER = Kernels(_relax_chunk, _grad_chunk, _dense_forward, _dense_backward)
+EAGER = Kernels(_relax_chunk, _grad_chunk)
 _COMPILED: list[Kernels] = []
 
 
@@ -210,13 +188,16 @@ def squared_distances(
     return _DistanceSums.apply(values, relax, mask, plan, anchors.random, kernels(compiled))
 
 
-class _DenseDistances(torch.autograd.Function):
-    """``(K,)`` squared distances to anchors given densely, ``(K, R, L)`` bools (the small-problem path).
+class _DenseInterpolation(torch.autograd.Function):
+    """The interpolated metric at the relaxed binaries, from anchors given densely (the small-problem path).
 
-    ``sum`` over binaries of ``(1 + b)^2`` where the anchor is wrong and ``(1 - b)^2`` where it is right, each
-    term from the relaxation's cancellation-free distances. The backward is closed-form: with ``g`` the
-    gradient of the distances, ``d/db = 2 (1 + b) g.A - 2 (1 - b) g.(1 - A) = 4 g.A - 2 (1 - b) sum(g)`` (the two
-    distances sum to 2), times the slope ``db/dc``; padding, never wrong and at distance 0, gets none.
+    One autograd node for the distances and the interpolation. The squared distance to anchor ``k`` sums over
+    binaries ``(1 + b)^2`` where the anchor is wrong and ``(1 - b)^2`` where it is right (``lerp`` of the two by the
+    anchor, exact at weights 0 and 1); the interpolator gives the value and ``g = d value / d distances``
+    (:meth:`~uniloss.interpolators.Interpolator.value_and_slope`). The gradient is formed in the forward, since
+    it needs the same tensors: ``d/db = 2 (1 + b) g.A - 2 (1 - b) g.(1 - A) = 4 g.A - 2 (1 - b) sum(g)`` (the two
+    distances sum to 2), times the slope ``db/dc``; padding, never wrong and at distance 0, gets none. The
+    backward scales it by the incoming gradient.
     """
 
     @staticmethod
@@ -225,26 +206,61 @@ class _DenseDistances(torch.autograd.Function):
         values: torch.Tensor,
         relax: Relaxation,
         mask: torch.Tensor | None,
-        dense: torch.Tensor,
-        work: Kernels,
+        anchors: torch.Tensor,
+        exact: torch.Tensor,
+        interpolator: Interpolator,
+        complement: bool,
     ) -> torch.Tensor:
-        squared, to_right, slope, anchors = work.dense_forward(values, relax, mask, dense)
-        ctx.save_for_backward(to_right, slope, anchors)
-        ctx.work = work
-        return squared
+        to_right, to_wrong, slope = relax.distances_with_slope(values)
+        if mask is not None:
+            to_right = to_right * mask
+        squared = torch.lerp(to_right.square(), to_wrong.square(), anchors).sum((1, 2))
+        value, per_anchor = interpolator.value_and_slope(squared, exact)
+        if ctx.needs_input_grad[0]:  # a quarter of the gradient; the backward scales by 4 (-4 for 1 - g~)
+            grad_b = torch.tensordot(per_anchor, anchors, 1).addcmul_(to_right, per_anchor.sum(), value=-0.5)
+            ctx.save_for_backward(grad_b.mul_(slope))
+            ctx.scale = -4 if complement else 4
+        return 1 - value if complement else value
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        return ctx.work.dense_backward(grad, *ctx.saved_tensors), None, None, None, None
+        (grad_c,) = ctx.saved_tensors
+        return (
+            torch.addcmul(zero(grad_c.dtype, grad_c.device), grad_c, grad, value=ctx.scale),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
-def dense_squared_distances(
-    values: torch.Tensor, relax: Relaxation, mask: torch.Tensor | None, dense: torch.Tensor, compiled: bool = False
+def dense_interpolation(
+    values: torch.Tensor,
+    relax: Relaxation,
+    mask: torch.Tensor | None,
+    anchors: torch.Tensor,
+    exact: torch.Tensor,
+    interpolator: Interpolator,
+    complement: bool = False,
 ) -> torch.Tensor:
-    """``(K,)`` squared distances ``||b - a_k||^2`` to anchors materialised as ``(K, R, L)`` bools (``True``: wrong).
+    """The interpolated metric ``g~(b)`` at anchors materialised as ``(K, R, L)`` floats (1: wrong, 0: right).
 
-    O(anchors x binaries) memory and work in a few passes: the engine's path for small problems, where the number
-    of tensor operations, not the work, sets the time.
+    O(anchors x binaries) memory and work in a few passes, and one autograd node: the engine's path for small
+    problems, where the number of tensor operations, not the work, sets the time.
+
+    Args:
+        values: ``(R, L)`` comparisons.
+        relax: the relaxation.
+        mask: ``(R, L)`` bool of real binaries, or ``None``.
+        anchors: ``(K, R, L)`` anchors in the dtype of ``values``; never set on padding.
+        exact: ``(K,)`` exact metric values at the anchors.
+        interpolator: the interpolator.
+        complement: return ``1 - g~(b)`` instead (the loss of a higher-is-better metric), in the same node.
+
+    Returns:
+        A scalar tensor, differentiable w.r.t. ``values``.
     """
-    return _DenseDistances.apply(values, relax, mask, dense, kernels(compiled))
+    return _DenseInterpolation.apply(values, relax, mask, anchors, exact, interpolator, complement)

@@ -10,7 +10,7 @@ from uniloss.anchors.base import AnchorSampler, AnchorSet
 from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.user_warnings import warn_user
-from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_squared_distances, squared_distances
+from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_interpolation, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
@@ -117,7 +117,7 @@ def _surrogate(
     generator: torch.Generator | None,
     compiled: bool = False,
 ) -> torch.Tensor:
-    """The interpolated metric ``g~(b)`` of one batch (see :func:`uniloss`)."""
+    """The loss of one batch: ``g~(b)``, or ``1 - g~(b)`` for a higher-is-better metric (see :func:`uniloss`)."""
     comparisons = metric.comparisons(scores, *targets)
     values = comparisons.values
     mask = comparisons.mask
@@ -128,7 +128,8 @@ def _surrogate(
             "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
             "This warning is shown once per run."
         )
-        return exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+        value = exact.to(values.dtype) + (scores * 0).sum().to(values.dtype)  # zero gradient, never inf * 0
+        return 1 - value if metric.higher_is_better else value
     with torch.no_grad():
         wrong = values <= 0
         if mask is not None:
@@ -137,18 +138,22 @@ def _surrogate(
         small = values.numel() * drawn.num_anchors <= _SMALL_ENTRIES  # few operations over every anchor
         if small:
             dense = drawn.materialise(wrong)
+            anchors_at = dense.view(torch.uint8).to(values.dtype)  # (from bytes: several times faster than bools)
             if metric.uses_counts:
-                exact_values = metric.evaluate_counts(dense.sum(-1), comparisons)
+                ones = anchors_at.new_ones(anchors_at.shape[-1])  # (a product: faster than a sum along short rows)
+                exact_values = metric.evaluate_counts((anchors_at @ ones).long(), comparisons)
             else:
                 exact_values = metric.evaluate(torch.where(dense, -1.0, 1.0), comparisons)
         else:
             plan = anchor_plan(wrong, drawn)
             exact_values = anchor_values(metric, comparisons, wrong, drawn, plan)
-    if small:
-        squared = dense_squared_distances(values, relax, mask, dense)  # (compiled kernels: slower calls here)
-    else:
-        squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
-    return interpolator(squared, exact_values)
+    if small:  # (compiled kernels: slower calls here)
+        return dense_interpolation(
+            values, relax, mask, anchors_at, exact_values, interpolator, complement=metric.higher_is_better
+        )
+    squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
+    value = interpolator(squared, exact_values)
+    return 1 - value if metric.higher_is_better else value
 
 
 def _parts(
@@ -235,10 +240,9 @@ def uniloss(
         scores = scores.float()  # comparisons and distances in float32 at least
     if torch.is_autocast_enabled(scores.device.type):
         with torch.autocast(device_type=scores.device.type, enabled=False):
-            value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
-    else:  # (entering the context costs as much as a few small operations)
-        value = _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
-    return 1 - value if metric.higher_is_better else value
+            return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+    # (entering the context costs as much as a few small operations)
+    return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
 
 
 class UniLoss(torch.nn.Module):

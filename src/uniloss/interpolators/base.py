@@ -40,6 +40,29 @@ class Interpolator(ABC):
             The interpolated value, a scalar tensor.
         """
 
+    def value_and_slope(
+        self, squared_distances: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The interpolated value and its gradient w.r.t. the squared distances; by autograd unless a subclass knows it.
+
+        The engine's small-problem path calls this once per batch and applies the chain rule to the binaries itself
+        (one autograd node for distances and interpolation together).
+
+        Args:
+            squared_distances: ``(K,)`` squared distances, ``>= 0``, not attached to a graph.
+            values: ``(K,)`` exact metric values at the anchors, constants.
+
+        Returns:
+            The value (a scalar tensor) and ``(K,)`` its derivative w.r.t. each squared distance, both detached.
+        """
+        with torch.enable_grad():
+            leaf = squared_distances.detach().requires_grad_()
+            value = self(leaf, values)
+            (slope,) = torch.autograd.grad(value, leaf, allow_unused=True)
+        if slope is None:
+            slope = torch.zeros_like(squared_distances)
+        return value.detach(), slope
+
     def __repr__(self) -> str:
         """The constructor call: every ``__init__`` argument kept as a same-named attribute, defaults included."""
         return constructor_repr(self)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from uniloss.core.autograd import first_order_only
+from uniloss.core.autograd import first_order_only, zero
 from uniloss.core.checks import check_positive
 from uniloss.interpolators.base import Interpolator
 
@@ -17,31 +17,42 @@ def _eps(dtype: torch.dtype) -> float:
     return torch.finfo(dtype).tiny ** 0.5
 
 
-class _Shepard(torch.autograd.Function):
-    """The weighted mean of :class:`InverseDistanceWeighting` with its closed-form gradient (fewer operations).
+def _shepard(
+    squared: torch.Tensor, values: torch.Tensor, power: float, slope: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The weighted mean of :class:`InverseDistanceWeighting` and, if asked, its ``(K,)`` closed-form gradient.
 
     With ``s = softmax(-p/2 log(d + eps))`` and ``m = s . v``, ``dm/dd_k = -p/2 s_k (v_k - m) / (d_k + eps)``; the
     result is clamped to ``[min v, max v]`` (the weights sum to 1 only up to rounding), which passes no gradient
     where it clamps, as autograd's clamp.
     """
+    shifted = squared + _eps(squared.dtype)
+    weights = torch.softmax(torch.xlogy(-0.5 * power, shifted), dim=0)
+    mixed = weights @ values
+    low, high = torch.aminmax(values)
+    result = mixed.clamp(low, high)
+    if not slope:
+        return result, None
+    gradient = torch.addcdiv(
+        zero(squared.dtype, squared.device), (values - mixed).mul_(weights), shifted, value=-0.5 * power
+    )
+    return result, torch.where(result == mixed, gradient, 0.0)
+
+
+class _Shepard(torch.autograd.Function):
+    """:func:`_shepard` as an autograd function: the gradient is computed with the value, applied in the backward."""
 
     @staticmethod
     def forward(ctx: Any, squared: torch.Tensor, values: torch.Tensor, power: float) -> torch.Tensor:
-        shifted = squared + _eps(squared.dtype)
-        weights = torch.softmax(shifted.log().mul_(-0.5 * power), dim=0)
-        mixed = weights @ values
-        low, high = torch.aminmax(values)
-        result = mixed.clamp(low, high)
-        ctx.save_for_backward(shifted, values, weights, mixed, result == mixed)
-        ctx.power = power
+        result, slope = _shepard(squared, values, power, ctx.needs_input_grad[0])
+        ctx.save_for_backward(slope)
         return result
 
     @staticmethod
     @first_order_only
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        shifted, values, weights, mixed, inside = ctx.saved_tensors
-        scale = torch.where(inside, grad * (-0.5 * ctx.power), 0.0)
-        return (values - mixed).mul_(weights).div_(shifted).mul_(scale), None, None
+        (slope,) = ctx.saved_tensors
+        return slope * grad, None, None
 
 
 class InverseDistanceWeighting(Interpolator):
@@ -86,3 +97,13 @@ class InverseDistanceWeighting(Interpolator):
             mixed = (torch.softmax(log_weights, dim=0) * values).sum()
             return mixed.clamp(values.min(), values.max())
         return _Shepard.apply(squared_distances, values, self.power)
+
+    def value_and_slope(
+        self, squared_distances: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The interpolated value and its closed-form gradient w.r.t. the squared distances (see the base class)."""
+        if values.dtype != squared_distances.dtype:
+            values = values.to(squared_distances.dtype)
+        result, slope = _shepard(squared_distances, values, self.power, True)
+        assert slope is not None  # asked for
+        return result, slope

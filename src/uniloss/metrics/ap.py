@@ -155,7 +155,7 @@ class AveragePrecision(MetricRefactoring):
         if self.layout == "static":
             mask = positive.unsqueeze(1) & ~positive.unsqueeze(0)
             return Comparisons(scores.unsqueeze(1) - scores.unsqueeze(0), mask=mask, context=positive)
-        return Comparisons(scores[positive].unsqueeze(1) - scores[~positive].unsqueeze(0))
+        return Comparisons(scores[positive].unsqueeze(1) - scores[~positive])
 
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:
         """AP from the ``(K, R)`` numbers of negatives ranked above each positive row."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from uniloss.core.autograd import zero
 from uniloss.core.checks import check_positive
 from uniloss.relaxations.base import Relaxation
 
@@ -43,5 +44,5 @@ class Sigmoid(Relaxation):
         scaled = values if self.temperature == 1 else values / self.temperature
         to_right = torch.neg(scaled).sigmoid_().mul_(2)
         to_wrong = torch.sigmoid(scaled).mul_(2)
-        slope = to_right.new_zeros(()).addcmul(to_right, to_wrong, value=0.5 / self.temperature)
+        slope = torch.addcmul(zero(values.dtype, values.device), to_right, to_wrong, value=0.5 / self.temperature)
         return to_right, to_wrong, slope
