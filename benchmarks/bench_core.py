@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cases", nargs="*", default=list(CASES))
-    parser.add_argument("--json", default="benchmarks/results/core.json")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "core.json"))
     parser.add_argument("--child", nargs=2, metavar=("CASE", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), metavar="CASE")
     parser.add_argument("--profile", choices=list(CASES), metavar="CASE", help="print one case's operations by source")
     parser.add_argument("--compile", action="store_true", help="UniLoss(..., compile=True); first step timed")
-    parser.add_argument("--json", default="benchmarks/results/floor.json")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "floor.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
