@@ -147,3 +147,27 @@ def test_plot_legend_stays_off_the_data(seeds):
     assert legend.y1 <= plot_area.y0  # wholly below the axes
     assert legend.y0 >= 0  # and inside the image
     assert not axes.xaxis.label.get_window_extent().overlaps(legend)
+
+
+def test_a_plot_of_many_rows_keeps_its_legend_in_the_image_and_gives_each_row_its_own_colour():
+    from uniloss.reports.plots import _figure
+
+    setting = make_results()["settings"][0]
+    names = ["uniloss", "baseline", "uniloss-memory512", "pairwise_logistic", "libauc_ap", "libauc_ap_recipe"]
+    setting["runs"] = [
+        {**run(name, seed, [0.1 * index, 0.2, 0.3]), "loss_name": f"a long label of row {name}"}
+        for index, name in enumerate(names)
+        for seed in range(2)
+    ]
+    figure = _figure(setting)
+    figure.canvas.draw()
+    (axes,) = figure.axes
+    legend = axes.get_legend()
+    box = legend.get_window_extent()
+    width, _height = figure.canvas.get_width_height()
+    assert len(legend.get_texts()) == len(names)
+    assert box.x0 >= 0
+    assert box.x1 <= width
+    assert box.y0 >= 0
+    assert box.y1 <= axes.get_window_extent().y0
+    assert len({line.get_color() for line in axes.get_lines()}) == len(names)

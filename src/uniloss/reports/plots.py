@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["plot_setting", "write_plots"]
 
 _COLOURS = {"uniloss": "#1f77b4", "baseline": "#ff7f0e"}
+_OTHER_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_LEGEND_COLUMNS = 1  # legend entries per line when a chart has more than three rows (labels are long)
 
 
 def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
@@ -42,20 +44,23 @@ def _figure(setting: Mapping[str, Any]) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(6.0, 4.4), dpi=110, layout="constrained")
+    by_loss = loss_curves(setting)
+    columns_of_legend = len(by_loss) if len(by_loss) <= 3 else _LEGEND_COLUMNS
+    legend_lines = -(-len(by_loss) // max(columns_of_legend, 1))
+    figure = Figure(figsize=(6.4, 4.0 + 0.25 * legend_lines), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    by_loss = loss_curves(setting)
+    others = iter(_OTHER_COLOURS)
     for loss, row in by_loss.items():
         curves = [[float(value) for value in metrics] for _, metrics, _ in row["runs"]]
         length = min(len(curve) for curve in curves)
         epochs = list(range(1, length + 1))
         columns = [[curve[index] for curve in curves] for index in range(length)]
         mean = [sum(column) / len(column) for column in columns]
-        colour: Any = _COLOURS.get(loss)
+        colour: Any = _COLOURS.get(loss) or next(others, None)  # a colour of its own for every row
         label = f"{row['label']} ({len(curves)} seed{'s' if len(curves) > 1 else ''})"
         (line,) = axes.plot(epochs, mean, marker="o", markersize=3, color=colour, label=label)
-        colour = line.get_color()  # the next colour of the cycle for rows without their own
+        colour = line.get_color()
         if len(curves) > 1:
             axes.fill_between(
                 epochs,
@@ -74,7 +79,7 @@ def _figure(setting: Mapping[str, Any]) -> Figure:
         axes.legend(
             loc="upper center",
             bbox_to_anchor=(0.5, -0.16),
-            ncol=len(by_loss),
+            ncol=columns_of_legend,
             title="mean; band: range over seeds",
             title_fontsize="small",
             fontsize="small",
