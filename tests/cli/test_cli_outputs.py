@@ -119,6 +119,10 @@ def test_bench_markdown_over_an_existing_file_needs_overwrite(tmp_path, capsys):
     assert all(link.startswith("README/") and (tmp_path / link).is_file() for link in links)  # plots beside it
     results = json.loads((tmp_path / "b" / "results.json").read_text())
     assert results["commit"] == source_commit()
+    for name, folder in (("first.md.new", "first"), ("second", "second_plots")):  # never the file's own name
+        assert main(["report", str(tmp_path / "b"), "--markdown", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).is_file()
+        assert any((tmp_path / folder).glob("*.png"))
 
 
 def test_report_refuses_to_replace_another_report_or_markdown_file(tmp_path, capsys):

@@ -194,7 +194,8 @@ def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:
     commit = results.get("commit") or source_commit()
     header = f"Made by `{command}` at commit `{commit}`.\n\n" if commit else f"Made by `{command}`.\n\n"
     text = report.read_text()
-    plots = markdown.with_suffix("")
+    stem = markdown.name.split(".")[0]  # docs/results.md -> docs/results/; a name without a suffix: NAME_plots/
+    plots = markdown.with_name(stem if stem and stem != markdown.name else markdown.name + "_plots")
     linked = re.findall(r"!\[[^\]]*\]\(([^)/]+\.png)\)", text)
     if linked:
         plots.mkdir(parents=True, exist_ok=True)
