@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="train UniLoss and the baseline side by side over seeds; write results.json, results.md, PNGs",
-        description="Train UniLoss and the task's baseline with the same model, budget and seeds, then write "
+        help="train each setting's losses side by side over seeds; write results.json, results.md, PNGs",
+        description="Train each setting's loss rows (UniLoss, the task's baseline and any peer surrogates) with the "
+        "same model, budget and seeds, then write "
         "OUT/results.json, the table OUT/results.md and one OUT/<task>-<dataset>.png per setting.",
         epilog=describe_suites() + "\n\n" + describe_presets(),
         formatter_class=formatter,
@@ -75,13 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         + ", unless a setting has its own (see below); none for other suites)",
     )
     bench.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each (default: 1)")
-    bench.add_argument(
-        "--markdown",
-        default=None,
-        metavar="FILE",
-        help="also write the report there, with the command and the commit (e.g. docs/results.md), and its plots "
-        "into a folder of the same name (docs/results/)",
-    )
+    _add_markdown_option(bench)
     add_output_options(bench, "bench")
     add_training_options(bench, "bench")
 
@@ -92,12 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the ones there, which are made from it) or in --out.",
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
-    report.add_argument(
-        "--markdown",
-        default=None,
-        metavar="FILE",
-        help="also write the report there, with the command and commit, and its plots into a folder of the same name",
-    )
+    _add_markdown_option(report)
     add_output_options(report, "report", suppress=False)
 
     diagnose = commands.add_parser(
@@ -177,6 +167,17 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     )
     print(f"checkpoint: {Path(config.out or '.') / CHECKPOINT_NAME}")
     return 0
+
+
+def _add_markdown_option(parser: argparse.ArgumentParser) -> None:
+    """``--markdown FILE``, shared by ``bench`` and ``report`` (see :func:`_write_markdown`)."""
+    parser.add_argument(
+        "--markdown",
+        default=None,
+        metavar="FILE",
+        help="also write the report there, with the command and the commit (e.g. docs/results.md), and its plots "
+        "into a folder named after it (docs/results/)",
+    )
 
 
 def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:

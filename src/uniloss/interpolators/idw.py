@@ -92,10 +92,8 @@ class InverseDistanceWeighting(Interpolator):
         """
         if values.dtype != squared_distances.dtype:
             values = values.to(squared_distances.dtype)
-        if values.requires_grad:  # rare: differentiate the values too, by autograd
-            log_weights = -0.5 * self.power * torch.log(squared_distances + _eps(squared_distances.dtype))
-            mixed = (torch.softmax(log_weights, dim=0) * values).sum()
-            return mixed.clamp(values.min(), values.max())
+        if values.requires_grad:  # rare: differentiate the values too, by autograd through the same formula
+            return _shepard(squared_distances, values, self.power, False)[0]
         return _Shepard.apply(squared_distances, values, self.power)
 
     def value_and_slope(

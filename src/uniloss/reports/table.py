@@ -200,12 +200,16 @@ def setting_summary(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     settings: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = settings.setdefault(
-            row["setting"],
-            {"setting": row["setting"], "metric": row.get("metric"), "task_loss": [], "uniloss": None},
-        )
-        entry.setdefault("options", [])
-        entry.setdefault("peers", [])
+        if row["setting"] not in settings:
+            settings[row["setting"]] = {
+                "setting": row["setting"],
+                "metric": row.get("metric"),
+                "task_loss": [],
+                "uniloss": None,
+                "options": [],
+                "peers": [],
+            }
+        entry = settings[row["setting"]]
         loss = row["loss"]
         if loss in ("baseline", "baseline" + _TUNED):
             entry["task_loss"].append(row)

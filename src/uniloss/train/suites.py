@@ -70,8 +70,8 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # The quality study (docs/results.md, issue 14): each setting's task loss, UniLoss with its defaults, UniLoss's
     # best documented option where it has one, and every peer surrogate of the metric, with the same model, data,
     # batches, seeds and learning-rate grid; each budget is long enough for the task loss's test metric to
-    # plateau (the plots show it), or the longest that fits two CPU cores: about 70 minutes with --jobs 2 on idle
-    # cores (peers: pip install -e ".[peers]").
+    # plateau (the plots show it), or the longest that fits two CPU cores: about 100 minutes with --jobs 2 on two
+    # shared cores (docs/results.md; peers: pip install -e ".[peers]").
     # AP and F1: Fashion-MNIST Shirt (6, the hardest class, 10% positives) against the rest, MLP 784-500-300-1,
     # batch 128; AP also on the embedded digits (8 against the rest); accuracy: Fashion-MNIST 10 classes with a small
     # CNN (width 16) on the first 10,000 training images, and the embedded digits; segmentation: mean IoU of 4
