@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from uniloss.anchors.bits import AnchorBits, draw_integers
+from uniloss.anchors.bits import AnchorBits, count_per_row, draw_integers
 from uniloss.core.checks import check_instance, check_same_device, check_shape, check_tensor
 from uniloss.core.reprs import constructor_repr
 
@@ -177,7 +177,7 @@ _TWO_STAGE_SIZE = 1 << 18  # layouts from this many entries draw a row first (mo
 def _set_entries_by_row(flags: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_set_entries` of ``(R, L)`` flags through the count of set entries per row: O(R + draws * L) work."""
     rows, length = flags.shape
-    per_row = flags.sum(1, dtype=torch.int64)
+    per_row = count_per_row(flags)
     cumulative = per_row.cumsum(0)
     total = cumulative[-1]
     rank = draws % total.clamp_min(1)

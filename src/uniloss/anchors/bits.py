@@ -8,7 +8,7 @@ import torch
 
 from uniloss.core.checks import check_nonnegative_int, check_tensor
 
-__all__ = ["AnchorBits", "draw", "draw_integers", "random_bytes"]
+__all__ = ["AnchorBits", "count_per_row", "draw", "draw_integers", "random_bytes"]
 
 _ROW_HISTOGRAM_MIN_LENGTH = 64  # shorter rows count their bits directly (a histogram per row would be larger)
 _BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
@@ -42,6 +42,25 @@ def random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, devi
     data = words.view(torch.uint8)
     data = (data if data.numel() == count else data[:count]).view(shape)
     return data if source == device else data.to(device)
+
+
+_FLOAT32_EXACT_COUNTS = 1 << 24  # rows shorter than this count in float32 (exact integers up to 2^24)
+
+
+def count_per_row(flags: torch.Tensor) -> torch.Tensor:
+    """``(R,)`` int64 numbers of set entries in each row of ``(R, L)`` bool ``flags``, exactly and without a sync.
+
+    A product of the flags (their bytes as floats) with a vector of ones: on the CPU several times faster than a
+    sum of bools, which converts entry by entry. Float32 counts are exact below ``2^24`` entries per row;
+    longer rows count in float64.
+
+    Example:
+        >>> count_per_row(torch.tensor([[True, False, True], [False, False, False]]))
+        tensor([2, 0])
+    """
+    dtype = torch.float32 if flags.shape[1] < _FLOAT32_EXACT_COUNTS else torch.float64
+    as_floats = flags.view(torch.uint8).to(dtype)
+    return (as_floats @ as_floats.new_ones(flags.shape[1])).long()
 
 
 _CONSTANTS: dict[tuple[str, torch.dtype, torch.device], torch.Tensor] = {}

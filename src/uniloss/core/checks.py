@@ -14,6 +14,7 @@ __all__ = [
     "check_choice",
     "check_device",
     "check_finite",
+    "check_finite_and_range",
     "check_floating",
     "check_image_batch",
     "check_instance",
@@ -141,6 +142,50 @@ def check_finite(name: str, value: torch.Tensor) -> None:
         raise ValueError(f"`{name}` must be finite, but got {bad} values.")
 
 
+def check_finite_and_range(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    low: int,
+    high: int,
+    allow_bool: bool = True,
+    names: tuple[str, str] = ("scores", "targets"),
+) -> None:
+    """:func:`check_finite` of ``scores`` and :func:`check_integer_range` of ``targets`` in one host-device sync.
+
+    The extremes of both are read back together (NaN and infinities show in those of ``scores``); where one is
+    out of bounds, the two checks run again for their messages. ``targets`` are compared as floats of the
+    scores' precision (at least float32): exact below ``2^24``.
+
+    Raises:
+        TypeError: as :func:`check_integer_range`.
+        ValueError: as either check.
+
+    Example:
+        >>> check_finite_and_range(torch.tensor([0.5, -1.0]), torch.tensor([0, 2]), 0, 1)
+        Traceback (most recent call last):
+        ...
+        ValueError: `targets` must have values in [0, 1], but got values in [0, 2].
+    """
+    _check_integer_dtype(names[1], targets, allow_bool)
+    extremes = list(torch.aminmax(scores.detach()))
+    if scores.dtype not in (torch.float32, torch.float64):
+        extremes = [value.float() for value in extremes]
+    ranged = targets.numel() > 0 and targets.dtype != torch.bool
+    if ranged:
+        extremes += torch.aminmax(targets)
+    values = torch.stack(extremes).tolist()
+    if not (math.isfinite(values[0]) and math.isfinite(values[1])):
+        check_finite(names[0], scores)
+    if ranged and (values[2] < low or values[3] > high):
+        check_integer_range(names[1], targets, low, high, allow_bool)
+
+
+def _check_integer_dtype(name: str, value: torch.Tensor, allow_bool: bool) -> None:
+    kinds = "an integer or bool" if allow_bool else "an integer"
+    if value.is_floating_point() or value.is_complex() or (value.dtype == torch.bool and not allow_bool):
+        raise TypeError(f"`{name}` must be {kinds} tensor, but got {value.dtype}.")
+
+
 def check_integer_range(name: str, value: torch.Tensor, low: int, high: int, allow_bool: bool = True) -> None:
     """Raise unless ``value`` is an integer (or bool) tensor with every entry in ``[low, high]`` (one sync).
 
@@ -148,9 +193,7 @@ def check_integer_range(name: str, value: torch.Tensor, low: int, high: int, all
         TypeError: for a floating-point or complex dtype, or bool when ``allow_bool`` is false.
         ValueError: for an entry out of range, naming the smallest and largest received.
     """
-    kinds = "an integer or bool" if allow_bool else "an integer"
-    if value.is_floating_point() or value.is_complex() or (value.dtype == torch.bool and not allow_bool):
-        raise TypeError(f"`{name}` must be {kinds} tensor, but got {value.dtype}.")
+    _check_integer_dtype(name, value, allow_bool)
     if value.numel() == 0 or value.dtype == torch.bool:
         return
     low_high = torch.aminmax(value)

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from uniloss.anchors.base import AnchorSampler, AnchorSet
+from uniloss.anchors.bits import count_per_row
 from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.user_warnings import warn_user
@@ -30,7 +31,7 @@ def _wrong_counts(wrong: torch.Tensor, anchors: AnchorSet, plan: AnchorPlan) -> 
     fixed = plan.current.shape[0]
     counts = torch.empty((anchors.num_anchors, rows), dtype=torch.long, device=wrong.device)  # filled, never copied
     base = counts[:fixed]
-    torch.mul(plan.current.unsqueeze(1), wrong.sum(1, dtype=torch.int32), out=base)
+    torch.mul(plan.current.unsqueeze(1), count_per_row(wrong), out=base)
     base.scatter_add_(1, (plan.toggled // max(length, 1)).unsqueeze(1), plan.sign.unsqueeze(1))
     if anchors.random is not None:
         anchors.random.row_counts(out=counts[fixed:])

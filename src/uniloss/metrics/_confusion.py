@@ -18,9 +18,8 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
-    check_finite,
+    check_finite_and_range,
     check_floating,
-    check_integer_range,
     check_nonempty,
     check_positive_int,
     check_same_device,
@@ -90,8 +89,7 @@ def check_label_inputs(scores: object, targets: object, num_labels: int | None, 
     check_nonempty("scores", scores)
     if multilabel and scores.shape[1] == 0:
         raise ValueError(f"`scores` must have at least one label (L >= 1), but got shape {tuple(scores.shape)}.")
-    check_finite("scores", scores)
-    check_integer_range("targets", targets, 0, 1)
+    check_finite_and_range(scores, targets, 0, 1)
 
 
 def grouped_comparisons(values: torch.Tensor, positive: torch.Tensor, positives_only: bool = False) -> Comparisons:

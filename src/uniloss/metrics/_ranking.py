@@ -31,8 +31,8 @@ import torch
 from uniloss.core.checks import (
     check_arity,
     check_finite,
+    check_finite_and_range,
     check_floating,
-    check_integer_range,
     check_nonempty,
     check_positive_int,
     check_same_device,
@@ -115,10 +115,10 @@ def check_ranking_inputs(scores: object, targets: object, groups: object, graded
             raise TypeError(f"`groups` must be an integer tensor, but got {groups.dtype}.")
         check_same_device("scores", scores, groups=groups)
     check_nonempty("scores", scores)
-    check_finite("scores", scores)
     if not graded:
-        check_integer_range("targets", targets, 0, 1)
+        check_finite_and_range(scores, targets, 0, 1)
         return
+    check_finite("scores", scores)
     if targets.is_complex():
         raise TypeError(f"`targets` must be a real tensor, but got {targets.dtype}.")
     if targets.is_floating_point():

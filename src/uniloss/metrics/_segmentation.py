@@ -19,9 +19,8 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
-    check_finite,
+    check_finite_and_range,
     check_floating,
-    check_integer_range,
     check_nonempty,
     check_positive_int,
     check_same_device,
@@ -80,9 +79,8 @@ def check_mask_inputs(
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
-    check_finite("scores", scores)
     kept = targets if ignore_index is None else targets[targets != ignore_index]
-    check_integer_range("targets", kept, 0, sizes["C"] - 1 if multiclass else 1, allow_bool=not multiclass)
+    check_finite_and_range(scores, kept, 0, sizes["C"] - 1 if multiclass else 1, allow_bool=not multiclass)
 
 
 def _pixels(scores: torch.Tensor, targets: torch.Tensor, ignore_index: int | None) -> tuple[torch.Tensor, torch.Tensor]:

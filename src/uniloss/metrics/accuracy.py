@@ -7,9 +7,8 @@ import torch
 from uniloss.core.checks import (
     check_arity,
     check_at_most,
-    check_finite,
+    check_finite_and_range,
     check_floating,
-    check_integer_range,
     check_nonempty,
     check_positive_int,
     check_same_device,
@@ -34,8 +33,7 @@ def _check_inputs(scores: object, targets: object, num_classes: int | None) -> N
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
-    check_finite("scores", scores)
-    check_integer_range("targets", targets, 0, sizes["C"] - 1, allow_bool=False)
+    check_finite_and_range(scores, targets, 0, sizes["C"] - 1, allow_bool=False)
 
 
 def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:

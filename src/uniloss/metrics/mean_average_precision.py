@@ -8,9 +8,8 @@ import torch
 
 from uniloss.core.checks import (
     check_arity,
-    check_finite,
+    check_finite_and_range,
     check_floating,
-    check_integer_range,
     check_nonempty,
     check_positive_int,
     check_same_device,
@@ -44,8 +43,7 @@ def _check_inputs(scores: object, targets: object, num_labels: int | None) -> No
     check_floating("scores", scores)
     check_same_device("scores", scores, targets=targets)
     check_nonempty("scores", scores)
-    check_finite("scores", scores)
-    check_integer_range("targets", targets, 0, 1)
+    check_finite_and_range(scores, targets, 0, 1)
 
 
 def _mean_over_present(ap: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
