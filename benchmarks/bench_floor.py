@@ -3,8 +3,10 @@
 The floor of a case is ``softplus(-c).mean()`` over the comparisons ``c`` that the metric lays out for the batch
 (AP: every positive minus every negative; accuracy: the true class minus every other class; padding left out),
 comparisons included: no loss over those pairs can do less. Both run forward + backward, one thread, in one
-process, interleaved round by round so that load on a shared machine hits them alike; the table gives the medians,
-their ratio and the number of top-level tensor operations of one step (``torch.profiler``: operators whose parent
+process, interleaved round by round so that load on a shared machine hits them alike; the table gives the medians
+of their times, the median and quartiles of the per-round ratio (each round's UniLoss step over the floor step
+run right after it: the drift of the load between rounds cancels) and the number of top-level tensor operations
+of one step (``torch.profiler``: operators whose parent
 is not an operator; the backward's operators sit under autograd nodes, which are not operators). UniLoss is
 ``uniloss.UniLoss(metric)`` with every default. Prints a Markdown table and writes JSON with the commit and versions.
 
@@ -130,12 +132,17 @@ def measure(name: str, device: torch.device, repeats: int, warmup: int, compile_
             sync()
             times[key].append(1e3 * (time.perf_counter() - start))
     uniloss_ms, floor_ms = statistics.median(times["uniloss"]), statistics.median(times["floor"])
+    # Each round's two steps run back to back: their ratio cancels the drift of the load between rounds.
+    ratios = [u / f for u, f in zip(times["uniloss"], times["floor"], strict=True)]
+    low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
     return {
         "case": name,
         "binaries": binaries,
         "uniloss_ms": uniloss_ms,
         "floor_ms": floor_ms,
-        "ratio": uniloss_ms / floor_ms,
+        "ratio": statistics.median(ratios),
+        "ratio_quartiles": [low, high],
+        "ratio_of_medians": uniloss_ms / floor_ms,
         "first_step_ms": first_ms,
         "uniloss_ops": len(top_level_operators(uniloss_step)),
         "floor_ops": len(top_level_operators(floor_step)),
@@ -184,15 +191,16 @@ def main() -> None:
         print_profile(args.profile, device)
         return
     rows = []
-    print("| case | binaries | UniLoss ms | floor ms | ratio | UniLoss ops | floor ops | target |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| case | binaries | UniLoss ms | floor ms | ratio | ratio quartiles | UniLoss ops | floor ops | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.cases:
         row = measure(name, device, args.repeats, args.warmup, args.compile)
         row["target"] = _verdict(row)
         rows.append(row)
         print(
             f"| {name} | {row['binaries']:,} | {row['uniloss_ms']:.3f} | {row['floor_ms']:.3f} | "
-            f"{row['ratio']:.1f}x | {row['uniloss_ops']} | {row['floor_ops']} | {row['target']} |",
+            f"{row['ratio']:.1f}x | {row['ratio_quartiles'][0]:.1f}-{row['ratio_quartiles'][1]:.1f}x | "
+            f"{row['uniloss_ops']} | {row['floor_ops']} | {row['target']} |",
             flush=True,
         )
     meta = cases.metadata(args.device) | {"repeats": args.repeats, "compile": args.compile, "argv": sys.argv[1:]}

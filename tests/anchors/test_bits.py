@@ -49,6 +49,15 @@ def test_the_scatter_histogram_of_accelerators_agrees_with_bincount(monkeypatch,
     assert torch.equal(got[2], expected[2])
 
 
+@pytest.mark.parametrize("count", [5, 8, 19])  # one group, one full group, three groups (the last partial)
+def test_row_counts_of_short_rows_in_chunks_of_rows_agree(monkeypatch, count):
+    anchors, dense, _mask, _g = _bits_and_dense(count, 7, 9, seed=4, with_mask=True)
+    monkeypatch.setattr(bits_module, "_UNPACK_ENTRIES", 1)  # one row at a time
+    out = torch.full((count, 7), -1, dtype=torch.long)
+    assert anchors.row_counts(out=out) is out
+    assert torch.equal(out, dense.sum(-1))
+
+
 def test_row_counts_of_long_rows_use_the_histogram_and_agree(monkeypatch):
     anchors, dense, _mask, _g = _bits_and_dense(19, 3, 40, seed=2)
     direct = anchors.row_counts()

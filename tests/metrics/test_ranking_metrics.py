@@ -296,3 +296,17 @@ def test_grads_are_finite_on_degenerate_batches(dtype, index, scores, targets, g
     metric = _metrics(2)[index][0]
     inputs = (torch.tensor(targets),) if groups is None else (torch.tensor(targets), torch.tensor(groups))
     assert_finite_loss_and_grad(metric, torch.tensor(scores, dtype=dtype), *inputs, temperature=temperature)
+
+
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=40))
+def test_row_length_is_the_narrowest_cheapest_width_of_the_grid(lengths):
+    from uniloss.metrics import _ranking
+
+    chosen = _ranking.row_length(torch.tensor(lengths))
+    real = [n for n in lengths if n > 0]
+    if not real:
+        assert chosen == 1
+        return
+    grid = sorted({min(max(real), round(2 ** (step / 4))) for step in range(4 * max(real).bit_length() + 1)})
+    costs = [sum(-(-n // width) for n in real) * (width + _ranking._ROW_COST) for width in grid]
+    assert chosen == grid[costs.index(min(costs))]

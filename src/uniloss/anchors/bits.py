@@ -91,7 +91,7 @@ def _bit_shifts(device: torch.device) -> torch.Tensor:
     return _CONSTANTS[key]
 
 
-_UNPACK_ENTRIES = 1 << 18  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
+_UNPACK_ENTRIES = 1 << 21  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
 _HISTOGRAM_ENTRIES = 1 << 18  # binaries per row-count histogram: transients stay in reused, cached memory
 
 
@@ -231,21 +231,20 @@ class AnchorBits:
 
     def row_counts(self, out: torch.Tensor | None = None) -> torch.Tensor:
         """``(count, R)`` int64 numbers of wrong binaries in each row of each anchor, written into ``out`` if given."""
-        _groups, rows, length = self.codes.shape
+        groups, rows, length = self.codes.shape
         device = self.codes.device
         if out is None:
             out = torch.empty((self.count, rows), dtype=torch.long, device=device)
         if length < _ROW_HISTOGRAM_MIN_LENGTH:  # unpack the eight bits of each byte and count them along the rows
-            step = max(1, _UNPACK_ENTRIES // (8 * max(length, 1)))
+            step = max(1, _UNPACK_ENTRIES // (8 * groups * max(length, 1)))
             masks = _bit_masks(device).unsqueeze(-1)
             shifts = _bit_shifts(device)
-            for group, plane in enumerate(self.codes):
-                first, stop = 8 * group, min(8 * group + 8, self.count)
-                for start in range(0, rows, step):
-                    part = slice(start, start + step)  # bit k of each byte summed as 2^k, then shifted down
-                    bits = (plane if step >= rows else plane[part]) & masks
-                    counts = bits.sum(-1, dtype=torch.int32) >> shifts
-                    out[first:stop, part] = counts if stop - first == 8 else counts[: stop - first]
+            full = self.count == 8 * groups
+            for start in range(0, rows, step):  # every group at once: (groups, 8, rows, L) bits
+                part = slice(start, start + step)  # bit k of each byte summed as 2^k, then shifted down
+                bits = (self.codes if step >= rows else self.codes[:, part]).unsqueeze(1) & masks
+                counts = (bits.sum(-1, dtype=torch.int32) >> shifts).view(8 * groups, -1)
+                out[:, part] = counts if full else counts[: self.count]
             return out
         step = max(1, _HISTOGRAM_ENTRIES // length)  # rows per histogram: small transients (no fresh pages)
         index_dtype = torch.int32 if min(step, rows) * 256 < 2**31 else torch.int64

@@ -202,8 +202,9 @@ def row_length(lengths: torch.Tensor) -> int:
     values, counts = values.cpu(), counts.cpu()
     longest = int(values[-1])
     grid = sorted({min(longest, round(2 ** (step / 4))) for step in range(4 * longest.bit_length() + 1)})
-    costs = [int((counts * ((values + width - 1) // width)).sum()) * (width + _ROW_COST) for width in grid]
-    return grid[costs.index(min(costs))]
+    widths = torch.tensor(grid).unsqueeze(1)
+    costs = (counts * ((values + widths - 1) // widths)).sum(1) * (widths.squeeze(1) + _ROW_COST)
+    return grid[int(costs.argmin())]  # the first of equal costs: the narrowest
 
 
 def runs_layout(
