@@ -30,10 +30,10 @@ def first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(backward)
     def wrapper(ctx: Any, *grads: Any) -> Any:
+        if not torch.is_grad_enabled():  # a backward without a graph (the usual one): nothing to refuse
+            return backward(ctx, *grads)
         with torch.no_grad():
             outputs = backward(ctx, *grads)
-        if not torch.is_grad_enabled():
-            return outputs
         single = not isinstance(outputs, tuple)
         outputs = (outputs,) if single else outputs
         tensors = [i for i, out in enumerate(outputs) if isinstance(out, torch.Tensor)]
