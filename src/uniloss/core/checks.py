@@ -167,16 +167,19 @@ def check_finite_and_range(
         ValueError: `targets` must have values in [0, 1], but got values in [0, 2].
     """
     _check_integer_dtype(names[1], targets, allow_bool)
-    extremes = list(torch.aminmax(scores.detach()))
+    scored = scores.numel() > 0
+    extremes: list[torch.Tensor] = list(torch.aminmax(scores.detach())) if scored else []
     if scores.dtype not in (torch.float32, torch.float64):
         extremes = [value.float() for value in extremes]
     ranged = targets.numel() > 0 and targets.dtype != torch.bool
     if ranged:
         extremes += torch.aminmax(targets)
+    if not extremes:
+        return
     values = torch.stack(extremes).tolist()
-    if not (math.isfinite(values[0]) and math.isfinite(values[1])):
+    if scored and not (math.isfinite(values[0]) and math.isfinite(values[1])):
         check_finite(names[0], scores)
-    if ranged and (values[2] < low or values[3] > high):
+    if ranged and (values[-2] < low or values[-1] > high):
         check_integer_range(names[1], targets, low, high, allow_bool)
 
 
