@@ -58,6 +58,12 @@ def test_row_counts_of_short_rows_in_chunks_of_rows_agree(monkeypatch, count):
     assert torch.equal(out, dense.sum(-1))
 
 
+def test_row_counts_of_the_longest_short_rows_with_every_bit_set_do_not_overflow():
+    length = bits_module._ROW_HISTOGRAM_MIN_LENGTH - 1  # counted in bytes up to here
+    anchors = AnchorBits.from_masks(torch.ones(16, 3, length, dtype=torch.bool))
+    assert torch.equal(anchors.row_counts(), torch.full((16, 3), length))
+
+
 def test_row_counts_of_long_rows_use_the_histogram_and_agree(monkeypatch):
     anchors, dense, _mask, _g = _bits_and_dense(19, 3, 40, seed=2)
     direct = anchors.row_counts()

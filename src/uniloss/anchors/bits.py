@@ -10,7 +10,7 @@ from uniloss.core.checks import check_nonnegative_int, check_tensor
 
 __all__ = ["AnchorBits", "count_per_row", "draw", "draw_integers", "random_bytes"]
 
-_ROW_HISTOGRAM_MIN_LENGTH = 64  # shorter rows count their bits directly (a histogram per row would be larger)
+_ROW_HISTOGRAM_MIN_LENGTH = 64  # shorter rows count their bits directly, in bytes (at most 255; a histogram is larger)
 _BINCOUNT_DEVICES = {"cpu"}  # device types whose histograms use bincount (elsewhere it reads its size back: a sync)
 
 
@@ -84,14 +84,14 @@ def _bit_masks(device: torch.device) -> torch.Tensor:
 
 
 def _bit_shifts(device: torch.device) -> torch.Tensor:
-    """``(8, 1)`` int32 ``k``, the shift that brings bit ``k`` down to 1."""
-    key = ("shifts", torch.int32, device)
+    """``(8, 1, 1)`` uint8 ``k``, the shift that brings bit ``k`` down to 1."""
+    key = ("shifts", torch.uint8, device)
     if key not in _CONSTANTS:
-        _CONSTANTS[key] = torch.arange(8, dtype=torch.int32, device=device).view(8, 1)
+        _CONSTANTS[key] = torch.arange(8, dtype=torch.uint8, device=device).view(8, 1, 1)
     return _CONSTANTS[key]
 
 
-_UNPACK_ENTRIES = 1 << 21  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
+_UNPACK_ENTRIES = 1 << 20  # anchor-binary entries unpacked at once (one byte each) by the short-row counts
 _HISTOGRAM_ENTRIES = 1 << 18  # binaries per row-count histogram: transients stay in reused, cached memory
 
 
@@ -237,13 +237,12 @@ class AnchorBits:
             out = torch.empty((self.count, rows), dtype=torch.long, device=device)
         if length < _ROW_HISTOGRAM_MIN_LENGTH:  # unpack the eight bits of each byte and count them along the rows
             step = max(1, _UNPACK_ENTRIES // (8 * groups * max(length, 1)))
-            masks = _bit_masks(device).unsqueeze(-1)
             shifts = _bit_shifts(device)
             full = self.count == 8 * groups
-            for start in range(0, rows, step):  # every group at once: (groups, 8, rows, L) bits
-                part = slice(start, start + step)  # bit k of each byte summed as 2^k, then shifted down
-                bits = (self.codes if step >= rows else self.codes[:, part]).unsqueeze(1) & masks
-                counts = (bits.sum(-1, dtype=torch.int32) >> shifts).view(8 * groups, -1)
+            for start in range(0, rows, step):  # every group at once: (groups, 8, rows, L) bits, one byte each
+                part = slice(start, start + step)
+                bits = ((self.codes if step >= rows else self.codes[:, part]).unsqueeze(1) >> shifts).bitwise_and_(1)
+                counts = bits.sum(-1, dtype=torch.uint8).view(8 * groups, -1)  # at most L < 64 a row: no overflow
                 out[:, part] = counts if full else counts[: self.count]
             return out
         step = max(1, _HISTOGRAM_ENTRIES // length)  # rows per histogram: small transients (no fresh pages)
