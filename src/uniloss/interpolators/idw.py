@@ -36,7 +36,7 @@ def _shepard(
     gradient = torch.addcdiv(
         zero(squared.dtype, squared.device), (values - mixed).mul_(weights), shifted, value=-0.5 * power
     )
-    return result, torch.where(result == mixed, gradient, 0.0)
+    return result, gradient.mul_(result == mixed)  # (finite: no inf * 0)
 
 
 class _Shepard(torch.autograd.Function):
