@@ -13,6 +13,7 @@ is not an operator; the backward's operators sit under autograd nodes, which are
     python benchmarks/bench_floor.py                         # every case, median of 30 after 3 warm-up steps
     python benchmarks/bench_floor.py --cases ap-128 accuracy-10 --repeats 100
     python benchmarks/bench_floor.py --profile ap-128        # UniLoss's top-level operations by source line
+    python benchmarks/bench_floor.py --replay ap-128         # each step against a bare replay of its operations
     python benchmarks/bench_floor.py --device cuda           # GPU mode (clock read after a device sync)
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import cases
 import torch
 from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import uniloss
 
@@ -174,6 +176,49 @@ def print_profile(name: str, device: torch.device) -> None:
         print(f"| {op} | {count} |")
 
 
+class _Recorder(TorchDispatchMode):
+    """Records every operation dispatched below autograd (views included) with its arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.calls.append((func, args, kwargs))
+        return func(*args, **kwargs)
+
+
+def print_replay(name: str, device: torch.device, repeats: int) -> None:
+    """Each step of case ``name`` next to a bare replay of the operations it dispatched (no Python of uniloss).
+
+    The replay calls the recorded operators one after the other on the recorded arguments: what is left when
+    every line of the library's Python, autograd's bookkeeping included, costs nothing. A step that takes as long
+    as its replay spends its time in the operations, not in the code around them.
+    """
+    steps = dict(zip(("UniLoss", "floor"), make_steps(name, device)[:2], strict=True))
+    print(f"{name}\n\n| step | dispatched operations | step ms | replay ms |\n|---|---|---|---|")
+    for label, step in steps.items():
+        for _ in range(3):
+            step()
+        recorder = _Recorder()
+        with recorder:
+            step()
+
+        def replay(calls=recorder.calls) -> None:
+            for func, args, kwargs in calls:
+                func(*args, **kwargs)
+
+        times: dict[str, list[float]] = {"step": [], "replay": []}
+        for _ in range(repeats):
+            for key, run in (("step", step), ("replay", replay)):
+                start = time.perf_counter()
+                run()
+                times[key].append(1e3 * (time.perf_counter() - start))
+        medians = {key: statistics.median(values) for key, values in times.items()}
+        print(f"| {label} | {len(recorder.calls)} | {medians['step']:.3f} | {medians['replay']:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
@@ -182,6 +227,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES), metavar="CASE")
     parser.add_argument("--profile", choices=list(CASES), metavar="CASE", help="print one case's operations by source")
+    parser.add_argument(
+        "--replay",
+        choices=list(CASES),
+        metavar="CASE",
+        help="time one case's steps against a bare replay of the operations they dispatch",
+    )
     parser.add_argument("--compile", action="store_true", help="UniLoss(..., compile=True); first step timed")
     parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "floor.json"))
     args = parser.parse_args()
@@ -189,6 +240,9 @@ def main() -> None:
     device = torch.device(args.device)
     if args.profile:
         print_profile(args.profile, device)
+        return
+    if args.replay:
+        print_replay(args.replay, device, args.repeats)
         return
     rows = []
     print("| case | binaries | UniLoss ms | floor ms | ratio | ratio quartiles | UniLoss ops | floor ops | target |")
