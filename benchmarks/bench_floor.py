@@ -12,7 +12,7 @@ is not an operator; the backward's operators sit under autograd nodes, which are
 
     python benchmarks/bench_floor.py                         # every case, median of 30 after 3 warm-up steps
     python benchmarks/bench_floor.py --cases ap-128 accuracy-10 --repeats 100
-    python benchmarks/bench_floor.py --profile ap-128        # UniLoss's top-level operations by source line
+    python benchmarks/bench_floor.py --profile ap-128        # UniLoss's top-level operations (and ms) by source
     python benchmarks/bench_floor.py --replay ap-128         # each step against a bare replay of its operations
     python benchmarks/bench_floor.py --device cuda           # GPU mode (clock read after a device sync)
 """
@@ -160,20 +160,33 @@ def _verdict(row: dict) -> str:
     return "met" if not missed else "missed: " + ", ".join(missed)
 
 
-def print_profile(name: str, device: torch.device) -> None:
-    """UniLoss's top-level operations of one step of case ``name``, counted by source line and operator."""
+def print_profile(name: str, device: torch.device, steps: int = 10) -> None:
+    """UniLoss's top-level operations of one step of case ``name`` by source line and operator, with their time.
+
+    The counts are one step's; the times are CPU milliseconds per step measured by the profiler over ``steps``
+    steps (the profiler's own cost included: compare shares, not absolute times).
+    """
     uniloss_step, _, _ = make_steps(name, device)
     for _ in range(3):
         uniloss_step()
     events = top_level_operators(uniloss_step, with_stack=True)
-    by_line = collections.Counter(_source(e) for e in events)
-    by_op = collections.Counter(e.name for e in events)
-    print(f"{name}: {len(events)} top-level operations\n\n| source | operations |\n|---|---|")
-    for source, count in by_line.most_common():
-        print(f"| {source} | {count} |")
-    print("\n| operator | count |\n|---|---|")
-    for op, count in by_op.most_common():
-        print(f"| {op} | {count} |")
+
+    def several() -> None:
+        for _ in range(steps):
+            uniloss_step()
+
+    timed = top_level_operators(several, with_stack=True)
+    tables = (("source", _source), ("operator", lambda event: event.name))
+    total = sum(event.cpu_time_total for event in timed) / 1e3 / steps
+    print(f"{name}: {len(events)} top-level operations, {total:.3f} ms of operations per step under the profiler")
+    for title, key in tables:
+        counts = collections.Counter(key(event) for event in events)
+        times: collections.Counter = collections.Counter()
+        for event in timed:
+            times[key(event)] += event.cpu_time_total / 1e3 / steps
+        print(f"\n| {title} | operations | ms |\n|---|---|---|")
+        for item, count in counts.most_common():
+            print(f"| {item} | {count} | {times[item]:.3f} |")
 
 
 class _Recorder(TorchDispatchMode):
@@ -239,7 +252,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if args.profile:
-        print_profile(args.profile, device)
+        print_profile(args.profile, device, min(args.repeats, 10))
         return
     if args.replay:
         print_replay(args.replay, device, args.repeats)

@@ -124,14 +124,10 @@ def test_sums_keep_the_dtype(dtype):
     assert anchors.sums_adjoint(torch.ones(3, dtype=dtype)).dtype == dtype
 
 
-@pytest.mark.parametrize("float64", [False, True])
-@given(rows=st.integers(0, 5), length=st.integers(0, 70), seed=st.integers(0, 2**31 - 1))
+@given(rows=st.integers(0, 5), length=st.integers(0, 300), seed=st.integers(0, 2**31 - 1))
 @settings(max_examples=40, deadline=None)
-def test_count_per_row_equals_the_sum_of_each_row(float64, rows, length, seed):
+def test_count_per_row_equals_the_sum_of_each_row(rows, length, seed):
     flags = torch.rand(rows, length, generator=torch.Generator().manual_seed(seed)) < 0.4
-    with pytest.MonkeyPatch.context() as patch:
-        if float64:  # the branch of rows of 2^24 entries and more, without allocating them
-            patch.setattr(bits_module, "_FLOAT32_EXACT_COUNTS", 0)
-        counts = bits_module.count_per_row(flags)
+    counts = bits_module.count_per_row(flags)
     assert counts.dtype == torch.int64
     assert torch.equal(counts, flags.sum(1))

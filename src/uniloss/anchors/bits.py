@@ -44,23 +44,17 @@ def random_bytes(shape: tuple[int, ...], generator: torch.Generator | None, devi
     return data if source == device else data.to(device)
 
 
-_FLOAT32_EXACT_COUNTS = 1 << 24  # rows shorter than this count in float32 (exact integers up to 2^24)
-
-
 def count_per_row(flags: torch.Tensor) -> torch.Tensor:
-    """``(R,)`` int64 numbers of set entries in each row of ``(R, L)`` bool ``flags``, exactly and without a sync.
+    """``(R,)`` int64 numbers of set entries in each row of ``(R, L)`` bool ``flags``, without a sync.
 
-    A product of the flags (their bytes as floats) with a vector of ones: on the CPU several times faster than a
-    sum of bools, which converts entry by entry. Float32 counts are exact below ``2^24`` entries per row;
-    longer rows count in float64.
+    A sum of the flags' bytes in int32: on the CPU about twice as fast as a sum of bools into int64, which
+    converts entry by entry, and no copy of the layout.
 
     Example:
         >>> count_per_row(torch.tensor([[True, False, True], [False, False, False]]))
         tensor([2, 0])
     """
-    dtype = torch.float32 if flags.shape[1] < _FLOAT32_EXACT_COUNTS else torch.float64
-    as_floats = flags.view(torch.uint8).to(dtype)
-    return (as_floats @ as_floats.new_ones(flags.shape[1])).long()
+    return flags.view(torch.uint8).sum(1, dtype=torch.int32).long()
 
 
 _CONSTANTS: dict[tuple[str, torch.dtype, torch.device], torch.Tensor] = {}

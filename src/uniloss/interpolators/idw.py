@@ -24,8 +24,10 @@ def _shepard(
 
     With ``s = softmax(-p/2 log(d + eps))`` and ``m = s . v``, ``dm/dd_k = -p/2 s_k (v_k - m) / (d_k + eps)``; the
     result is clamped to ``[min v, max v]`` (the weights sum to 1 only up to rounding), which passes no gradient
-    where it clamps, as autograd's clamp.
+    where it clamps, as autograd's clamp. ``values`` are taken in the dtype of ``squared``.
     """
+    if values.dtype != squared.dtype:
+        values = values.to(squared.dtype)
     shifted = squared + _eps(squared.dtype)
     weights = torch.softmax(torch.xlogy(-0.5 * power, shifted), dim=0)
     mixed = weights @ values
@@ -90,8 +92,6 @@ class InverseDistanceWeighting(Interpolator):
         Returns:
             The interpolated value, a scalar tensor.
         """
-        if values.dtype != squared_distances.dtype:
-            values = values.to(squared_distances.dtype)
         if values.requires_grad:  # rare: differentiate the values too, by autograd through the same formula
             return _shepard(squared_distances, values, self.power, False)[0]
         return _Shepard.apply(squared_distances, values, self.power)
@@ -100,8 +100,6 @@ class InverseDistanceWeighting(Interpolator):
         self, squared_distances: torch.Tensor, values: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The interpolated value and its closed-form gradient w.r.t. the squared distances (see the base class)."""
-        if values.dtype != squared_distances.dtype:
-            values = values.to(squared_distances.dtype)
         result, slope = _shepard(squared_distances, values, self.power, True)
         assert slope is not None  # asked for
         return result, slope

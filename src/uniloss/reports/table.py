@@ -19,8 +19,12 @@ __all__ = [
 ]  # METRIC_LABELS: train's
 _TUNED = "-tuned"  # suffix of the row of a baseline's test metric at its tuned threshold
 TASK_LOSS_MARGIN = 0.005  # the target: UniLoss's defaults at or above the task loss minus half a point
-_MODEL_OPTIONS = {"mlp": ("hidden",), "small_cnn": ("width",), "unet": ("width", "depth")}
-_MODEL_OPTIONS["hourglass"] = ("stacks", "width", "depth")
+_MODEL_OPTIONS = {
+    "mlp": ("hidden",),
+    "small_cnn": ("width",),
+    "unet": ("width", "depth"),
+    "hourglass": ("stacks", "width", "depth"),
+}  # the options of each model that a report's settings line names
 
 
 def check_results(results: object) -> dict[str, Any]:
