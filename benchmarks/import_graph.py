@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("relaxations", "anchors", "interpolators"),
     ("metrics",),
     ("engine", "distributed"),
-    ("check", "presets", "functional"),
+    ("check", "presets", "exact"),
     ("data", "models"),
     ("train",),
     ("reports",),

@@ -51,7 +51,7 @@ def main() -> None:
             loss.backward()
             optimiser.step()
         with torch.no_grad():
-            ap = uniloss.functional.average_precision(model.module(features), labels)
+            ap = uniloss.exact.average_precision(model.module(features), labels)
         if rank == 0:
             print(f"epoch {epoch}: loss of the last global batch {loss.item():.4f}, AP on all digits {ap.item():.4f}")
     dist.destroy_process_group()

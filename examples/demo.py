@@ -86,7 +86,7 @@ def main() -> None:
                 optimisers[name].step()
         with torch.no_grad():
             ap = {
-                name: uniloss.functional.average_precision(model(x_test).squeeze(1), y_test)
+                name: uniloss.exact.average_precision(model(x_test).squeeze(1), y_test)
                 for name, model in models.items()
             }
         print(f"{epoch:>5}  {ap['BCE']:>12.4f}  {ap['UniLoss']:>16.4f}")

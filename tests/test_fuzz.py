@@ -280,7 +280,7 @@ def test_numpy_inputs_are_not_silently_accepted_as_tensors():
 def test_pck_functional_rejects_an_empty_heatmap_by_name(shape):
     joints, visible, head_size = torch.tensor([[[1.0, 2.0]]]), torch.tensor([[True]]), torch.tensor([2.0])
     with pytest.raises(ValueError, match=r"`heatmaps` must have H and W of at least 1"):
-        uniloss.functional.pck(torch.randn(shape), joints, visible, head_size)
+        uniloss.exact.pck(torch.randn(shape), joints, visible, head_size)
 
 
 @pytest.mark.parametrize("average", ["macro", "micro"])

@@ -43,7 +43,7 @@ def test_the_custom_metric_example_trains_and_matches_its_definition(monkeypatch
     targets = torch.randint(0, 5, (32,))
     c = metric.comparisons(scores, targets)
     exact = metric.evaluate(uniloss.HardStep()(c.values)[None], c)[0]
-    torch.testing.assert_close(exact, uniloss.functional.accuracy(scores, targets).double())
+    torch.testing.assert_close(exact, uniloss.exact.accuracy(scores, targets).double())
 
 
 def test_the_first_command_and_the_test_command_are_what_ci_runs():

@@ -6,7 +6,7 @@ The four swappable parts each have a public base class, exported here together w
 :class:`UniLoss` (:mod:`uniloss.engine`) composes them.
 """
 
-from uniloss import anchors, engine, functional, interpolators, metrics, presets, relaxations
+from uniloss import anchors, engine, exact, interpolators, metrics, presets, relaxations
 from uniloss.anchors import AnchorSampler
 from uniloss.check import check_metric
 from uniloss.core.comparisons import Comparisons
@@ -32,7 +32,7 @@ __all__ = [
     "anchors",
     "check_metric",
     "engine",
-    "functional",
+    "exact",
     "interpolators",
     "metrics",
     "presets",

@@ -45,13 +45,13 @@ def _average_precision(generator: torch.Generator, dtype: torch.dtype) -> Metric
     targets = (torch.rand(10, generator=generator) < 0.4).long()
     targets[:2] = torch.tensor([1, 0])  # at least one positive and one negative
     scores = torch.randn(10, generator=generator, dtype=torch.float64).to(dtype)
-    return MetricCase(uniloss.metrics.AveragePrecision(), scores, (targets,), uniloss.functional.average_precision)
+    return MetricCase(uniloss.metrics.AveragePrecision(), scores, (targets,), uniloss.exact.average_precision)
 
 
 def _accuracy(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     scores = torch.randn(8, 4, generator=generator, dtype=torch.float64).to(dtype)
     targets = torch.randint(0, 4, (8,), generator=generator)
-    return MetricCase(uniloss.metrics.Accuracy(num_classes=4), scores, (targets,), uniloss.functional.accuracy)
+    return MetricCase(uniloss.metrics.Accuracy(num_classes=4), scores, (targets,), uniloss.exact.accuracy)
 
 
 def _pck(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
@@ -63,7 +63,7 @@ def _pck(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     metric = uniloss.metrics.PCK(threshold=0.5)
 
     def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-        return uniloss.functional.pck(scores, *targets, threshold=metric.threshold)
+        return uniloss.exact.pck(scores, *targets, threshold=metric.threshold)
 
     return MetricCase(metric, heatmaps, (joints, visible, head_size), exact)
 

@@ -21,7 +21,7 @@ from tests._helpers.losses import (
 )
 from tests._helpers.properties import PROPERTY_SETTINGS, SLOW_PROPERTY_SETTINGS, spread_values, tied_values
 from tests._helpers.tolerances import TOLERANCES, assert_close
-from uniloss.functional import accuracy
+from uniloss.exact import accuracy
 from uniloss.metrics import Accuracy
 
 

@@ -23,7 +23,7 @@ from tests._helpers.losses import (
 )
 from tests._helpers.properties import PROPERTY_SETTINGS, SLOW_PROPERTY_SETTINGS, spread_values, tied_values
 from tests._helpers.tolerances import TOLERANCES, assert_close
-from uniloss.functional import average_precision
+from uniloss.exact import average_precision
 from uniloss.metrics import AveragePrecision
 
 MODES = ["step", "interpolated"]

@@ -22,7 +22,7 @@ from uniloss.anchors import PaperAnchors
 from uniloss.core import checks
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.deprecation import moved_names
-from uniloss.functional import accuracy, average_precision, pck
+from uniloss.exact import accuracy, average_precision, pck
 from uniloss.metrics import (
     AUROC,
     F1,
@@ -146,7 +146,7 @@ ERRORS = [
     row("pck-empty-heatmap", pck, (torch.zeros(1, 1, 0, 4), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool),
                                    torch.ones(1)), {},
         ValueError, r"`heatmaps` must have H and W of at least 1, but got shape \(1, 1, 0, 4\)\."),
-    row("precision-no-label", uniloss.functional.precision, (torch.zeros(1, 0), torch.zeros(1, 0, dtype=torch.long)),
+    row("precision-no-label", uniloss.exact.precision, (torch.zeros(1, 0), torch.zeros(1, 0, dtype=torch.long)),
         {"average": "macro"}, ValueError,
         r"`scores` must have at least one label \(L >= 1\), but got shape \(1, 0\)\."),
     row("AP-layout-unknown", AveragePrecision, (), {"layout": "dense"},

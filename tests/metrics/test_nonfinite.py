@@ -1,6 +1,6 @@
 """Non-finite scores: every exact metric refuses them by default, and unchecked gives the documented value.
 
-Parametrized from ``uniloss.functional.__all__`` and ``uniloss.METRICS``, so a new metric is covered as soon as it
+Parametrized from ``uniloss.exact.__all__`` and ``uniloss.METRICS``, so a new metric is covered as soon as it
 has a factory in ``tests/_helpers/metric_cases.py`` (the registry name is also the functional's name). Checked,
 a NaN (one or all), ``+inf`` or ``-inf`` in the scores raises a ``ValueError`` naming the scores' argument: in the
 functional, in ``metric.check``, in ``metric.exact`` (where a metric has one) and in the loss. Unchecked
@@ -17,7 +17,7 @@ import torch
 import uniloss
 from tests._helpers.metric_cases import FACTORIES, MetricCase, make_case
 
-FUNCTIONALS = sorted(uniloss.functional.__all__)
+FUNCTIONALS = sorted(uniloss.exact.__all__)
 REGISTERED = sorted(name for name, cls in uniloss.METRICS.items() if cls.__module__.startswith("uniloss."))
 OPTIONS = {
     "precision_at_k": {"top_k": 2},
@@ -43,12 +43,12 @@ def _mutated(scores: torch.Tensor, mutation: str, position: int = 1) -> torch.Te
 
 
 def _functional(name: str, case: MetricCase, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-    return getattr(uniloss.functional, name)(scores, *case.targets, **OPTIONS.get(name, {}), **kwargs)
+    return getattr(uniloss.exact, name)(scores, *case.targets, **OPTIONS.get(name, {}), **kwargs)
 
 
 def _scores_name(name: str) -> str:
     """The name of the functional's first argument, which its error messages use."""
-    return next(iter(inspect.signature(getattr(uniloss.functional, name)).parameters))
+    return next(iter(inspect.signature(getattr(uniloss.exact, name)).parameters))
 
 
 def _pattern(name: str, mutation: str) -> str:
@@ -128,7 +128,7 @@ def test_unchecked_functional_takes_all_infinite_scores_as_all_tied(name):
 
 @pytest.mark.parametrize("name", FUNCTIONALS)
 def test_functional_docstring_says_what_unchecked_non_finite_scores_give(name):
-    doc = inspect.getdoc(getattr(uniloss.functional, name)) or ""
+    doc = inspect.getdoc(getattr(uniloss.exact, name)) or ""
     assert "Unchecked, a NaN in" in doc
     assert "gives NaN" in doc
     assert "``+inf`` / ``-inf``" in doc
@@ -139,28 +139,28 @@ def test_pck_unchecked_gives_nan_for_nan_joints_or_head_sizes():
     heatmaps, joints, visible, head_size = case.scores, *case.targets
     nan_joint = joints.clone()
     nan_joint[0, 0, 0] = NAN
-    assert torch.isnan(uniloss.functional.pck(heatmaps, nan_joint, visible, head_size, validate_args=False))
+    assert torch.isnan(uniloss.exact.pck(heatmaps, nan_joint, visible, head_size, validate_args=False))
     nan_size = head_size.clone()
     nan_size[0] = NAN
-    assert torch.isnan(uniloss.functional.pck(heatmaps, joints, visible, nan_size, validate_args=False))
+    assert torch.isnan(uniloss.exact.pck(heatmaps, joints, visible, nan_size, validate_args=False))
 
 
 def test_pck_radius_over_the_whole_heatmap_is_right_even_for_minus_inf_scores():
     heatmaps = torch.full((1, 1, 2, 2), -INF)
     joints, visible, head_size = torch.tensor([[[0.5, 0.5]]]), torch.tensor([[True]]), torch.tensor([4.0])
-    assert uniloss.functional.pck(heatmaps, joints, visible, head_size, validate_args=False) == 1
+    assert uniloss.exact.pck(heatmaps, joints, visible, head_size, validate_args=False) == 1
 
 
 def test_accuracy_with_one_class_is_right_even_for_a_minus_inf_score():
     scores = torch.tensor([[-INF], [0.0]])
-    assert uniloss.functional.accuracy(scores, torch.tensor([0, 0]), validate_args=False) == 1
+    assert uniloss.exact.accuracy(scores, torch.tensor([0, 0]), validate_args=False) == 1
 
 
 def test_the_issue_example_ap_of_all_nan_scores_is_refused_not_perfect():
     labels = torch.tensor([1, 0, 1, 0, 0, 1])
     with pytest.raises(ValueError, match=r"`scores` must be finite, but got NaN values\."):
-        uniloss.functional.average_precision(torch.full((6,), NAN), labels)
-    assert torch.isnan(uniloss.functional.average_precision(torch.full((6,), NAN), labels, validate_args=False))
+        uniloss.exact.average_precision(torch.full((6,), NAN), labels)
+    assert torch.isnan(uniloss.exact.average_precision(torch.full((6,), NAN), labels, validate_args=False))
 
 
 @pytest.mark.parametrize("name", REGISTERED)

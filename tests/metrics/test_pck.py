@@ -21,7 +21,7 @@ from tests._helpers.losses import (
 from tests._helpers.properties import PROPERTY_SETTINGS, SLOW_PROPERTY_SETTINGS, spread_values, tied_values
 from tests._helpers.tolerances import TOLERANCES, assert_close
 from uniloss.anchors import PaperAnchors
-from uniloss.functional import pck
+from uniloss.exact import pck
 from uniloss.metrics import PCK
 
 THRESHOLDS = [0.25, 0.5, 1.0, 100.0]  # 100: the radius covers the whole heatmap

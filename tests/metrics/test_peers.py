@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from tests._helpers.tolerances import assert_close
-from uniloss.functional import (
+from uniloss.exact import (
     auroc,
     dice,
     iou,

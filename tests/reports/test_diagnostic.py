@@ -29,7 +29,7 @@ def test_exact_batch_metric_matches_functional() -> None:
     scores = torch.randn(40, generator=generator)
     labels = (torch.rand(40, generator=generator) < 0.3).long()
     exact = exact_batch_metric(uniloss.metrics.AveragePrecision(), scores, labels)
-    assert exact == pytest.approx(float(uniloss.functional.average_precision(scores, labels)), abs=1e-6)
+    assert exact == pytest.approx(float(uniloss.exact.average_precision(scores, labels)), abs=1e-6)
     logits = torch.randn(20, 4, generator=generator)
     targets = torch.randint(0, 4, (20,), generator=generator)
     accuracy = exact_batch_metric(uniloss.metrics.Accuracy(num_classes=4), logits, targets)
@@ -44,7 +44,7 @@ def test_monitor_toy_correlation_and_png(tmp_path: pytest.TempPathFactory) -> No
     for loss, scores in ((0.6, [0.0, 1.0, -1.0, 2.0]), (0.3, [2.0, 1.0, 0.0, -1.0]), (0.1, [3.0, -1.0, 2.0, 0.0])):
         monitor.record(torch.tensor(loss), torch.tensor(scores), labels)
     exact = [
-        float(uniloss.functional.average_precision(torch.tensor(s), labels))
+        float(uniloss.exact.average_precision(torch.tensor(s), labels))
         for s in ([0.0, 1.0, -1.0, 2.0], [2.0, 1.0, 0.0, -1.0], [3.0, -1.0, 2.0, 0.0])
     ]
     assert monitor.exact == pytest.approx(exact)
@@ -81,7 +81,7 @@ def test_diagnose_writes_png_and_json(tmp_path: pytest.TempPathFactory) -> None:
 
 
 def test_monitor_with_memory_compares_the_pooled_sample() -> None:
-    from uniloss.functional import average_precision
+    from uniloss.exact import average_precision
 
     criterion = uniloss.UniLoss(
         uniloss.metrics.AveragePrecision(), memory=6, generator=torch.Generator().manual_seed(0)

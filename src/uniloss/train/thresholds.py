@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from uniloss import functional
+from uniloss import exact
 from uniloss.train.batching import split_batches
 from uniloss.train.config import TrainConfig
 from uniloss.train.tasks import Task
@@ -116,4 +116,4 @@ def tuned_metric(
     """
     threshold = best_threshold(*_scores(model, task, validation, batch_size))
     scores, labels = _scores(model, task, test, batch_size)
-    return threshold, float(functional.f1(scores, labels, threshold=threshold, validate_args=False))
+    return threshold, float(exact.f1(scores, labels, threshold=threshold, validate_args=False))

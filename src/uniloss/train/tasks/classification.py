@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from uniloss import functional
+from uniloss import exact
 from uniloss.metrics import F1, Accuracy, AveragePrecision, MetricRefactoring
 from uniloss.train.tasks.base import Task, _Accumulator, _ClassesTask
 
@@ -16,11 +16,11 @@ __all__: list[str] = []
 
 
 def _pooled_ap(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return functional.average_precision(scores, labels, validate_args=False)
+    return exact.average_precision(scores, labels, validate_args=False)
 
 
 def _pooled_f1(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return functional.f1(scores, labels, threshold=0.0, validate_args=False)
+    return exact.f1(scores, labels, threshold=0.0, validate_args=False)
 
 
 class _OneVsRestTask(Task):
@@ -49,7 +49,7 @@ class _APTask(_OneVsRestTask):
         return AveragePrecision(mode=self.config.ap_mode)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = functional.average_precision(outputs.detach().float(), targets[0], validate_args=False)
+        value = exact.average_precision(outputs.detach().float(), targets[0], validate_args=False)
         return float(value), float(outputs.shape[0])
 
     def accumulator(self) -> _Accumulator:
@@ -70,7 +70,7 @@ class _F1Task(_OneVsRestTask):
         return F1(threshold=0.0)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = functional.f1(outputs.detach().float(), targets[0], threshold=0.0, validate_args=False)
+        value = exact.f1(outputs.detach().float(), targets[0], threshold=0.0, validate_args=False)
         return float(value), float(outputs.shape[0])
 
     def accumulator(self) -> _Accumulator:
@@ -86,5 +86,5 @@ class _AccuracyTask(_ClassesTask):
         return Accuracy(num_classes=self.num_classes, candidates=self.config.candidates)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = functional.accuracy(outputs.detach().float(), targets[0], validate_args=False)
+        value = exact.accuracy(outputs.detach().float(), targets[0], validate_args=False)
         return float(value), float(outputs.shape[0])

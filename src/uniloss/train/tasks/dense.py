@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from uniloss import functional
+from uniloss import exact
 from uniloss.metrics import PCK, IoU, MetricRefactoring
 from uniloss.train.tasks.base import Task, _Accumulator, _ClassesTask
 
@@ -41,7 +41,7 @@ class _PCKTask(Task):
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
         _, joints, visible, head_size = targets
         last = self._stacks(outputs)[-1].detach().float()
-        value = functional.pck(last, joints, visible, head_size, threshold=self.config.threshold, validate_args=False)
+        value = exact.pck(last, joints, visible, head_size, threshold=self.config.threshold, validate_args=False)
         return float(value), float(visible.sum())
 
     def gather_batch(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[Any, tuple[torch.Tensor, ...]]:
@@ -52,7 +52,7 @@ class _PCKTask(Task):
 
 
 def _pooled_iou(scores: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    return functional.iou(scores, masks, validate_args=False)
+    return exact.iou(scores, masks, validate_args=False)
 
 
 class _SegmentationTask(_ClassesTask):
@@ -67,7 +67,7 @@ class _SegmentationTask(_ClassesTask):
         return IoU(num_classes=self.num_classes)
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = functional.iou(outputs.detach().float(), targets[0], validate_args=False)
+        value = exact.iou(outputs.detach().float(), targets[0], validate_args=False)
         return float(value), float(outputs.shape[0])
 
     def accumulator(self) -> _Accumulator:

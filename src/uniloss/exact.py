@@ -1,4 +1,4 @@
-"""Exact metrics computed from scores, with the same definitions as the refactorings."""
+"""Exact metrics of scores (not differentiable), with the same definitions as the refactorings: what a user reports."""
 
 from uniloss.metrics.accuracy import accuracy
 from uniloss.metrics.ap import average_precision
