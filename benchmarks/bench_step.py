@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 import uniloss
-from uniloss.models import ResNet20
+from uniloss_lab.models import ResNet20
 
 
 def _timer(device: torch.device, fn, repeats: int) -> float:

@@ -20,34 +20,36 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "uniloss"
+SRC = Path(__file__).resolve().parent.parent / "src"
+"""The folder holding both top-level packages: the library ``uniloss`` and its lab ``uniloss_lab``."""
+
+ROOTS = ("uniloss", "uniloss_lab")
+"""The top-level packages; a package of the lab is named ``lab.NAME`` in the layers."""
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core", "version"),
     ("relaxations", "anchors", "interpolators"),
     ("metrics",),
     ("engine", "distributed"),
-    ("check", "presets", "exact"),
-    ("data", "models"),
-    ("train",),
-    ("reports",),
-    ("cli",),
-    ("__init__", "__main__"),
+    ("check", "presets", "exact", "monitor"),
+    ("__init__",),
+    ("lab.data", "lab.models"),
+    ("lab.train",),
+    ("lab.reports",),
+    ("lab.cli",),
+    ("lab.__init__",),
 )
-"""Packages (first component under ``uniloss``) from the lowest layer to the highest."""
+"""Packages from the lowest layer to the highest: the library's, then the lab's (which sits above all of them)."""
 
 LAYER = {package: level for level, packages in enumerate(LAYERS) for package in packages}
-
-DEPRECATED_SHIMS = frozenset({"core/engine.py", "core/relax.py", "core/reference.py", "anchors/_bits.py"})
-"""Old module paths kept for one release; they load the moved objects from above by name, on purpose."""
 
 
 @dataclass(frozen=True)
 class Import:
-    """One import of a uniloss module (or of a name from one) by a module of ``src/uniloss``."""
+    """One import of a uniloss module (or of a name from one) by a module under ``src``."""
 
     source: str
-    """The importing file, relative to ``src/uniloss`` (``engine/loss.py``)."""
+    """The importing file, relative to ``src`` (``uniloss/engine/loss.py``)."""
     line: int
     target: str
     """The imported module, dotted (``uniloss.metrics.base``)."""
@@ -56,17 +58,18 @@ class Import:
 
 
 def module_name(path: Path, root: Path = SRC) -> str:
-    """``uniloss.engine.loss`` for ``engine/loss.py`` (a package's ``__init__.py`` gives the package)."""
+    """``uniloss.engine.loss`` for ``uniloss/engine/loss.py`` (a package's ``__init__.py`` gives the package)."""
     parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(["uniloss", *parts])
+    return ".".join(parts)
 
 
 def package_of(module: str) -> str:
-    """The first component under ``uniloss``: ``engine`` for ``uniloss.engine.loss``, ``__init__`` for ``uniloss``."""
+    """``engine`` for ``uniloss.engine.loss``, ``__init__`` for ``uniloss``, ``lab.train`` for ``uniloss_lab.train``."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "__init__"
+    package = parts[1] if len(parts) > 1 else "__init__"
+    return package if parts[0] == "uniloss" else f"lab.{package}"
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -101,14 +104,14 @@ def imports_of(path: Path, modules: set[str], root: Path = SRC) -> Iterator[Impo
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.split(".")[0] == "uniloss":
+                if alias.name.split(".")[0] in ROOTS:
                     yield Import(source, node.lineno, alias.name)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from . import x, from ..core import y
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            if base.split(".")[0] != "uniloss":
+            if base.split(".")[0] not in ROOTS:
                 continue
             submodules = [alias.name for alias in node.names if f"{base}.{alias.name}" in modules]
             for name in submodules:  # from uniloss import engine: the module uniloss.engine
@@ -140,17 +143,15 @@ def violations_of(edge: Import, root: Path = SRC) -> list[str]:
     return found
 
 
-def collect(root: Path = SRC, skipped: frozenset[str] = DEPRECATED_SHIMS) -> tuple[list[Import], list[str]]:
-    """Every import between uniloss modules, and every violation (``file:line: why``), ``skipped`` files left out."""
-    files = sorted(root.rglob("*.py"))
+def collect(root: Path = SRC) -> tuple[list[Import], list[str]]:
+    """Every import between the modules of both packages, and every violation (``file:line: why``)."""
+    files = sorted(path for top in ROOTS for path in (root / top).rglob("*.py"))
     modules = {module_name(path, root) for path in files}
     unknown = sorted({package_of(name) for name in modules} - set(LAYER))
     if unknown:
         raise SystemExit(f"packages without a layer in LAYERS: {unknown}")
     edges, problems = [], []
     for path in files:
-        if str(path.relative_to(root)) in skipped:
-            continue
         for edge in imports_of(path, modules, root):
             edges.append(edge)
             problems.extend(violations_of(edge, root))
@@ -170,7 +171,7 @@ def render(edges: list[Import]) -> str:
         lines.append(f"layer {level}")
         for package in LAYERS[level]:
             targets = sorted(uses.get(package, ()), key=lambda name: (LAYER[name], name))
-            lines.append(f"  {package:<13} -> {', '.join(targets) if targets else '(nothing of uniloss)'}")
+            lines.append(f"  {package:<15} -> {', '.join(targets) if targets else '(nothing of uniloss)'}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ import torch.distributed as dist
 from sklearn.datasets import load_digits
 
 import uniloss
-from uniloss.models import MLP
+from uniloss_lab.models import MLP
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import argparse
 import torch
 
 import uniloss
-from uniloss.data import load_digits
+from uniloss_lab.data import load_digits
 
 
 def rare_class_split(positive: int, positives: int, seed: int) -> tuple[torch.Tensor, ...]:

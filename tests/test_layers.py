@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,25 +37,16 @@ def test_every_package_has_a_layer_and_the_graph_prints_them_all():
     text = import_graph.render(edges)
     for package in import_graph.LAYER:
         assert re.search(rf"^  {re.escape(package)} +-> ", text, re.MULTILINE), package
-    assert "  engine        -> core, anchors, interpolators, relaxations, metrics, distributed" in text
-
-
-@pytest.mark.parametrize("shim", sorted(import_graph.DEPRECATED_SHIMS))
-def test_each_skipped_shim_exists_and_loads_its_moved_objects_by_name(shim):
-    path = import_graph.SRC / shim
-    assert path.is_file()
-    modules = {import_graph.module_name(file) for file in import_graph.SRC.rglob("*.py")}
-    targets = {edge.target for edge in import_graph.imports_of(path, modules)}
-    assert targets, f"{shim} loads nothing by name: drop it from DEPRECATED_SHIMS"
+    assert "  engine          -> core, anchors, interpolators, relaxations, metrics, distributed" in text
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "uniloss"
-    for name, text in {"__init__.py": "", "core/__init__.py": "", "metrics/__init__.py": "", **files}.items():
-        path = root / name
+    base = {"__init__.py": "", "core/__init__.py": "", "metrics/__init__.py": ""}
+    for name, text in {**{f"uniloss/{key}": value for key, value in base.items()}, **files}.items():
+        path = tmp_path / (name if name.startswith("uniloss") else f"uniloss/{name}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return root
+    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -72,6 +64,45 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_the_check_catches(tmp_path, files, expected):
     _edges, problems = import_graph.collect(_tree(tmp_path, files))
     assert any(expected in problem for problem in problems), problems
+
+
+_LAB = {"uniloss_lab/__init__.py": "", "uniloss_lab/train/__init__.py": ""}
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({**_LAB, "metrics/ap.py": "import uniloss_lab.train\n"}, "upward import of uniloss_lab.train"),
+        ({**_LAB, "engine/loss.py": "from uniloss_lab import train\n"}, "upward import of uniloss_lab.train"),
+        (
+            {
+                **_LAB,
+                "uniloss_lab/train/loop.py": "from uniloss.metrics._ranking import x\n",
+                "metrics/_ranking.py": "",
+            },
+            "private _ranking",
+        ),
+    ],
+    ids=["library-imports-lab", "library-imports-lab-from", "lab-imports-library-private"],
+)
+def test_the_lab_boundary(tmp_path, files, expected):
+    _edges, problems = import_graph.collect(_tree(tmp_path, files))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_the_library_imports_and_trains_with_torch_alone(tmp_path):
+    """``import uniloss`` and a loss step work with the lab's dependencies (and the lab) made unimportable."""
+    code = (
+        "import sys\n"
+        "sys.modules.update(dict.fromkeys(['numpy', 'sklearn', 'matplotlib', 'PIL', 'tqdm', 'uniloss_lab']))\n"
+        "import torch, uniloss\n"
+        "scores = torch.randn(16, requires_grad=True)\n"
+        "uniloss.UniLoss(uniloss.metrics.AveragePrecision())(scores, torch.arange(16) % 2).backward()\n"
+        "loaded = [m for m, module in sys.modules.items() if module and m.split('.')[0] in {'numpy', 'uniloss_lab'}]\n"
+        "print(sorted(loaded))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_the_check_accepts_own_package_private_and_downward_public_imports(tmp_path):
@@ -93,7 +124,8 @@ def test_a_package_without_a_layer_is_refused(tmp_path):
 def test_no_source_file_is_over_500_lines():
     lengths = {
         str(path.relative_to(import_graph.SRC)): len(path.read_text().splitlines())
-        for path in import_graph.SRC.rglob("*.py")
+        for top in import_graph.ROOTS
+        for path in (import_graph.SRC / top).rglob("*.py")
     }
     long = {name for name, count in lengths.items() if count > 500}
     assert not long, {name: lengths[name] for name in sorted(long)}

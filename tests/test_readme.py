@@ -73,8 +73,8 @@ def test_the_demo_shows_what_the_readme_says(monkeypatch, capsys):
 def test_import_uniloss_reaches_the_subpackages_lazily():
     code = (
         "import sys, uniloss\n"
-        "assert 'matplotlib' not in sys.modules and 'uniloss.reports' not in sys.modules\n"
-        "print(uniloss.reports.SurrogateMonitor.__name__, uniloss.train.train.__name__)\n"
+        "assert 'matplotlib' not in sys.modules and 'uniloss_lab.reports' not in sys.modules\n"
+        "print(uniloss_lab.reports.SurrogateMonitor.__name__, uniloss_lab.train.train.__name__)\n"
         "try:\n    uniloss.no_such_thing\nexcept AttributeError as error:\n    print(error)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

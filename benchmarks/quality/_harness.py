@@ -1,4 +1,4 @@
-"""Shared harness of the quality ablations: Fashion-MNIST AP runs through ``uniloss.train.train``, and a job runner.
+"""Shared harness of the quality ablations: Fashion-MNIST AP runs through ``uniloss_lab.train.train``, and a job runner.
 
 Every ablation script describes runs as ``(setting, variant, seed)``; a *variant* is a dict of loss options (see
 :mod:`benchmarks.quality.variants`). :func:`train_ap` trains it with the library's own loop: the variant's loss is
@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 import uniloss
-from uniloss.train import Callback, NonFiniteLossError, RunInfo, StepInfo, evaluate, make_config, train
+from uniloss_lab.train import Callback, NonFiniteLossError, RunInfo, StepInfo, evaluate, make_config, train
 
 from .variants import make_loss
 

@@ -37,8 +37,8 @@ _EPOCHS = {"accuracy-fashion-mnist": 3, "accuracy-digits": 8, "pck-keypoints": 5
 
 def settings(pck: bool = True) -> dict[str, Any]:
     """The quality suite's accuracy settings (and PCKh), by name."""
-    from uniloss.train import bench_settings
-    from uniloss.train.bench import setting_names
+    from uniloss_lab.train import bench_settings
+    from uniloss_lab.train.bench import setting_names
 
     configs = bench_settings("quality")
     return {
@@ -56,7 +56,7 @@ def label(variant: dict[str, Any]) -> str:
 
 def _run(args: tuple[str, dict[str, Any], int]) -> tuple[str, float]:
     torch.set_num_threads(1)
-    from uniloss.train import train
+    from uniloss_lab.train import train
 
     name, variant, seed = args
     config = settings()[name].replace(seed=seed, device="cpu", **variant)

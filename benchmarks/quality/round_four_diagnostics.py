@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 import uniloss
-from uniloss.train import Callback, RunInfo, StepInfo, make_config, train
+from uniloss_lab.train import Callback, RunInfo, StepInfo, make_config, train
 
 from . import _harness as h
 from .variants import RelaxedPointAnchors, make_loss

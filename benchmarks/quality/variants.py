@@ -1,6 +1,6 @@
 """The loss variants of the quality ablations: a *variant* is a dict of loss options, built by :func:`make_loss`.
 
-The options (``_harness.train_ap`` trains with them through ``uniloss.train.train``):
+The options (``_harness.train_ap`` trains with them through ``uniloss_lab.train.train``):
 
 - ``loss``: ``"uniloss"`` (default), ``"bce"`` or ``"pairwise"`` (logistic loss on every positive-negative pair);
 - ``scores``: ``"logits"`` (default) or ``"sigmoid"`` (the published code: sigmoid outputs compared);

@@ -14,6 +14,7 @@ from uniloss.core.registry import METRICS, register
 from uniloss.engine.loss import UniLoss, uniloss
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.metrics import MetricRefactoring
+from uniloss.monitor import SurrogateMonitor
 from uniloss.relaxations import HardStep, Relaxation, Sigmoid
 from uniloss.version import __version__
 
@@ -27,6 +28,7 @@ __all__ = [
     "MetricRefactoring",
     "Relaxation",
     "Sigmoid",
+    "SurrogateMonitor",
     "UniLoss",
     "__version__",
     "anchors",
@@ -40,14 +42,3 @@ __all__ = [
     "relaxations",
     "uniloss",
 ]
-
-_LAZY = ("data", "models", "reports", "train")  # imported on first use: they bring scikit-learn and matplotlib
-
-
-def __getattr__(name: str) -> object:
-    """Import the heavier subpackages (``uniloss.reports``, ``uniloss.train``, ...) on first access (PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        return importlib.import_module(f"uniloss.{name}")
-    raise AttributeError(f"module 'uniloss' has no attribute {name!r}")

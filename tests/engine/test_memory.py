@@ -117,17 +117,6 @@ def test_a_batch_that_fails_the_checks_is_not_remembered():
     assert torch.isfinite(criterion(second, labels))
 
 
-def test_state_dicts_saved_without_memory_still_load_strictly():
-    criterion = uniloss.UniLoss(AveragePrecision(), memory=8)
-    criterion(*_batches(1, seed=9)[0])
-    state = criterion.state_dict()
-    del state["_extra_state"]  # as saved before the memory existed
-    criterion.load_state_dict(state)  # strict by default
-    assert criterion.get_extra_state() == {"remembered": []}
-    holder = torch.nn.Sequential(uniloss.UniLoss(AveragePrecision()))
-    holder.load_state_dict({})
-
-
 def test_double_backward_is_refused_clearly():
     scores = torch.randn(12, requires_grad=True)
     labels = torch.tensor([1, 0] * 6)

@@ -1,7 +1,5 @@
 """``MetricRefactoring.default_parts()``: the parts a metric's loss uses when none is given, as objects."""
 
-import warnings
-
 import pytest
 import torch
 
@@ -57,58 +55,6 @@ def test_a_metric_overriding_default_parts_gets_them_and_shorthands_replace_one_
     functional = uniloss.uniloss(scores, labels, metric=_SharpAP(), generator=torch.Generator().manual_seed(0))
     module = uniloss.UniLoss(_SharpAP(), generator=torch.Generator().manual_seed(0))(scores, labels)
     torch.testing.assert_close(functional, module)
-
-
-def test_the_old_default_attributes_still_read_with_a_deprecation_warning():
-    with pytest.warns(DeprecationWarning, match=r"AveragePrecision.default_power` is deprecated") as record:
-        assert AveragePrecision().default_power == 1.5
-    assert record[0].filename == __file__
-    with pytest.warns(DeprecationWarning, match="default_power"):
-        assert AveragePrecision.default_power == 1.5  # on the class too
-    with pytest.warns(DeprecationWarning, match="default_temperature"):
-        assert uniloss.metrics.Accuracy(num_classes=3).default_temperature == 1.0
-    with pytest.warns(DeprecationWarning, match=r"default_anchors\(\)` is deprecated"):
-        assert isinstance(AveragePrecision().default_anchors(), PaperAnchors)
-    with pytest.warns(DeprecationWarning, match="default_anchors"):
-        assert isinstance(_SharpAP().default_anchors(), StructuredAnchors)
-
-
-def test_a_subclass_that_still_sets_the_old_attributes_warns_and_keeps_them():
-    with pytest.warns(DeprecationWarning, match="is deprecated: override") as record:
-
-        class _Legacy(AveragePrecision):
-            default_temperature = 0.5
-            default_power = 3.0
-
-            def default_anchors(self):
-                return PaperAnchors(good=2, nearby=2, bad=3)
-
-    assert sorted(str(w.message).split("`")[1] for w in record) == [
-        "_Legacy.default_anchors",
-        "_Legacy.default_power",
-        "_Legacy.default_temperature",
-    ]
-    assert all("override `default_parts()` instead" in str(w.message) for w in record)
-    assert {w.filename for w in record} == {__file__}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        criterion = uniloss.UniLoss(_Legacy())
-    assert criterion.relax.temperature == 0.5
-    assert criterion.interpolator.power == 3.0
-    assert (criterion.anchors.good, criterion.anchors.bad) == (2, 3)
-
-
-def test_an_old_default_anchors_override_may_still_call_the_base_one():
-    with pytest.warns(DeprecationWarning, match="default_anchors"):
-
-        class _Legacy(AveragePrecision):
-            def default_anchors(self):
-                return PaperAnchors(good=2, nearby=2, bad=super().default_anchors().bad)
-
-    with pytest.warns(DeprecationWarning, match=r"default_anchors\(\)` is deprecated"):  # the super() call
-        criterion = uniloss.UniLoss(_Legacy())
-    assert (criterion.anchors.good, criterion.anchors.bad) == (2, 16)
-    assert criterion.interpolator.power == 1.5  # the rest is AveragePrecision's
 
 
 def test_a_metric_of_the_base_class_gets_the_papers_parts():

@@ -21,7 +21,6 @@ from tests.test_constructors import CONSTRUCTOR_ERRORS
 from uniloss.anchors import PaperAnchors
 from uniloss.core import checks
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.deprecation import moved_names
 from uniloss.exact import accuracy, average_precision, pck
 from uniloss.metrics import (
     AUROC,
@@ -108,9 +107,6 @@ def row(name, fn, args, kwargs, exception, pattern):
 
 # fmt: off
 ERRORS = [
-    # --- deprecated module paths: an unknown name ---
-    row("moved-unknown-name", moved_names("uniloss.core.engine", {}), ("Nothing",), {},
-        AttributeError, r"module 'uniloss\.core\.engine' has no attribute 'Nothing'"),
     # --- average precision: functional ---
     row("ap-scores-list", average_precision, ([0.1, 0.2], T[:2]), {},
         TypeError, r"`scores` must be a torch\.Tensor, but got list\."),
@@ -477,8 +473,12 @@ ERRORS = [
         TypeError, r"`nearby` must be a non-negative int, but got str '16'\."),
     row("anchors-all-zero", PaperAnchors, (0, 0, 0, 0, 0), {},
         ValueError, r"`PaperAnchors` needs at least one anchor, but every count is 0\."),
-    row("register-name-taken", uniloss.register("accuracy"), (type("Clash", (), {}),), {},
+    row("register-name-taken", uniloss.register, (type("Clash", (), {"name": "accuracy"}),), {},
         ValueError, r"metric name 'accuracy' is already registered by Accuracy\."),
+    row("register-with-a-name", uniloss.register, ("accuracy",), {},
+        TypeError, r"register is used bare \(`@register`\) and reads the class's `name`, but got 'accuracy'\."),
+    row("register-without-a-name", uniloss.register, (type("Nameless", (), {}),), {},
+        ValueError, r"Nameless needs a non-empty string `name` to be registered\."),
     row("loss-metric-without-evaluate", _loss(_NoCounts()), (S,), {},
         NotImplementedError, r"_NoCounts does not depend on row counts alone"),
     # The primitive validators moved to core/checks.py from train/config.py and models/_checks.py.
@@ -524,8 +524,6 @@ CHECKED = [
     "interpolators/idw.py",
 ]
 """The engine, every metric and the engine's default parts; other samplers and interpolators have their own."""
-DEPRECATED_SHIMS = {"core/engine.py", "core/relax.py", "core/reference.py"}
-"""Old module paths: they hold no raise of their own (core/deprecation.py's has a row above)."""
 
 
 def _raise_statements() -> set[tuple[str, int, int]]:
@@ -533,8 +531,6 @@ def _raise_statements() -> set[tuple[str, int, int]]:
     found = set()
     for pattern in CHECKED:
         for path in sorted(SRC.glob(pattern)):
-            if str(path.relative_to(SRC)) in DEPRECATED_SHIMS:
-                continue
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Raise):
                     found.add((str(path.relative_to(SRC)), node.lineno, node.end_lineno))

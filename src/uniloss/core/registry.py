@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 __all__ = ["METRICS", "register"]
@@ -13,17 +12,19 @@ METRICS: dict[str, type] = {}
 _T = TypeVar("_T", bound=type)
 
 
-def register(name: str) -> Callable[[_T], _T]:
-    """Class decorator that registers a metric refactoring under ``name``.
+def register(cls: _T) -> _T:
+    """Class decorator that registers a metric refactoring under its ``name`` attribute (its one source).
 
     Raises:
-        ValueError: if ``name`` is already taken by another class.
+        TypeError: if ``cls`` is not a class (as in ``@register("x")``: the name comes from ``cls.name``).
+        ValueError: if ``cls.name`` is empty or already taken by another class.
     """
-
-    def decorate(cls: _T) -> _T:
-        if name in METRICS and METRICS[name] is not cls:
-            raise ValueError(f"metric name {name!r} is already registered by {METRICS[name].__name__}.")
-        METRICS[name] = cls
-        return cls
-
-    return decorate
+    if not isinstance(cls, type):
+        raise TypeError(f"register is used bare (`@register`) and reads the class's `name`, but got {cls!r}.")
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{cls.__name__} needs a non-empty string `name` to be registered.")
+    if name in METRICS and METRICS[name] is not cls:
+        raise ValueError(f"metric name {name!r} is already registered by {METRICS[name].__name__}.")
+    METRICS[name] = cls
+    return cls

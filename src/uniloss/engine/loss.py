@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from uniloss.anchors.base import AnchorSampler, AnchorSet
@@ -383,26 +381,6 @@ class UniLoss(torch.nn.Module):
     def set_extra_state(self, state: dict[str, list[torch.Tensor]]) -> None:
         """Restore the remembered examples of :meth:`get_extra_state`."""
         self.example_memory.load_state(state)
-
-    def _load_from_state_dict(
-        self,
-        state_dict: dict[str, Any],
-        prefix: str,
-        local_metadata: dict[str, Any],
-        strict: bool,
-        missing_keys: list[str],
-        unexpected_keys: list[str],
-        error_msgs: list[str],
-    ) -> None:
-        """Accept state dicts saved before the memory existed (no ``_extra_state`` entry): nothing remembered."""
-        key = prefix + "_extra_state"
-        had = key in state_dict
-        super()._load_from_state_dict(
-            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
-        )
-        if not had and key in missing_keys:
-            missing_keys.remove(key)
-            self.example_memory.reset()
 
     def reset_memory(self) -> None:
         """Forget the examples remembered from earlier batches (see ``memory``)."""

@@ -68,7 +68,7 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
     return value if validate_args else nan_if_any_nan(value, scores)
 
 
-@register("accuracy")
+@register
 class Accuracy(MetricRefactoring):
     """Accuracy as a UniLoss refactoring: per example, the true class against the other classes.
 

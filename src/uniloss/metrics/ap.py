@@ -94,7 +94,7 @@ def average_precision(
     return value if validate_args else nan_if_any_nan(value, scores)
 
 
-@register("average_precision")
+@register
 class AveragePrecision(MetricRefactoring):
     """Average precision as a UniLoss refactoring: every positive compared with every negative.
 

@@ -57,7 +57,7 @@ def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = Tru
     return value if validate_args else nan_if_any_nan(value, scores)
 
 
-@register("auroc")
+@register
 class AUROC(MetricRefactoring):
     """AUROC as a UniLoss refactoring: every positive compared with every negative.
 

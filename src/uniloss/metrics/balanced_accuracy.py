@@ -49,7 +49,7 @@ def balanced_accuracy(
     return BalancedAccuracy(threshold, average=average).exact(scores, targets, validate_args)
 
 
-@register("balanced_accuracy")
+@register
 class BalancedAccuracy(ThresholdMetric):
     """Balanced accuracy as a UniLoss refactoring: every score against the decision threshold.
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -12,7 +12,6 @@ from uniloss.anchors import AnchorSampler, PaperAnchors
 from uniloss.core.checks import check_instance
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.reprs import constructor_repr
-from uniloss.core.user_warnings import warn_user
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.relaxations import Relaxation, Sigmoid
 
@@ -48,49 +47,6 @@ class DefaultParts:
             raise TypeError(f"`interpolator` must be callable, but got {type(self.interpolator).__name__}.")
 
 
-_LEGACY_DEFAULTS = ("default_temperature", "default_power", "default_anchors")
-_FROM_LEGACY = "_uniloss_from_legacy_defaults"
-
-
-def _legacy_default_parts(cls: type[MetricRefactoring]) -> Any:
-    """``default_parts`` of a subclass that still sets the deprecated attributes: its parent's, with them applied."""
-    own = vars(cls)
-
-    def default_parts(self: MetricRefactoring) -> DefaultParts:
-        parts: DefaultParts = super(cls, self).default_parts()  # type: ignore[misc]  # cls is a subclass
-        if "default_temperature" in own:
-            parts = replace(parts, relax=Sigmoid(own["default_temperature"]))
-        if "default_power" in own:
-            parts = replace(parts, interpolator=InverseDistanceWeighting(own["default_power"]))
-        if "default_anchors" in own:
-            parts = replace(parts, anchors=own["default_anchors"](self))
-        return parts
-
-    setattr(default_parts, _FROM_LEGACY, True)
-    return default_parts
-
-
-class _DeprecatedDefault:
-    """A deprecated attribute that reads from :meth:`MetricRefactoring.default_parts` (on a class or an instance)."""
-
-    def __init__(self, part: str, attribute: str) -> None:
-        self.part, self.attribute = part, attribute
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, metric: MetricRefactoring | None, owner: type[MetricRefactoring]) -> Any:
-        warn_user(
-            f"`{owner.__name__}.{self.name}` is deprecated: use `default_parts().{self.part}.{self.attribute}`; "
-            "it is removed in the next release.",
-            DeprecationWarning,
-        )
-        if metric is None:  # read on the class: the built-in defaults need no constructor argument
-            metric = object.__new__(owner)
-        part = getattr(metric.default_parts(), self.part)
-        return getattr(part, self.attribute)
-
-
 class MetricRefactoring(ABC):
     """A metric refactored into comparisons of scores and a function of the resulting binaries.
 
@@ -107,9 +63,6 @@ class MetricRefactoring(ABC):
     :meth:`default_parts` gives the parts a loss of this metric uses when none is given (override it to change
     them); ``poolable`` says whether batches may be pooled (``UniLoss(memory=...)``). The loss is
     ``1 - metric`` when ``higher_is_better`` (metrics in ``[0, 1]``), else the metric itself.
-
-    ``default_temperature``, ``default_power`` and ``default_anchors()`` are deprecated: reading them warns and
-    reads :meth:`default_parts`; a subclass that still sets them gets them in its default parts, with a warning.
     """
 
     name: ClassVar[str] = ""
@@ -119,22 +72,6 @@ class MetricRefactoring(ABC):
     poolable: ClassVar[bool] = True
     """Whether the examples of several batches can be pooled along the first dimension of the scores and every
     target (``UniLoss(memory=...)``); ``False`` for metrics whose targets index queries."""
-    default_temperature = _DeprecatedDefault("relax", "temperature")
-    """Deprecated: ``default_parts().relax.temperature``."""
-    default_power = _DeprecatedDefault("interpolator", "power")
-    """Deprecated: ``default_parts().interpolator.power``."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        legacy = [name for name in _LEGACY_DEFAULTS if name in vars(cls)]
-        for name in legacy:
-            warn_user(
-                f"`{cls.__name__}.{name}` is deprecated: override `default_parts()` instead; it is removed in the "
-                "next release.",
-                DeprecationWarning,
-            )
-        if legacy and "default_parts" not in vars(cls):
-            cls.default_parts = _legacy_default_parts(cls)  # type: ignore[method-assign]
 
     def default_parts(self) -> DefaultParts:
         """The relaxation, anchor sampler and interpolator a loss of this metric uses when none is given.
@@ -148,19 +85,6 @@ class MetricRefactoring(ABC):
             InverseDistanceWeighting(power=1.5)
         """
         return DefaultParts()
-
-    def default_anchors(self) -> AnchorSampler:
-        """Deprecated: ``default_parts().anchors``, the anchor sampler used when the loss is built without one."""
-        warn_user(
-            f"`{type(self).__name__}.default_anchors()` is deprecated: use `default_parts().anchors`; it is removed "
-            "in the next release.",
-            DeprecationWarning,
-        )
-        for klass in type(self).__mro__:  # skip the default_parts built from this very method (no recursion)
-            method = vars(klass).get("default_parts")
-            if method is not None and not getattr(method, _FROM_LEGACY, False):
-                return method(self).anchors
-        return PaperAnchors()  # unreachable: MetricRefactoring has default_parts
 
     @abstractmethod
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:

@@ -54,7 +54,7 @@ def dice(
     return Dice(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
 
 
-@register("dice")
+@register
 class Dice(MaskMetric):
     """Dice coefficient as a UniLoss refactoring: the per-pixel binaries of :class:`~uniloss.metrics.IoU`.
 

@@ -79,7 +79,7 @@ def f1(
     return fbeta(scores, targets, 1.0, threshold, average, validate_args)
 
 
-@register("fbeta")
+@register
 class FBeta(ThresholdMetric):
     """F-beta as a UniLoss refactoring: every score against the decision threshold.
 
@@ -126,7 +126,7 @@ class FBeta(ThresholdMetric):
         return ratio(weighted, weighted + self.beta**2 * counts.fn.double() + counts.fp.double())
 
 
-@register("f1")
+@register
 class F1(FBeta):
     """F1 as a UniLoss refactoring: :class:`FBeta` with ``beta = 1`` (see there for the refactoring).
 

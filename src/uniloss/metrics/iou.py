@@ -55,7 +55,7 @@ def iou(
     return IoU(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
 
 
-@register("iou")
+@register
 class IoU(MaskMetric):
     """IoU (Jaccard index) of segmentation masks as a UniLoss refactoring: one binary per pixel (and class).
 

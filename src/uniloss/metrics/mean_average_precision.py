@@ -96,7 +96,7 @@ def mean_average_precision(
     return value if validate_args else nan_if_any_nan(value, scores)
 
 
-@register("mean_average_precision")
+@register
 class MeanAveragePrecision(MetricRefactoring):
     """Mean average precision as a UniLoss refactoring: per label, every positive against every negative.
 

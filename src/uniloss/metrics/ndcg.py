@@ -52,7 +52,7 @@ def ndcg(
     return NDCG(top_k).exact(scores, targets, groups, validate_args)
 
 
-@register("ndcg")
+@register
 class NDCG(RankingMetric):
     """NDCG as a UniLoss refactoring: each relevant item against the items of other relevance.
 

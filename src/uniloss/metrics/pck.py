@@ -122,7 +122,7 @@ def pck(
     return value if validate_args else nan_if_any_nan(value, heatmaps, joints, head_size)
 
 
-@register("pck")
+@register
 class PCK(MetricRefactoring):
     """PCK as a UniLoss refactoring: every positive pixel of a joint against every negative pixel.
 

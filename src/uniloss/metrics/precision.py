@@ -48,7 +48,7 @@ def precision(
     return Precision(threshold, average=average).exact(scores, targets, validate_args)
 
 
-@register("precision")
+@register
 class Precision(ThresholdMetric):
     """Precision as a UniLoss refactoring: every score against the decision threshold.
 

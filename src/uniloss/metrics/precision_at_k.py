@@ -54,7 +54,7 @@ def precision_at_k(
     return PrecisionAtK(top_k).exact(scores, targets, groups, validate_args)
 
 
-@register("precision_at_k")
+@register
 class PrecisionAtK(CutoffMetric):
     """Precision at k as a UniLoss refactoring: each relevant item against the irrelevant items of its query.
 

@@ -47,7 +47,7 @@ def recall(
     return Recall(threshold, average=average).exact(scores, targets, validate_args)
 
 
-@register("recall")
+@register
 class Recall(ThresholdMetric):
     """Recall as a UniLoss refactoring: every score against the decision threshold.
 

@@ -54,7 +54,7 @@ def recall_at_k(
     return RecallAtK(top_k).exact(scores, targets, groups, validate_args)
 
 
-@register("recall_at_k")
+@register
 class RecallAtK(CutoffMetric):
     """Recall at k as a UniLoss refactoring: the layout of :class:`~uniloss.metrics.PrecisionAtK`.
 

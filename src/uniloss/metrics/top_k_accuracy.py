@@ -56,7 +56,7 @@ def top_k_accuracy(
     return value if validate_args else nan_if_any_nan(value, scores)
 
 
-@register("top_k_accuracy")
+@register
 class TopKAccuracy(MetricRefactoring):
     """Top-k accuracy as a UniLoss refactoring: per example, the true class against every other class.
 
