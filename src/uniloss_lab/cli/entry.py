@@ -18,4 +18,3 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     return run(argv)
-
