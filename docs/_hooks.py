@@ -1,27 +1,11 @@
-"""MkDocs hook: the site's home page is the README, read at build time (no copy to keep in sync)."""
+"""mkdocstrings extension: the house docstrings (Google style with Sphinx roles) as griffe reads them."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import griffe
-from mkdocs.structure.files import File, Files
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def home_page(readme: str) -> str:
-    """The README with its links into ``docs/`` made relative to the docs folder, where the page lives."""
-    return re.sub(r"\]\(docs/", "](", readme)
-
-
-def on_files(files: Files, config: Any) -> Files:
-    """Add the README as ``index.md``."""
-    files.append(File.generated(config, "index.md", content=home_page(README.read_text())))
-    return files
-
 
 ROLE = re.compile(r":(?:class|func|meth|data|attr|mod|exc|obj):`(~?)([^`]+)`")
 

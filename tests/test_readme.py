@@ -2,7 +2,6 @@
 
 import re
 import runpy
-import subprocess
 import sys
 
 import pytest
@@ -68,14 +67,3 @@ def test_the_demo_shows_what_the_readme_says(monkeypatch, capsys):
     assert [int(row[0]) for row in rows] == list(range(1, 21))
     assert all(float(uni) > float(bce) for _, bce, uni in rows), out
     assert "AP asks only that the eights rank above the other digits" in out
-
-
-def test_import_uniloss_reaches_the_subpackages_lazily():
-    code = (
-        "import sys, uniloss\n"
-        "assert 'matplotlib' not in sys.modules and 'uniloss_lab.reports' not in sys.modules\n"
-        "print(uniloss_lab.reports.SurrogateMonitor.__name__, uniloss_lab.train.train.__name__)\n"
-        "try:\n    uniloss.no_such_thing\nexcept AttributeError as error:\n    print(error)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == ["SurrogateMonitor train", "module 'uniloss' has no attribute 'no_such_thing'"]
