@@ -300,7 +300,7 @@ def test_grads_are_finite_on_degenerate_batches(dtype, index, scores, targets, g
 
 @given(st.lists(st.integers(0, 300), min_size=1, max_size=40))
 def test_row_length_is_the_narrowest_cheapest_width_of_the_grid(lengths):
-    from uniloss.metrics import _ranking
+    from uniloss.metrics import ranking as _ranking
 
     chosen = _ranking.row_length(torch.tensor(lengths))
     real = [n for n in lengths if n > 0]

@@ -10,9 +10,9 @@ from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.interpolators import InverseDistanceWeighting
-from uniloss.metrics._ranking import check_ranking_inputs
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import DefaultParts, MetricRefactoring
+from uniloss.metrics.ranking import check_ranking_inputs
 
 __all__ = ["AveragePrecision", "average_precision"]
 

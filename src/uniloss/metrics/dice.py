@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import Counts, ratio
-from uniloss.metrics._segmentation import MaskMetric
+from uniloss.metrics.confusion import Counts, ratio
+from uniloss.metrics.segmentation import MaskMetric
 
 __all__ = ["Dice", "dice"]
 

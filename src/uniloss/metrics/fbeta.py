@@ -6,7 +6,7 @@ import torch
 
 from uniloss.core.checks import check_positive
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
+from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["F1", "FBeta", "f1", "fbeta"]
 

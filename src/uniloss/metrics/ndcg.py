@@ -6,7 +6,7 @@ import torch
 
 from uniloss.core.checks import check_positive_int
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import RankingMetric
+from uniloss.metrics.ranking import RankingMetric
 
 __all__ = ["NDCG", "ndcg"]
 
@@ -60,7 +60,7 @@ class NDCG(RankingMetric):
     ``c[i, j] = s_i - s_j``, and with every more relevant one, ``c[i, j] = s_j - s_i``, in separate rows, so the
     wrong counts give the number of items of other relevance above ``i``; its position follows by placing items
     of one level among themselves, and the metric is :func:`ndcg` of those positions (see
-    :mod:`uniloss.metrics._ranking`; items of relevance 0 add nothing to the DCG and need no row). A pair of
+    :mod:`uniloss.metrics.ranking`; items of relevance 0 add nothing to the DCG and need no row). A pair of
     relevant items of different relevance thus appears once for each item. With the items of a query sorted by
     relevance each item's comparisons are two runs of that order, cut into rows of ``L`` entries (the last one
     padded, a mask marks padding), ``L`` chosen to keep both padding and rows few; building the rows takes a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._confusion import Average, Counts, ThresholdMetric, ratio
+from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["Precision", "precision"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import CutoffMetric
+from uniloss.metrics.ranking import CutoffMetric
 
 __all__ = ["PrecisionAtK", "precision_at_k"]
 
@@ -62,7 +62,7 @@ class PrecisionAtK(CutoffMetric):
     its wrong count ``a_i`` is the number of irrelevant items above it; the ``m``-th relevant item of a query by
     ``a`` sits at position ``m + a_(m)`` (as in average precision), and the metric is :func:`precision_at_k` of
     those positions, with ``k`` in every denominator. Each item's comparisons fill rows of ``L`` entries (the
-    last one padded, a mask marks padding; see :mod:`uniloss.metrics._ranking`); building them syncs the device.
+    last one padded, a mask marks padding; see :mod:`uniloss.metrics.ranking`); building them syncs the device.
 
     Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
     (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
-from uniloss.metrics._ranking import CutoffMetric
+from uniloss.metrics.ranking import CutoffMetric
 
 __all__ = ["RecallAtK", "recall_at_k"]
 

@@ -1,6 +1,6 @@
 """Shared by the segmentation metrics (IoU, Dice): per-pixel binaries grouped by class and target.
 
-Binary masks: each pixel's score against the threshold, as in :mod:`uniloss.metrics._confusion`.
+Binary masks: each pixel's score against the threshold, as in :mod:`uniloss.metrics.confusion`.
 Multi-class masks: one binary per ``(pixel, class c)``, ``c`` against the strongest other class at that
 pixel, ``m = s_c - max_{j != c} s_j``, oriented ``+m`` where ``c`` is the true class and ``-m`` elsewhere.
 A right binary of the true class is a true positive (``c`` is the argmax), a wrong one a false negative; a
@@ -28,7 +28,9 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
-from uniloss.metrics._confusion import (
+from uniloss.metrics._unchecked import nan_if_any_nan
+from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.confusion import (
     Counts,
     check_threshold,
     counts_from_wrong,
@@ -37,8 +39,6 @@ from uniloss.metrics._confusion import (
     threshold_comparisons,
     threshold_counts,
 )
-from uniloss.metrics._unchecked import nan_if_any_nan
-from uniloss.metrics.base import MetricRefactoring
 
 
 def check_num_classes(num_classes: object) -> int | None:
@@ -155,7 +155,7 @@ class MaskMetric(MetricRefactoring):
         check_mask_inputs(scores, targets[0], self.num_classes, False, self.ignore_index)
 
     def comparisons(self, scores: torch.Tensor, *targets: torch.Tensor) -> Comparisons:
-        """Per-pixel binaries (see :mod:`uniloss.metrics._segmentation`), grouped by class and target."""
+        """Per-pixel binaries (see :mod:`uniloss.metrics.segmentation`), grouped by class and target."""
         return mask_comparisons(scores, targets[0], self.threshold, self.ignore_index)
 
     def evaluate_counts(self, wrong: torch.Tensor, comparisons: Comparisons) -> torch.Tensor:

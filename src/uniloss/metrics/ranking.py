@@ -40,9 +40,9 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
-from uniloss.metrics._confusion import ratio
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.confusion import ratio
 
 _ROW_COST = 12
 """Entries one row is worth when choosing the row length: the engine keeps an int64 count per row and anchor
