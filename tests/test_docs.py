@@ -17,6 +17,8 @@ BLOCKS = [(page, index) for page in PAGES for index in range(len(python_blocks(p
 
 def test_docs_have_pages_with_code():
     assert DOCS / "custom_metric.md" in PAGES
+    for part in ("relaxation", "anchors", "interpolator"):  # one guide per swappable part of the loss
+        assert DOCS / f"custom_{part}.md" in PAGES
     assert all(python_blocks(page) for page in PAGES)
 
 
