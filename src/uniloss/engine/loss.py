@@ -275,7 +275,10 @@ class UniLoss(torch.nn.Module):
             a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
             remembered, identically on every rank. A batch is remembered only once its loss is computed, so a
             batch that fails the checks (``validate_args``) never enters; with ``validate_args=False`` a batch of
-            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. The loss then
+            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. Only a batch whose
+            loss can train is remembered: one computed under ``torch.no_grad()`` or ``torch.inference_mode()``, or
+            of scores without gradient (``requires_grad=False``), such as a validation batch, is ranked with the
+            memory but never enters it. The loss then
             measures the pooled sample, not the batch alone. Call the module once per step (not once per
             output head), or each call remembers the same examples again. In ``eval()`` mode the memory is
             neither used nor updated. Refused by metrics that are not ``poolable`` (query groups). The examples
@@ -358,6 +361,7 @@ class UniLoss(torch.nn.Module):
                 scores = distributed.gather(scores)
                 targets = tuple(distributed.gather(target) for target in targets)
         pooling = bool(self.memory) and self.training
+        trains = torch.is_grad_enabled() and scores.requires_grad  # (False under no_grad and inference_mode)
         if pooling:
             scores, *rest = self.example_memory.pool((scores, *targets))
             targets = tuple(rest)
@@ -372,8 +376,8 @@ class UniLoss(torch.nn.Module):
             validate_args=self.validate_args,
             compile=self.compile_kernels,
         )
-        if pooling:
-            self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
+        if pooling and trains:  # only a batch that passed the checks and whose loss can train is remembered
+            self.example_memory.remember((scores, *targets))
         return loss
 
     def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
