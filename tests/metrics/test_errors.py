@@ -92,9 +92,9 @@ def _module(metric):
 
 
 def _remembering(metric, *first):
-    """A loss with ``memory`` that has already seen the batch ``first``."""
+    """A loss with ``memory`` that has already seen (and remembered) the training batch ``first``."""
     criterion = uniloss.UniLoss(metric, memory=8)
-    criterion(*first)
+    criterion(first[0].clone().requires_grad_(), *first[1:])
     return criterion
 
 

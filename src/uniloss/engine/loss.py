@@ -361,7 +361,6 @@ class UniLoss(torch.nn.Module):
                 scores = distributed.gather(scores)
                 targets = tuple(distributed.gather(target) for target in targets)
         pooling = bool(self.memory) and self.training
-        trains = torch.is_grad_enabled() and scores.requires_grad  # (False under no_grad and inference_mode)
         if pooling:
             scores, *rest = self.example_memory.pool((scores, *targets))
             targets = tuple(rest)
@@ -376,7 +375,7 @@ class UniLoss(torch.nn.Module):
             validate_args=self.validate_args,
             compile=self.compile_kernels,
         )
-        if pooling and trains:  # only a batch that passed the checks and whose loss can train is remembered
+        if pooling and scores.requires_grad:  # only a checked batch whose loss can train (not under no_grad)
             self.example_memory.remember((scores, *targets))
         return loss
 

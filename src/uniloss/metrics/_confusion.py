@@ -27,6 +27,7 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
@@ -156,11 +157,16 @@ def counts_from_wrong(wrong: torch.Tensor, comparisons: Comparisons) -> Counts:
     return Counts(positives - wrong_positives, wrong_negatives, wrong_positives, negatives - wrong_negatives)
 
 
-def threshold_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float) -> Counts:
-    """Confusion counts ``(1, C)`` straight from scores; a score equal to ``threshold`` is wrong for either label."""
+def threshold_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float, ties: Ties) -> Counts:
+    """Confusion counts ``(1, C)`` straight from scores.
+
+    A score equal to ``threshold`` is predicted negative (``ties="standard"``) or wrong for either label
+    (``"pessimistic"``).
+    """
     scores = scores.detach().unsqueeze(1) if scores.ndim == 1 else scores.detach()
     positive = targets.bool().reshape(scores.shape)
-    above, below = scores > threshold, scores < threshold
+    above = scores > threshold
+    below = ~above if ties == "standard" else scores < threshold
     return Counts(
         (positive & above).sum(0, keepdim=True),
         (~positive & ~below).sum(0, keepdim=True),
@@ -216,12 +222,17 @@ class ThresholdMetric(MetricRefactoring):
         """The metric of the counts: wrong binaries are false negatives (positive rows) or false positives."""
         return averaged(self.statistic, counts_from_wrong(wrong, comparisons), self.average)
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+    def exact(
+        self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True, *, ties: Ties
+    ) -> torch.Tensor:
         """The metric of ``(N,)`` or ``(N, L)`` scores thresholded directly (the functional forms' path), a scalar.
 
-        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` gives NaN.
+        A score equal to the threshold is predicted negative (``ties="standard"``, torchmetrics' ``preds >
+        threshold``) or wrong for either label (``"pessimistic"``, the refactoring's value). Checked, non-finite
+        scores are refused; unchecked, a NaN in ``scores`` gives NaN.
         """
+        ties = check_ties(ties)
         if validate_args:
             check_label_inputs(scores, targets, None, infer=True)
-        value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
+        value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold, ties), self.average)[0]
         return value if validate_args else nan_if_any_nan(value, scores)
