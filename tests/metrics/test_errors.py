@@ -448,6 +448,12 @@ ERRORS = [
         ValueError, r"`power` must be a positive float, but got 0\.0\."),
     row("module-power-bool", uniloss.UniLoss, (AveragePrecision(),), {"power": True},
         TypeError, r"`power` must be a positive float, but got bool True\."),
+    row("module-relax-class", uniloss.UniLoss, (AveragePrecision(),), {"relax": uniloss.Sigmoid},
+        TypeError, r"`relax` must be a uniloss Relaxation \(e\.g\. Sigmoid\) or None, but got the class Sigmoid; "
+        r"pass an instance: Sigmoid\(\)\."),
+    row("loss-interpolator-function", uniloss.uniloss, (S, T),
+        {"metric": AveragePrecision(), "interpolator": lambda squared, values: values.mean()},
+        TypeError, r"`interpolator` must be a uniloss Interpolator .*, but got function <lambda>\."),
     row("module-memory-negative", uniloss.UniLoss, (AveragePrecision(),), {"memory": -1},
         ValueError, r"`memory` must be a non-negative int, but got -1\."),
     row("module-memory-float", uniloss.UniLoss, (AveragePrecision(),), {"memory": 8.0},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Sequence
 
 import torch
@@ -230,6 +231,10 @@ def check_instance(name: str, value: object, kind: type, expected: str) -> None:
         ...
         TypeError: `generator` must be a torch.Generator, but got str 'seed'.
     """
+    if isinstance(value, type) and issubclass(value, kind):
+        raise TypeError(
+            f"`{name}` must be {expected}, but got the class {value.__name__}; pass an instance: {value.__name__}()."
+        )
     if not isinstance(value, kind):
         raise TypeError(f"`{name}` must be {expected}, but got {type(value).__name__} {_short_repr(value)}.")
 
@@ -242,6 +247,8 @@ def check_at_most(name: str, value: int, bound_name: str, bound: int) -> int:
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return value.__qualname__  # not "<function f at 0x...>"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -15,7 +15,7 @@ from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_interpolatio
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.base import MetricRefactoring, check_parts
 from uniloss.relaxations.base import Relaxation
 from uniloss.relaxations.sigmoid import Sigmoid
 
@@ -230,6 +230,7 @@ def uniloss(
     if not isinstance(metric, MetricRefactoring):
         raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
     if validate_args:
+        check_parts(relax, anchors, interpolator, optional=True)
         check_tensor("scores", scores)
         check_nonempty("scores", scores)
         metric.check(scores, *targets)
@@ -326,12 +327,7 @@ class UniLoss(torch.nn.Module):
             relax = Sigmoid(temperature)
         if power is not None:
             interpolator = InverseDistanceWeighting(power)
-        if relax is not None:
-            check_instance("relax", relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid) or None")
-        if anchors is not None:
-            check_instance("anchors", anchors, AnchorSampler, "a uniloss AnchorSampler or None")
-        if interpolator is not None and not callable(interpolator):
-            raise TypeError(f"`interpolator` must be callable or None, but got {type(interpolator).__name__}.")
+        check_parts(relax, anchors, interpolator, optional=True)
         if generator is not None:
             check_instance("generator", generator, torch.Generator, "a torch.Generator or None")
         self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
