@@ -173,7 +173,12 @@ ERRORS = [
         ValueError, r"`scores` must hold at least one example, but got shape \(\)\."),
     row("AP-loss-scores-list", AP_LOSS, ([0.1, 0.2], T[:2]), {},
         TypeError, r"`scores` must be a torch\.Tensor, but got list\."),
-    row("AP-loss-scores-other-device", AP_LOSS, (S.to(META), T), {},
+    row("AP-loss-scores-on-meta", AP_LOSS, (S.to(META), T), {},
+        ValueError, r"`scores` must hold values, but got a tensor on the meta device \(shape \(4,\)\); the loss "
+        r"depends on the values .*, so compute it on a real device such as 'cpu' or 'cuda'\."),
+    row("AP-module-scores-on-meta", _module(AveragePrecision()), (S.to(META), T.to(META)), {},
+        ValueError, r"`scores` must hold values, but got a tensor on the meta device \(shape \(4,\)\)"),
+    row("AP-check-scores-other-device", AveragePrecision().check, (S.to(META), T), {},
         ValueError, r"`targets` must be on the device of `scores` \(meta\), but got cpu\."),
     row("AP-module-targets-length", _module(AveragePrecision()), (S, T[:3]), {},
         ValueError, r"`targets` must have shape \(N,\) with N=4"),

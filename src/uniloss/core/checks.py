@@ -17,6 +17,7 @@ __all__ = [
     "check_finite",
     "check_finite_and_range",
     "check_floating",
+    "check_has_values",
     "check_image_batch",
     "check_instance",
     "check_integer_range",
@@ -128,6 +129,20 @@ def check_nonempty(name: str, value: torch.Tensor) -> None:
     """Raise ``ValueError`` if ``value`` has no example (a zero-sized first dimension)."""
     if value.ndim == 0 or value.shape[0] == 0:
         raise ValueError(f"`{name}` must hold at least one example, but got shape {_format_shape(tuple(value.shape))}.")
+
+
+def check_has_values(name: str, value: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``value`` is on the ``meta`` device, which holds shapes but no values.
+
+    Example:
+        >>> check_has_values("scores", torch.empty(3))
+    """
+    if value.device.type == "meta":
+        shape = _format_shape(tuple(value.shape))
+        raise ValueError(
+            f"`{name}` must hold values, but got a tensor on the meta device (shape {shape}); the loss depends on "
+            "the values (its anchors and exact metric), so compute it on a real device such as 'cpu' or 'cuda'."
+        )
 
 
 def check_floating(name: str, value: torch.Tensor) -> None:
