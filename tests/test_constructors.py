@@ -170,6 +170,9 @@ BAD = [
     # --- interpolators and relaxations ---
     Bad(InverseDistanceWeighting, "power", {"power": -1.0}, ValueError, r"`power` " + POSITIVE_FLOAT + r"-1\.0\."),
     Bad(Sigmoid, "temperature", {"temperature": 0}, ValueError, r"`temperature` " + POSITIVE_FLOAT + r"0\."),
+    Bad(Sigmoid, "temperature", {"temperature": 1e-39}, ValueError, r"`temperature` must be a positive float in "
+        r"\[1\.18e-38, 3\.4e\+38\]"),
+    Bad(Sigmoid, "temperature", {"temperature": 1e39}, ValueError, r"but got 1e\+39\."),
     Bad(Sigmoid, "temperature", {"temperature": "1"}, TypeError, r"`temperature` " + POSITIVE_FLOAT + r"str '1'\."),
     # --- the loss ---
     Bad(UniLoss, "metric", {"metric": "average_precision"}, TypeError,

@@ -16,6 +16,7 @@ __all__ = [
     "check_device",
     "check_finite",
     "check_finite_and_range",
+    "check_float32_normal",
     "check_floating",
     "check_has_values",
     "check_image_batch",
@@ -60,6 +61,26 @@ def check_positive(name: str, value: object) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be a positive float, but got {value!r}.")
     return float(value)
+
+
+def check_float32_normal(name: str, value: object, use: str) -> float:
+    """Return ``value`` as a float if it is a positive float32 normal number (``use``: why float32), else raise.
+
+    Raises:
+        TypeError: if ``value`` is not a real number.
+        ValueError: if it is not in ``[tiny, max]`` of float32 (about ``[1.18e-38, 3.4e38]``).
+
+    Example:
+        >>> check_float32_normal("temperature", 1e-39, "float32")
+        Traceback (most recent call last):
+        ...
+        ValueError: `temperature` must be a positive float in [1.18e-38, 3.4e+38] (float32), but got 1e-39.
+    """
+    number = check_positive(name, value)
+    low, high = torch.finfo(torch.float32).tiny, torch.finfo(torch.float32).max
+    if not low <= number <= high:
+        raise ValueError(f"`{name}` must be a positive float in [{low:.3g}, {high:.3g}] ({use}), but got {value!r}.")
+    return number
 
 
 def check_nonnegative_int(name: str, value: object) -> int:

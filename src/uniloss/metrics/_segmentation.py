@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -37,6 +38,7 @@ from uniloss.metrics._confusion import (
     threshold_comparisons,
     threshold_counts,
 )
+from uniloss.metrics._constructors import name_inherited_constructor
 from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
@@ -148,6 +150,10 @@ class MaskMetric(MetricRefactoring):
     Binaries as in this module's docstring, laid out in rows of one class and target (at most 1024 each), so a
     row's wrong count adds to ``FN`` (true class) or ``FP``: anchors cost O(rows). One device sync.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, num_classes: int | None = None, threshold: float = 0.0, ignore_index: int | None = None) -> None:
         self.num_classes = check_num_classes(num_classes)
