@@ -20,8 +20,9 @@ def _batch(n=32, seed=0):
 
 @pytest.fixture
 def fresh_warnings(monkeypatch):
-    """Every once-per-run warning not yet given."""
+    """Every once-per-run warning not yet given, and the checks' call counts from zero (the next call checks)."""
     monkeypatch.setattr(diagnostics, "_WARNED", set())
+    monkeypatch.setattr(diagnostics, "_CALLS", {})
 
 
 # --- temperature, meta device ----------------------------------------------------------------------------------
@@ -130,3 +131,15 @@ def test_a_given_generator_is_still_used_and_left_as_given():
     criterion(scores, targets)
     assert criterion.generator is generator
     assert not torch.equal(generator.get_state(), state)
+
+
+def test_the_diagnostics_run_at_calls_that_are_powers_of_two(fresh_warnings):
+    due = [diagnostics._due("kind") for _ in range(9)]
+    assert [call for call, yes in enumerate(due, 1) if yes] == [1, 2, 4, 8]
+
+
+def test_inside_cuda_graph_capture_the_default_cuda_generator_is_used(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
+    criterion = uniloss.UniLoss(AveragePrecision())
+    assert criterion._default_generator(torch.device("cuda")) is None  # the generator capture registers
+    assert criterion._own_generator is None

@@ -12,6 +12,8 @@ __all__ = ["PROBABILITIES", "SATURATED", "warn_if_probabilities", "warn_if_satur
 
 _WARNED: set[str] = set()
 """The kinds of warning already given in this process (the text before the first colon)."""
+_CALLS: dict[str, int] = {}
+"""How many times each check was asked for: it runs at the 1st, 2nd, 4th, 8th, ... time (its cost vanishes)."""
 
 PROBABILITIES = "scores look like probabilities"
 SATURATED = "the relaxation is saturated"
@@ -25,13 +27,21 @@ def warn_once(message: str) -> None:
         warn_user(message, UserWarning)
 
 
+def _due(kind: str) -> bool:
+    """Whether the check of ``kind`` runs at this call: not once warned, else at call numbers that are powers of 2."""
+    if kind in _WARNED:
+        return False
+    count = _CALLS[kind] = _CALLS.get(kind, 0) + 1
+    return count & (count - 1) == 0
+
+
 def warn_if_probabilities(scores: torch.Tensor, relax: Relaxation) -> None:
     """Warn once if every score lies in ``[0, 1]`` while the relaxation is a :class:`Sigmoid` of raw logits.
 
     Sigmoid outputs as scores (the published code's mistake) keep every comparison within ``[-1, 1]``, so the
-    relaxed binaries never approach an anchor. One reduction and one device sync, skipped once warned.
+    relaxed binaries never approach an anchor. One reduction and one device sync, at the 1st, 2nd, 4th, ... call.
     """
-    if PROBABILITIES in _WARNED or not isinstance(relax, Sigmoid) or scores.numel() < 2:
+    if not isinstance(relax, Sigmoid) or scores.numel() < 2 or not _due(PROBABILITIES):
         return
     low, high = torch.aminmax(scores.detach())
     if bool((low >= 0) & (high <= 1)):
@@ -46,9 +56,9 @@ def warn_if_saturated(values: torch.Tensor, mask: torch.Tensor | None, relax: Re
     """Warn once if even the comparison nearest 0 has a slope of exactly 0 under a :class:`Sigmoid` relaxation.
 
     The sigmoid's slope falls with ``|c|``, so then every slope underflows and the gradient is exactly zero.
-    One reduction and one device sync, skipped once warned.
+    A few operations and one device sync, at the 1st, 2nd, 4th, ... call.
     """
-    if SATURATED in _WARNED or not isinstance(relax, Sigmoid) or not values.requires_grad:
+    if not isinstance(relax, Sigmoid) or not values.requires_grad or not _due(SATURATED):
         return
     size = values.detach().abs()
     if mask is not None:

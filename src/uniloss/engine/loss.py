@@ -204,7 +204,8 @@ def uniloss(
         interpolator: interpolation (default: ``metric.default_parts().interpolator``).
         generator: random source of the anchors; a seeded one repeats exactly. Without one this function draws
             from the global random stream, as torch's random functions do; :class:`UniLoss` keeps its own.
-        validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+        validate_args: check the inputs and that scores are finite (device syncs), and warn as
+            :class:`UniLoss` does about probabilities as scores and a saturated relaxation; ``False`` for hot loops.
         compile: on layouts too large for the small-problem path (anchors x binaries above 2^18), run the
             elementwise work of the distances and their gradient as kernels compiled by ``torch.compile``
             (inductor; on the CPU it needs a C++ compiler, on CUDA Triton). The first such call compiles (seconds
@@ -272,7 +273,7 @@ class UniLoss(torch.nn.Module):
             default CUDA generator is used (the one capture registers).
         validate_args: check inputs on every call (device syncs), and warn once when every score lies in
             ``[0, 1]`` (probabilities, where raw logits are expected) or the relaxation is saturated (zero
-            gradient); ``False`` for hot loops.
+            gradient), looked for at the 1st, 2nd, 4th, 8th, ... call; ``False`` for hot loops.
         compile: compile the elementwise work of the distances with ``torch.compile`` (see :func:`uniloss`).
         distributed: under an initialised process group of several ranks, gather scores and targets from
             every rank (keeping the local gradient) and return the loss of the global batch, identical on
