@@ -150,7 +150,8 @@ BAD = [
     Bad(DefaultParts, "anchors", {"anchors": 49}, TypeError,
         r"`anchors` must be a uniloss AnchorSampler \(e\.g\. PaperAnchors\), but got int 49\."),
     Bad(DefaultParts, "interpolator", {"interpolator": 2.0}, TypeError,
-        r"`interpolator` must be callable, but got float\."),
+        r"`interpolator` must be a uniloss Interpolator \(e\.g\. InverseDistanceWeighting\); for a function of "
+        r"\(squared_distances, values\), subclass Interpolator and implement __call__, but got float 2\.0\."),
     *[
         Bad(cls, name, {name: value}, error, rf"`{name}` " + NON_NEGATIVE + shown)
         for cls in (PaperAnchors, StructuredAnchors)
@@ -171,6 +172,9 @@ BAD = [
     # --- interpolators and relaxations ---
     Bad(InverseDistanceWeighting, "power", {"power": -1.0}, ValueError, r"`power` " + POSITIVE_FLOAT + r"-1\.0\."),
     Bad(Sigmoid, "temperature", {"temperature": 0}, ValueError, r"`temperature` " + POSITIVE_FLOAT + r"0\."),
+    Bad(Sigmoid, "temperature", {"temperature": 1e-39}, ValueError, r"`temperature` must be a positive float in "
+        r"\[1\.18e-38, 3\.4e\+38\]"),
+    Bad(Sigmoid, "temperature", {"temperature": 1e39}, ValueError, r"but got 1e\+39\."),
     Bad(Sigmoid, "temperature", {"temperature": "1"}, TypeError, r"`temperature` " + POSITIVE_FLOAT + r"str '1'\."),
     # --- the loss ---
     Bad(UniLoss, "metric", {"metric": "average_precision"}, TypeError,
@@ -184,9 +188,15 @@ BAD = [
     Bad(UniLoss, "relax", {"metric": AP, "relax": torch.nn.Sigmoid()}, TypeError,
         r"`relax` must be a uniloss Relaxation \(e\.g\. Sigmoid\) or None, but got Sigmoid Sigmoid\(\)\."),
     Bad(UniLoss, "anchors", {"metric": AP, "anchors": "paper"}, TypeError,
-        r"`anchors` must be a uniloss AnchorSampler or None, but got str 'paper'\."),
+        r"`anchors` must be a uniloss AnchorSampler \(e\.g\. PaperAnchors\) or None, but got str 'paper'\."),
+    Bad(UniLoss, "anchors", {"metric": AP, "anchors": PaperAnchors}, TypeError,
+        r"`anchors` must be .*, but got the class PaperAnchors; pass an instance: PaperAnchors\(\)\."),
     Bad(UniLoss, "interpolator", {"metric": AP, "interpolator": 1.5}, TypeError,
-        r"`interpolator` must be callable or None, but got float\."),
+        r"`interpolator` must be a uniloss Interpolator \(e\.g\. InverseDistanceWeighting\) or None; .*, but got "
+        r"float 1\.5\."),
+    Bad(UniLoss, "interpolator", {"metric": AP, "interpolator": lambda squared, values: values.mean()}, TypeError,
+        r"`interpolator` must be a uniloss Interpolator .* subclass Interpolator and implement __call__, but got "
+        r"function <lambda>\."),
     Bad(UniLoss, "generator", {"metric": AP, "generator": 0}, TypeError,
         r"`generator` must be a torch\.Generator or None, but got int 0\."),
     Bad(UniLoss, "validate_args", {"metric": AP, "validate_args": "no"}, TypeError,

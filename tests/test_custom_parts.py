@@ -192,3 +192,34 @@ def test_the_four_base_classes_are_exported_together_and_abstract(name, package)
     assert name in getattr(uniloss, package).__all__
     with pytest.raises(TypeError, match="abstract"):
         base()
+
+
+@pytest.mark.parametrize("size", [16, 2048], ids=["small-dense-path", "large-distance-sums-path"])
+def test_a_custom_interpolator_with_only_call_trains_on_small_and_large_batches(size):
+    scores = torch.randn(size, generator=torch.Generator().manual_seed(5), dtype=torch.float64).requires_grad_()
+    labels = _batch(n=size)[1]
+    metric = uniloss.metrics.AveragePrecision()
+    anchors = PaperAnchors()
+    binaries = metric.comparisons(scores, labels).values.numel()
+    assert (binaries * 49 > 1 << 18) == (size > 16)  # the engine's two paths
+    loss = uniloss.UniLoss(metric, anchors=anchors, interpolator=GaussianKernel(), generator=torch.Generator())(
+        scores, labels
+    )
+    loss.backward()
+    assert 0 <= float(loss) <= 1
+    assert torch.isfinite(scores.grad).all()
+    assert scores.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("make", [uniloss.UniLoss, uniloss.metrics.DefaultParts], ids=["UniLoss", "DefaultParts"])
+def test_a_plain_function_as_interpolator_is_refused_at_construction_saying_what_to_do(make):
+    def nearest(squared_distances, values):
+        return values[squared_distances.argmin()]
+
+    options = {"metric": uniloss.metrics.AveragePrecision()} if make is uniloss.UniLoss else {}
+    with pytest.raises(
+        TypeError,
+        match=r"`interpolator` must be a uniloss Interpolator .*subclass Interpolator and "
+        r"implement __call__, but got function .*nearest\.",
+    ):
+        make(interpolator=nearest, **options)

@@ -77,8 +77,8 @@ _LAB = {"uniloss_lab/__init__.py": "", "uniloss_lab/train/__init__.py": ""}
         (
             {
                 **_LAB,
-                "uniloss_lab/train/loop.py": "from uniloss.metrics.ranking import x\n",
-                "metrics/ranking.py": "",
+                "uniloss_lab/train/loop.py": "from uniloss.metrics._ranking import x\n",
+                "metrics/_ranking.py": "",
             },
             "private _ranking",
         ),
@@ -107,8 +107,8 @@ def test_the_library_imports_and_trains_with_torch_alone(tmp_path):
 
 def test_the_check_accepts_own_package_private_and_downward_public_imports(tmp_path):
     files = {
-        "metrics/ranking.py": "from uniloss.core.checks import check\n",
-        "metrics/ap.py": "'uniloss.metrics.ranking'\nfrom uniloss.metrics.ranking import _helper\n",
+        "metrics/_ranking.py": "from uniloss.core.checks import check\n",
+        "metrics/ap.py": "'uniloss.metrics._ranking'\nfrom uniloss.metrics._ranking import _helper\n",
         "core/checks.py": "",
     }
     edges, problems = import_graph.collect(_tree(tmp_path, files))

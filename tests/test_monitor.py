@@ -77,7 +77,7 @@ def test_monitor_with_memory_compares_the_pooled_sample() -> None:
     )
     monitor = SurrogateMonitor(criterion)
     generator = torch.Generator().manual_seed(2)
-    batches = [(torch.randn(4, generator=generator), torch.tensor([1, 0, 0, 1])) for _ in range(3)]
+    batches = [(torch.randn(4, generator=generator).requires_grad_(), torch.tensor([1, 0, 0, 1])) for _ in range(3)]
     for scores, labels in batches:
         monitor.record(criterion(scores, labels), scores, labels)
     pooled = torch.cat([batches[2][0], batches[1][0], batches[0][0][:2]])

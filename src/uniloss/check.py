@@ -115,7 +115,9 @@ def check_metric(
         metric: the refactoring to check.
         scores: an example batch of scores (float).
         *targets: its targets, as the metric takes them.
-        reference: optional ``(scores, *targets) -> metric`` computed another way (for example a NumPy loop).
+        reference: optional ``(scores, *targets) -> metric`` computed another way (for example a NumPy loop),
+            with a tie counted wrong as the hard step does: for a function of :mod:`uniloss.exact`, pass
+            ``functools.partial(function, ties="pessimistic")``.
         temperature: temperature of the sigmoid in the gradient and edge-batch checks.
         num_configurations: random configurations compared between the dense and the count paths.
         max_gradcheck_examples: examples kept (along the first dimension) for gradcheck.

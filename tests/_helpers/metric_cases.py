@@ -7,6 +7,7 @@ fails for a registered metric without one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import pytest
@@ -35,7 +36,8 @@ class MetricCase(NamedTuple):
     scores: torch.Tensor
     targets: tuple[torch.Tensor, ...]
     exact: Callable[..., torch.Tensor]
-    """``exact(scores, *targets)``: the functional form of the metric with the instance's options."""
+    """``exact(scores, *targets)``: the functional form of the metric with the instance's options and the
+    refactoring's tie rule (``ties="pessimistic"``), so it equals ``evaluate`` of the hard step."""
 
 
 # Random draws are made in float64 and cast, so the batches of all dtypes are roundings of one batch.
@@ -45,13 +47,20 @@ def _average_precision(generator: torch.Generator, dtype: torch.dtype) -> Metric
     targets = (torch.rand(10, generator=generator) < 0.4).long()
     targets[:2] = torch.tensor([1, 0])  # at least one positive and one negative
     scores = torch.randn(10, generator=generator, dtype=torch.float64).to(dtype)
-    return MetricCase(uniloss.metrics.AveragePrecision(), scores, (targets,), uniloss.exact.average_precision)
+    return MetricCase(
+        uniloss.metrics.AveragePrecision(),
+        scores,
+        (targets,),
+        partial(uniloss.exact.average_precision, ties="pessimistic"),
+    )
 
 
 def _accuracy(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     scores = torch.randn(8, 4, generator=generator, dtype=torch.float64).to(dtype)
     targets = torch.randint(0, 4, (8,), generator=generator)
-    return MetricCase(uniloss.metrics.Accuracy(num_classes=4), scores, (targets,), uniloss.exact.accuracy)
+    return MetricCase(
+        uniloss.metrics.Accuracy(num_classes=4), scores, (targets,), partial(uniloss.exact.accuracy, ties="pessimistic")
+    )
 
 
 def _pck(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
@@ -63,14 +72,14 @@ def _pck(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     metric = uniloss.metrics.PCK(threshold=0.5)
 
     def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-        return uniloss.exact.pck(scores, *targets, threshold=metric.threshold)
+        return uniloss.exact.pck(scores, *targets, threshold=metric.threshold, ties="pessimistic")
 
     return MetricCase(metric, heatmaps, (joints, visible, head_size), exact)
 
 
 def _auroc(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     case = _average_precision(generator, dtype)
-    return case._replace(metric=uniloss.metrics.AUROC(), exact=auroc)
+    return case._replace(metric=uniloss.metrics.AUROC(), exact=partial(auroc, ties="pessimistic"))
 
 
 def _labels(
@@ -89,7 +98,7 @@ def _threshold_case(metric: MetricRefactoring, functional: Callable[..., torch.T
         scores, targets = _labels(generator, dtype, (8, 3))
 
         def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-            return functional(scores, *targets, threshold=0.25, average=metric.average, **options)
+            return functional(scores, *targets, threshold=0.25, average=metric.average, ties="pessimistic", **options)
 
         return MetricCase(metric, scores, (targets,), exact)
 
@@ -106,7 +115,7 @@ def _ranking_case(metric: MetricRefactoring, functional: Callable[..., torch.Ten
         scores = torch.randn(12, generator=generator, dtype=torch.float64).to(dtype)
 
         def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-            return functional(scores, *targets, **options)
+            return functional(scores, *targets, ties="pessimistic", **options)
 
         return MetricCase(metric, scores, (targets, groups), exact)
 
@@ -116,7 +125,12 @@ def _ranking_case(metric: MetricRefactoring, functional: Callable[..., torch.Ten
 def _mean_average_precision(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
     scores, targets = _labels(generator, dtype, (10, 4))
     targets[:, 3] = 0  # a label without a positive
-    return MetricCase(uniloss.metrics.MeanAveragePrecision(num_labels=4), scores, (targets,), mean_average_precision)
+    return MetricCase(
+        uniloss.metrics.MeanAveragePrecision(num_labels=4),
+        scores,
+        (targets,),
+        partial(mean_average_precision, ties="pessimistic"),
+    )
 
 
 def _top_k_accuracy(generator: torch.Generator, dtype: torch.dtype) -> MetricCase:
@@ -124,7 +138,7 @@ def _top_k_accuracy(generator: torch.Generator, dtype: torch.dtype) -> MetricCas
     targets = torch.randint(0, 5, (8,), generator=generator)
 
     def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-        return top_k_accuracy(scores, *targets, top_k=2)
+        return top_k_accuracy(scores, *targets, top_k=2, ties="pessimistic")
 
     return MetricCase(uniloss.metrics.TopKAccuracy(num_classes=5, top_k=2), scores, (targets,), exact)
 
@@ -138,7 +152,7 @@ def _mask_case(metric_class: type, functional: Callable[..., torch.Tensor]):
         targets[0, 0, 0] = 255
 
         def exact(scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
-            return functional(scores, *targets, ignore_index=255)
+            return functional(scores, *targets, ignore_index=255, ties="pessimistic")
 
         return MetricCase(metric_class(num_classes=3, ignore_index=255), scores, (targets,), exact)
 

@@ -8,6 +8,7 @@ import torch
 import uniloss
 from uniloss.anchors import PaperAnchors
 from uniloss.core.comparisons import Comparisons
+from uniloss.engine import diagnostics
 from uniloss.engine.reference import dense_uniloss
 from uniloss.metrics import PCK, Accuracy, AveragePrecision, MetricRefactoring
 
@@ -141,9 +142,7 @@ def test_a_perfect_saturated_batch_sits_on_the_ground_truth_anchor():
     ("targets", "expected"), [(torch.zeros(5, dtype=torch.long), 1.0), (torch.ones(5, dtype=torch.long), 0.0)]
 )
 def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(targets, expected, monkeypatch):
-    from uniloss.engine import loss as engine_loss
-
-    monkeypatch.setattr(engine_loss, "_WARNED", set())
+    monkeypatch.setattr(diagnostics, "_WARNED", set())
     scores = torch.randn(5, requires_grad=True)
     with pytest.warns(UserWarning, match="no comparison") as record:
         loss = uniloss.UniLoss(AveragePrecision())(scores, targets)
@@ -158,9 +157,7 @@ def test_an_ap_batch_without_pairs_gives_the_constant_loss_and_zero_gradients(ta
 
 @pytest.mark.parametrize("form", ["module", "function", "compiled"])
 def test_the_no_comparison_warning_points_at_the_callers_line(form, monkeypatch):
-    from uniloss.engine import loss as engine_loss
-
-    monkeypatch.setattr(engine_loss, "_WARNED", set())
+    monkeypatch.setattr(diagnostics, "_WARNED", set())
     criterion = uniloss.UniLoss(AveragePrecision())
     if form == "function":
         criterion = functools.partial(uniloss.uniloss, metric=AveragePrecision())
@@ -184,9 +181,7 @@ class _RightPairsOrAll(_RightPairs):
 
 @pytest.mark.parametrize("targets", [torch.zeros(5, dtype=torch.long), torch.ones(5, dtype=torch.long)])
 def test_a_metric_with_only_evaluate_gives_the_constant_loss_on_a_batch_without_binaries(targets, monkeypatch):
-    from uniloss.engine import loss as engine_loss
-
-    monkeypatch.setattr(engine_loss, "_WARNED", set())
+    monkeypatch.setattr(diagnostics, "_WARNED", set())
     metric = _RightPairsOrAll()
     assert not metric.uses_counts
     scores = torch.randn(5, requires_grad=True)

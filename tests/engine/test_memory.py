@@ -50,8 +50,9 @@ def test_gradients_reach_only_the_current_batch_and_differ_from_the_batch_alone(
 def test_eval_mode_neither_uses_nor_updates_the_memory():
     (first, first_labels), (second, labels) = _batches(2, seed=4)
     criterion = uniloss.UniLoss(AveragePrecision(), memory=32, generator=torch.Generator().manual_seed(0))
-    criterion(first, first_labels)
+    criterion(first.requires_grad_(), first_labels)
     remembered = criterion.get_extra_state()["remembered"]
+    assert remembered
     criterion.eval()
     loss = criterion(second, labels)
     alone = uniloss.UniLoss(AveragePrecision(), generator=torch.Generator().manual_seed(0))
@@ -107,14 +108,40 @@ def test_training_with_memory_raises_ap_on_small_batches():
 def test_a_batch_that_fails_the_checks_is_not_remembered():
     (first, first_labels), (second, labels) = _batches(2, seed=8)
     criterion = uniloss.UniLoss(AveragePrecision(), memory=32, generator=torch.Generator().manual_seed(0))
-    criterion(first, first_labels)
+    criterion(first.requires_grad_(), first_labels)
     remembered = criterion.get_extra_state()["remembered"]
+    assert remembered
     broken = second.clone()
     broken[3] = float("nan")
     with pytest.raises(ValueError, match="`scores` must be finite"):
         criterion(broken, labels)
     assert all(torch.equal(a, b) for a, b in zip(remembered, criterion.get_extra_state()["remembered"], strict=True))
     assert torch.isfinite(criterion(second, labels))
+
+
+@pytest.mark.parametrize("validation", ["no_grad", "inference_mode", "scores_without_grad"])
+def test_a_validation_loss_in_training_mode_leaves_only_training_examples_in_the_memory(validation):
+    (train, train_labels), (held_out, held_out_labels), (nxt, next_labels) = _batches(3, seed=5)
+    criterion = uniloss.UniLoss(AveragePrecision(), memory=512, generator=torch.Generator().manual_seed(0))
+    criterion(train.clone().requires_grad_(), train_labels)
+    if validation == "scores_without_grad":
+        criterion(held_out, held_out_labels)
+    else:
+        with torch.no_grad() if validation == "no_grad" else torch.inference_mode():
+            criterion(held_out.clone().requires_grad_(), held_out_labels)
+    remembered_scores, remembered_labels = criterion.example_memory.examples
+    assert torch.equal(remembered_scores, train)
+    assert torch.equal(remembered_labels, train_labels)
+    generator_state = criterion.generator.get_state()
+    loss = criterion(nxt.clone().requires_grad_(), next_labels)  # ranked with the training examples only
+    expected = uniloss.uniloss(
+        torch.cat([nxt, train]),
+        torch.cat([next_labels, train_labels]),
+        metric=AveragePrecision(),
+        generator=torch.Generator().set_state(generator_state),
+    )
+    assert torch.equal(loss.detach(), expected)
+    assert criterion.example_memory.examples[0].shape == (32,)
 
 
 def test_double_backward_is_refused_clearly():

@@ -111,18 +111,20 @@ def test_zero_denominators_give_zero_as_sklearn_zero_division_zero(name, average
     assert_close(value, _sklearn(name, scores, targets, 0.0, average))
 
 
-def test_a_score_at_the_threshold_is_wrong_for_either_label():
-    # A positive at the threshold is a false negative, a negative there a false positive.
+def test_a_score_at_the_threshold_is_predicted_negative_by_default_and_wrong_for_either_label_when_pessimistic():
     scores, targets = torch.tensor([0.0, 0.0, 2.0, -2.0]), torch.tensor([1, 0, 1, 0])
-    assert_close(precision(scores, targets), 1 / 2)  # TP 1, FP 1 (the negative at 0)
-    assert_close(recall(scores, targets), 1 / 2)  # TP 1, FN 1 (the positive at 0)
-    assert_close(f1(scores, targets), 1 / 2)
-    assert_close(balanced_accuracy(scores, targets), (1 / 2 + 1 / 2) / 2)
-    # scikit-learn on predictions scores > 0 counts the negative at 0 as a true negative.
+    # Pessimistic: a positive at the threshold is a false negative, a negative there a false positive.
+    assert_close(precision(scores, targets, ties="pessimistic"), 1 / 2)  # TP 1, FP 1 (the negative at 0)
+    assert_close(recall(scores, targets, ties="pessimistic"), 1 / 2)  # TP 1, FN 1 (the positive at 0)
+    assert_close(f1(scores, targets, ties="pessimistic"), 1 / 2)
+    assert_close(balanced_accuracy(scores, targets, ties="pessimistic"), (1 / 2 + 1 / 2) / 2)
+    # Standard: predictions scores > 0, as scikit-learn on those predictions and torchmetrics.
     y_pred = (scores > 0).long().numpy()
+    assert_close(precision(scores, targets), precision_score(targets.numpy(), y_pred))
+    assert_close(balanced_accuracy(scores, targets), balanced_accuracy_score(targets.numpy(), y_pred))
+    assert_close(recall(scores, targets), recall_score(targets.numpy(), y_pred))
+    assert_close(f1(scores, targets), f1_score(targets.numpy(), y_pred))
     assert precision_score(targets.numpy(), y_pred) == 1.0
-    assert balanced_accuracy_score(targets.numpy(), y_pred) == (1 / 2 + 1) / 2
-    assert recall_score(targets.numpy(), y_pred) == 1 / 2  # the positive at 0 is a false negative there too
 
 
 def test_sklearn_balanced_accuracy_does_not_take_multilabel_input():
@@ -157,7 +159,7 @@ def test_evaluate_of_hard_step_equals_the_functionals_with_ties(batch):
     for metric_class, functional, _ in METRICS.values():
         for average in ("macro", "micro"):
             metric = metric_class(threshold=threshold, num_labels=labels, average=average)
-            expected = functional(scores, targets, threshold=threshold, average=average)
+            expected = functional(scores, targets, threshold=threshold, average=average, ties="pessimistic")
             assert exact_from_hard_step(metric, scores, targets) == expected, f"{metric}"
 
 

@@ -91,9 +91,9 @@ def _module(metric):
 
 
 def _remembering(metric, *first):
-    """A loss with ``memory`` that has already seen the batch ``first``."""
+    """A loss with ``memory`` that has already seen (and remembered) the training batch ``first``."""
     criterion = uniloss.UniLoss(metric, memory=8)
-    criterion(*first)
+    criterion(first[0].clone().requires_grad_(), *first[1:])
     return criterion
 
 
@@ -169,7 +169,12 @@ ERRORS = [
         ValueError, r"`scores` must hold at least one example, but got shape \(\)\."),
     row("AP-loss-scores-list", AP_LOSS, ([0.1, 0.2], T[:2]), {},
         TypeError, r"`scores` must be a torch\.Tensor, but got list\."),
-    row("AP-loss-scores-other-device", AP_LOSS, (S.to(META), T), {},
+    row("AP-loss-scores-on-meta", AP_LOSS, (S.to(META), T), {},
+        ValueError, r"`scores` must hold values, but got a tensor on the meta device \(shape \(4,\)\); the loss "
+        r"depends on the values .*, so compute it on a real device such as 'cpu' or 'cuda'\."),
+    row("AP-module-scores-on-meta", _module(AveragePrecision()), (S.to(META), T.to(META)), {},
+        ValueError, r"`scores` must hold values, but got a tensor on the meta device \(shape \(4,\)\)"),
+    row("AP-check-scores-other-device", AveragePrecision().check, (S.to(META), T), {},
         ValueError, r"`targets` must be on the device of `scores` \(meta\), but got cpu\."),
     row("AP-module-targets-length", _module(AveragePrecision()), (S, T[:3]), {},
         ValueError, r"`targets` must have shape \(N,\) with N=4"),
@@ -438,12 +443,30 @@ ERRORS = [
         ValueError, r"`temperature` must be a positive float, but got -0\.1\."),
     row("module-temperature-inf", uniloss.UniLoss, (AveragePrecision(),), {"temperature": INF},
         ValueError, r"`temperature` must be a positive float, but got inf\."),
+    row("module-temperature-below-float32", uniloss.UniLoss, (AveragePrecision(),), {"temperature": 1e-39},
+        ValueError, r"`temperature` must be a positive float in \[1\.18e-38, 3\.4e\+38\] \(comparisons are divided "
+        r"by it and its inverse is a float32 factor\), but got 1e-39\."),
     row("module-temperature-str", uniloss.UniLoss, (AveragePrecision(),), {"temperature": "1"},
         TypeError, r"`temperature` must be a positive float, but got str '1'\."),
     row("module-power-zero", uniloss.UniLoss, (AveragePrecision(),), {"power": 0.0},
         ValueError, r"`power` must be a positive float, but got 0\.0\."),
     row("module-power-bool", uniloss.UniLoss, (AveragePrecision(),), {"power": True},
         TypeError, r"`power` must be a positive float, but got bool True\."),
+    row("recall-at-k-k", uniloss.metrics.RecallAtK, (), {"k": 3},
+        TypeError, r"RecallAtK\(\) got an unexpected keyword argument 'k'; its parameters are \(top_k\)\."),
+    row("precision-at-k-missing", uniloss.metrics.PrecisionAtK, (), {},
+        TypeError, r"PrecisionAtK\(\) missing a required argument: 'top_k'; its parameters are \(top_k\)\."),
+    row("precision-k", uniloss.metrics.Precision, (), {"k": 3},
+        TypeError, r"Precision\(\) got an unexpected keyword argument 'k'; its parameters are \(threshold=0\.0, "
+        r"num_labels=None, average='macro'\)\."),
+    row("dice-positional", uniloss.metrics.Dice, (3, 0.0, None, 1), {},
+        TypeError, r"Dice\(\) too many positional arguments; its parameters are \(num_classes=None, "),
+    row("module-relax-class", uniloss.UniLoss, (AveragePrecision(),), {"relax": uniloss.Sigmoid},
+        TypeError, r"`relax` must be a uniloss Relaxation \(e\.g\. Sigmoid\) or None, but got the class Sigmoid; "
+        r"pass an instance: Sigmoid\(\)\."),
+    row("loss-interpolator-function", uniloss.uniloss, (S, T),
+        {"metric": AveragePrecision(), "interpolator": lambda squared, values: values.mean()},
+        TypeError, r"`interpolator` must be a uniloss Interpolator .*, but got function <lambda>\."),
     row("module-memory-negative", uniloss.UniLoss, (AveragePrecision(),), {"memory": -1},
         ValueError, r"`memory` must be a non-negative int, but got -1\."),
     row("module-memory-float", uniloss.UniLoss, (AveragePrecision(),), {"memory": 8.0},

@@ -118,7 +118,10 @@ def test_pck_edge_cases_follow_the_documented_definition(peak, joint, head, expe
 
 def test_pck_counts_a_tie_between_inside_and_outside_as_wrong():
     heatmaps = peaked_heatmaps(1, 1, 8, [(0, 0, 2, 3), (0, 0, 7, 7)])
-    assert pck(heatmaps, torch.tensor([[[3.0, 2.0]]]), torch.tensor([[True]]), torch.tensor([2.0])) == 0
+    assert (
+        pck(heatmaps, torch.tensor([[[3.0, 2.0]]]), torch.tensor([[True]]), torch.tensor([2.0]), ties="pessimistic")
+        == 0
+    )
 
 
 def test_pck_averages_over_visible_joints_only_and_is_zero_without_any():

@@ -120,9 +120,10 @@ def test_torchmetrics_counts_relevant_items_scored_at_or_below_zero_as_not_retri
     assert_close(tm.functional.retrieval.retrieval_precision(shifted, targets, top_k=2).double(), 1 / 2)
 
 
-def test_a_tie_is_wrong_here_where_torchmetrics_counts_some_tied_items_as_retrieved():
-    # Two arrangements of two relevant items among four tied scores: here both score 0; torchmetrics takes the
-    # same two positions in both (whichever topk / argsort returns), so its values sum to 1 and one is >= 1/2.
+def test_tied_items_count_in_expectation_where_torchmetrics_retrieves_whichever_items_topk_returns():
+    # Two arrangements of two relevant items among four tied scores: torchmetrics takes the same two positions in
+    # both (whichever topk / argsort returns), so its values sum to 1; the standard value is their mean, 1/2 each,
+    # and the pessimistic one (a tie is wrong) 0.
     tm = _torchmetrics()
     scores = torch.full((4,), 0.5)
     for peer, ours in (
@@ -131,10 +132,10 @@ def test_a_tie_is_wrong_here_where_torchmetrics_counts_some_tied_items_as_retrie
     ):
         values = []
         for targets in (torch.tensor([0, 0, 1, 1]), torch.tensor([1, 1, 0, 0])):
-            assert ours(scores, targets, top_k=2) == 0
+            assert ours(scores, targets, top_k=2, ties="pessimistic") == 0
+            assert_close(ours(scores, targets, top_k=2), 0.5)
             values.append(float(peer(scores, targets, top_k=2)))
         assert sum(values) == pytest.approx(1.0)
-        assert max(values) >= 0.5
 
 
 def test_precision_at_k_divides_by_k_for_short_queries_as_torchmetrics_without_adaptive_k():
@@ -158,25 +159,27 @@ def test_ndcg_agrees_with_torchmetrics_without_ties_and_counts_a_query_without_r
     assert_close(ndcg(scores, relevance, groups, top_k=top_k), expected.double())
 
 
-def test_ndcg_peers_average_the_gains_of_tied_items_where_a_tie_is_wrong_here():
+def test_ndcg_averages_the_gains_of_tied_items_as_both_peers_where_pessimistic_ties_rank_the_less_relevant_first():
     tm = _torchmetrics()
     scores, relevance = torch.tensor([1.0, 1.0, 0.0]), torch.tensor([0, 2, 1])
-    ours = ndcg(scores, relevance)
     theirs = sklearn_metrics.ndcg_score(relevance[None].numpy(), scores[None].numpy())
     assert_close(tm.functional.retrieval.retrieval_normalized_dcg(scores, relevance).double(), theirs)
-    assert ours < theirs
+    assert_close(ndcg(scores, relevance), theirs)
+    pessimistic = ndcg(scores, relevance, ties="pessimistic")
+    assert pessimistic < theirs
     ideal = 2 + 1 / torch.log2(torch.tensor(3.0))
-    assert_close(ours, (2 / torch.log2(torch.tensor(3.0)) + 1 / 2) / ideal)  # the relevant item second
+    assert_close(pessimistic, (2 / torch.log2(torch.tensor(3.0)) + 1 / 2) / ideal)  # the relevant item second
 
 
 # --- top-k accuracy ------------------------------------------------------------------------------------------
 
 
-def test_sklearn_top_k_accuracy_ranks_the_tied_class_of_higher_index_first():
+def test_sklearn_top_k_accuracy_ranks_the_tied_class_of_higher_index_first_and_the_standard_value_is_its_mean():
     scores, labels = torch.tensor([[1.0, 1.0, 0.0]]), list(range(3))
     for target, expected in ((0, 0.0), (1, 1.0)):
         assert sklearn_metrics.top_k_accuracy_score([target], scores.numpy(), k=1, labels=labels) == expected
-        assert top_k_accuracy(scores, torch.tensor([target]), top_k=1) == 0  # a tie is wrong here
+        assert top_k_accuracy(scores, torch.tensor([target]), top_k=1, ties="pessimistic") == 0  # a tie is wrong
+        assert_close(top_k_accuracy(scores, torch.tensor([target]), top_k=1), 0.5)  # the mean over both orders
 
 
 # --- IoU and Dice with ignore_index equal to a class ---------------------------------------------------------

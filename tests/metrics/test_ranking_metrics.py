@@ -27,12 +27,12 @@ from uniloss.metrics.recall_at_k import recall_at_k
 
 
 def _metrics(top_k: int):
-    """``(instance, functional of (scores, targets, groups), graded)`` for each ranking metric at ``top_k``."""
+    """``(instance, functional of (scores, targets, groups, **options), graded)`` per ranking metric at ``top_k``."""
     return [
-        (PrecisionAtK(top_k), lambda s, t, g: precision_at_k(s, t, g, top_k=top_k), False),
-        (RecallAtK(top_k), lambda s, t, g: recall_at_k(s, t, g, top_k=top_k), False),
-        (NDCG(top_k), lambda s, t, g: ndcg(s, t, g, top_k=top_k), True),
-        (NDCG(), lambda s, t, g: ndcg(s, t, g), True),
+        (PrecisionAtK(top_k), lambda s, t, g, **o: precision_at_k(s, t, g, top_k=top_k, **o), False),
+        (RecallAtK(top_k), lambda s, t, g, **o: recall_at_k(s, t, g, top_k=top_k, **o), False),
+        (NDCG(top_k), lambda s, t, g, **o: ndcg(s, t, g, top_k=top_k, **o), True),
+        (NDCG(), lambda s, t, g, **o: ndcg(s, t, g, **o), True),
     ]
 
 
@@ -96,9 +96,9 @@ def test_metrics_equal_their_oracles_on_tie_free_scores(batch):
 
 def test_a_relevant_item_tied_with_an_irrelevant_one_ranks_below_it():
     scores, targets = torch.tensor([1.0, 1.0, 0.0]), torch.tensor([1, 0, 0])
-    assert precision_at_k(scores, targets, top_k=1) == 0
-    assert recall_at_k(scores, targets, top_k=1) == 0
-    assert_close(ndcg(scores, targets), 1 / np.log2(3))
+    assert precision_at_k(scores, targets, top_k=1, ties="pessimistic") == 0
+    assert recall_at_k(scores, targets, top_k=1, ties="pessimistic") == 0
+    assert_close(ndcg(scores, targets, ties="pessimistic"), 1 / np.log2(3))
     assert_close(ndcg_score(targets[None].numpy(), scores[None].numpy()), (1 + 1 / np.log2(3)) / 2)  # averaged
 
 
@@ -112,7 +112,7 @@ def test_tied_items_of_the_same_relevance_are_ordered_among_themselves():
 def test_a_tie_between_relevance_levels_ranks_the_less_relevant_item_first():
     scores, relevance = torch.tensor([1.0, 1.0, 0.0]), torch.tensor([2, 1, 0])
     ideal = 2 + 1 / np.log2(3)
-    assert_close(ndcg(scores, relevance), (1 + 2 / np.log2(3)) / ideal)
+    assert_close(ndcg(scores, relevance, ties="pessimistic"), (1 + 2 / np.log2(3)) / ideal)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,9 @@ def test_evaluate_of_hard_step_equals_the_functionals_with_ties(batch):
     for metric, functional, graded in _metrics(top_k):
         targets = relevance if graded else (relevance > 1).long()
         inputs = (targets,) if groups is None else (targets, groups)
-        assert exact_from_hard_step(metric, scores, *inputs) == functional(scores, targets, groups), f"{metric}"
+        assert exact_from_hard_step(metric, scores, *inputs) == functional(
+            scores, targets, groups, ties="pessimistic"
+        ), f"{metric}"
 
 
 @PROPERTY_SETTINGS

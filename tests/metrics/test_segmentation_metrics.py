@@ -81,13 +81,13 @@ def test_binary_dice_is_two_iou_over_one_plus_iou():
 def test_a_tie_for_the_top_score_is_wrong_for_the_true_class_and_a_false_positive_of_the_others():
     # One pixel, classes 0 and 1 tied for the top, true class 0: FN of class 0, FP of class 1.
     scores, targets = torch.tensor([[[[1.0]], [[1.0]], [[0.0]]]]), torch.tensor([[[0]]])
-    assert iou(scores, targets) == 0
+    assert iou(scores, targets, ties="pessimistic") == 0
     assert jaccard_score([0], [scores.argmax(1).item()], average="macro") == 1.0  # argmax picks class 0
 
 
 def test_a_pixel_at_the_threshold_is_wrong_for_either_label():
     scores, targets = torch.tensor([[[0.0, 0.0, 1.0]]]), torch.tensor([[[1, 0, 1]]])
-    assert_close(iou(scores, targets), 1 / 3)  # TP 1, FN 1 and FP 1 at the threshold
+    assert_close(iou(scores, targets, ties="pessimistic"), 1 / 3)  # TP 1, FN 1 and FP 1 at the threshold
 
 
 @per_metric
@@ -116,7 +116,9 @@ def test_evaluate_of_hard_step_equals_the_functionals_with_ties(batch):
     scores, targets, classes, ignore_index = batch
     for metric_class, functional, _ in METRICS.values():
         metric = metric_class(num_classes=classes, ignore_index=ignore_index)
-        assert exact_from_hard_step(metric, scores, targets) == functional(scores, targets, ignore_index=ignore_index)
+        assert exact_from_hard_step(metric, scores, targets) == functional(
+            scores, targets, ignore_index=ignore_index, ties="pessimistic"
+        )
 
 
 @per_metric

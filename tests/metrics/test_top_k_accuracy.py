@@ -35,8 +35,8 @@ def test_top_k_accuracy_equals_sklearn_on_tie_free_scores(batch, top_k):
 
 def test_a_class_tied_with_the_true_class_counts_above_it():
     scores, targets = torch.tensor([[1.0, 1.0, 0.0, 2.0]]), torch.tensor([0])
-    assert top_k_accuracy(scores, targets, top_k=2) == 0  # classes 3 and 1 are above
-    assert top_k_accuracy(scores, targets, top_k=3) == 1
+    assert top_k_accuracy(scores, targets, top_k=2, ties="pessimistic") == 0  # classes 3 and 1 are above
+    assert top_k_accuracy(scores, targets, top_k=3, ties="pessimistic") == 1
 
 
 @pytest.mark.parametrize("top_k", [1, 3, 7])
@@ -51,8 +51,10 @@ def test_top_k_accuracy_edge_cases(top_k):
 def test_evaluate_of_hard_step_equals_functional_with_ties_and_top_one_is_accuracy(batch, top_k):
     scores, targets, _ = batch
     metric = TopKAccuracy(num_classes=scores.shape[1], top_k=min(top_k, scores.shape[1]))  # k >= C: always right
-    assert exact_from_hard_step(metric, scores, targets) == top_k_accuracy(scores, targets, top_k=top_k)
-    assert top_k_accuracy(scores, targets) == accuracy(scores, targets)
+    assert exact_from_hard_step(metric, scores, targets) == top_k_accuracy(
+        scores, targets, top_k=top_k, ties="pessimistic"
+    )
+    assert top_k_accuracy(scores, targets, ties="pessimistic") == accuracy(scores, targets, ties="pessimistic")
 
 
 @pytest.mark.parametrize(("num", "classes", "top_k"), [(1, 2, 1), (6, 4, 2), (5, 1, 1)])

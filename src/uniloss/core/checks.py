@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Sequence
 
 import torch
@@ -15,7 +16,9 @@ __all__ = [
     "check_device",
     "check_finite",
     "check_finite_and_range",
+    "check_float32_normal",
     "check_floating",
+    "check_has_values",
     "check_image_batch",
     "check_instance",
     "check_integer_range",
@@ -58,6 +61,26 @@ def check_positive(name: str, value: object) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be a positive float, but got {value!r}.")
     return float(value)
+
+
+def check_float32_normal(name: str, value: object, use: str) -> float:
+    """Return ``value`` as a float if it is a positive float32 normal number (``use``: why float32), else raise.
+
+    Raises:
+        TypeError: if ``value`` is not a real number.
+        ValueError: if it is not in ``[tiny, max]`` of float32 (about ``[1.18e-38, 3.4e38]``).
+
+    Example:
+        >>> check_float32_normal("temperature", 1e-39, "float32")
+        Traceback (most recent call last):
+        ...
+        ValueError: `temperature` must be a positive float in [1.18e-38, 3.4e+38] (float32), but got 1e-39.
+    """
+    number = check_positive(name, value)
+    low, high = torch.finfo(torch.float32).tiny, torch.finfo(torch.float32).max
+    if not low <= number <= high:
+        raise ValueError(f"`{name}` must be a positive float in [{low:.3g}, {high:.3g}] ({use}), but got {value!r}.")
+    return number
 
 
 def check_nonnegative_int(name: str, value: object) -> int:
@@ -127,6 +150,20 @@ def check_nonempty(name: str, value: torch.Tensor) -> None:
     """Raise ``ValueError`` if ``value`` has no example (a zero-sized first dimension)."""
     if value.ndim == 0 or value.shape[0] == 0:
         raise ValueError(f"`{name}` must hold at least one example, but got shape {_format_shape(tuple(value.shape))}.")
+
+
+def check_has_values(name: str, value: torch.Tensor) -> None:
+    """Raise ``ValueError`` if ``value`` is on the ``meta`` device, which holds shapes but no values.
+
+    Example:
+        >>> check_has_values("scores", torch.empty(3))
+    """
+    if value.device.type == "meta":
+        shape = _format_shape(tuple(value.shape))
+        raise ValueError(
+            f"`{name}` must hold values, but got a tensor on the meta device (shape {shape}); the loss depends on "
+            "the values (its anchors and exact metric), so compute it on a real device such as 'cpu' or 'cuda'."
+        )
 
 
 def check_floating(name: str, value: torch.Tensor) -> None:
@@ -230,6 +267,10 @@ def check_instance(name: str, value: object, kind: type, expected: str) -> None:
         ...
         TypeError: `generator` must be a torch.Generator, but got str 'seed'.
     """
+    if isinstance(value, type) and issubclass(value, kind):
+        raise TypeError(
+            f"`{name}` must be {expected}, but got the class {value.__name__}; pass an instance: {value.__name__}()."
+        )
     if not isinstance(value, kind):
         raise TypeError(f"`{name}` must be {expected}, but got {type(value).__name__} {_short_repr(value)}.")
 
@@ -242,6 +283,8 @@ def check_at_most(name: str, value: int, bound_name: str, bound: int) -> int:
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return value.__qualname__  # not "<function f at 0x...>"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -29,7 +29,9 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
 
     A fixed ``stacklevel`` points at the wrong line as soon as a call goes through another path (a module's
     ``__call__``, ``torch.compiler.disable``, class creation); walking the frames does not. The warning is then
-    filtered and shown once per line like any other (the caller's module ``__warningregistry__``).
+    filtered and shown once per line like any other (the caller's module ``__warningregistry__``). Code without a
+    source file (``python -c``, standard input, the interactive interpreter) has its line shown without source:
+    its ``__main__`` module cannot give one, and asking its loader raises ``ImportError``.
 
     Args:
         message: the warning text.
@@ -46,12 +48,14 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
     while frame.f_back is not None and _internal(frame.f_code.co_filename):
         frame = frame.f_back
     module_globals = frame.f_globals
+    filename = frame.f_code.co_filename
     warnings.warn_explicit(
         message,
         category,
-        frame.f_code.co_filename,
+        filename,
         frame.f_lineno,
         module=module_globals.get("__name__", "<string>"),
         registry=module_globals.setdefault("__warningregistry__", {}),
-        module_globals=module_globals,
+        # a pseudo-file ("<string>", "<stdin>") has no source its module's loader could give
+        module_globals=None if filename.startswith("<") else module_globals,
     )

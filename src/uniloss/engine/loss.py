@@ -6,20 +6,28 @@ import torch
 
 from uniloss.anchors.base import AnchorSampler, AnchorSet
 from uniloss.anchors.bits import count_per_row
-from uniloss.core.checks import check_bool, check_finite, check_instance, check_nonempty, check_tensor
+from uniloss.core.checks import (
+    check_bool,
+    check_finite,
+    check_has_values,
+    check_instance,
+    check_nonempty,
+    check_tensor,
+)
 from uniloss.core.comparisons import Comparisons
-from uniloss.core.user_warnings import warn_user
+from uniloss.engine.diagnostics import warn_if_probabilities, warn_if_saturated, warn_once
 from uniloss.engine.distances import AnchorPlan, anchor_plan, dense_interpolation, squared_distances
 from uniloss.engine.memory import ExampleMemory
 from uniloss.interpolators.base import Interpolator
 from uniloss.interpolators.idw import InverseDistanceWeighting
-from uniloss.metrics.base import MetricRefactoring
+from uniloss.metrics.base import MetricRefactoring, check_parts
 from uniloss.relaxations.base import Relaxation
 from uniloss.relaxations.sigmoid import Sigmoid
 
 __all__ = ["UniLoss", "anchor_values", "exact_without_binaries", "uniloss"]
 
 _DENSE_CHUNK = 1 << 22  # entries of materialised anchors evaluated at once for metrics without counts
+_OWN_STREAM = 0x5EED_0F_1055  # mixed into torch.initial_seed() for the loss's own generator
 _SMALL_ENTRIES = 1 << 18  # anchors x binaries up to which every anchor is materialised (fewer, larger operations)
 
 
@@ -95,17 +103,6 @@ def exact_without_binaries(metric: MetricRefactoring, comparisons: Comparisons) 
     return metric.evaluate(values.new_ones((1, rows, length)), comparisons)[0]
 
 
-_WARNED: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    """Warn once per run and message kind, at the user's line (outside uniloss and torch)."""
-    key = message.split(":")[0]
-    if key not in _WARNED:
-        _WARNED.add(key)
-        warn_user(message, UserWarning)
-
-
 def _surrogate(
     scores: torch.Tensor,
     targets: tuple[torch.Tensor, ...],
@@ -115,14 +112,17 @@ def _surrogate(
     interpolator: Interpolator,
     generator: torch.Generator | None,
     compiled: bool = False,
+    diagnose: bool = False,
 ) -> torch.Tensor:
     """The loss of one batch: ``g~(b)``, or ``1 - g~(b)`` for a higher-is-better metric (see :func:`uniloss`)."""
     comparisons = metric.comparisons(scores, *targets)
     values = comparisons.values
     mask = comparisons.mask
+    if diagnose and values.numel():
+        warn_if_saturated(values, mask, relax)
     if values.numel() == 0:
         exact = exact_without_binaries(metric, comparisons)
-        _warn_once(
+        warn_once(
             f"{metric!r}: the batch gives no comparison (layout {tuple(values.shape)}), so the loss is constant "
             "and its gradient zero. Check the batch (for AP: both classes present; for PCK: a visible joint). "
             "This warning is shown once per run."
@@ -200,8 +200,10 @@ def uniloss(
         relax: relaxation of the binaries (default: ``metric.default_parts().relax``).
         anchors: anchor sampler (default: ``metric.default_parts().anchors``).
         interpolator: interpolation (default: ``metric.default_parts().interpolator``).
-        generator: random source of the anchors; a seeded one repeats exactly.
-        validate_args: check the inputs and that scores are finite (device syncs); ``False`` for hot loops.
+        generator: random source of the anchors; a seeded one repeats exactly. Without one this function draws
+            from the global random stream, as torch's random functions do; :class:`UniLoss` keeps its own.
+        validate_args: check the inputs and that scores are finite (device syncs), and warn as
+            :class:`UniLoss` does about probabilities as scores and a saturated relaxation; ``False`` for hot loops.
         compile: on layouts too large for the small-problem path (anchors x binaries above 2^18), run the
             elementwise work of the distances and their gradient as kernels compiled by ``torch.compile``
             (inductor; on the CPU it needs a C++ compiler, on CUDA Triton). The first such call compiles (seconds
@@ -227,21 +229,25 @@ def uniloss(
     """
     if not isinstance(metric, MetricRefactoring):
         raise TypeError(f"`metric` must be a uniloss MetricRefactoring, but got {type(metric).__name__}.")
+    check_tensor("scores", scores)
+    check_has_values("scores", scores)
     if validate_args:
-        check_tensor("scores", scores)
+        check_parts(relax, anchors, interpolator, optional=True)
         check_nonempty("scores", scores)
         metric.check(scores, *targets)
         if not metric.checks_finite:
             check_finite("scores", scores)
     relax, anchors, interpolator = _parts(metric, relax, anchors, interpolator)
+    if validate_args:
+        warn_if_probabilities(scores, relax)
 
     if scores.dtype in (torch.float16, torch.bfloat16):
         scores = scores.float()  # comparisons and distances in float32 at least
     if torch.is_autocast_enabled(scores.device.type):
         with torch.autocast(device_type=scores.device.type, enabled=False):
-            return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+            return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile, validate_args)
     # (entering the context costs as much as a few small operations)
-    return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile)
+    return _surrogate(scores, targets, metric, relax, anchors, interpolator, generator, compile, validate_args)
 
 
 class UniLoss(torch.nn.Module):
@@ -258,22 +264,31 @@ class UniLoss(torch.nn.Module):
         relax: a relaxation (default: ``metric.default_parts().relax``).
         anchors: an anchor sampler (default: ``metric.default_parts().anchors``).
         interpolator: an interpolator (default: ``metric.default_parts().interpolator``).
-        generator: random source of the anchors; a seeded one makes runs repeat exactly.
-        validate_args: check inputs on every call (device syncs); ``False`` for hot loops.
+        generator: random source of the anchors; a seeded one makes runs repeat exactly. Without one the loss
+            makes its own at the first call, on the scores' device, seeded from ``torch.initial_seed()``: the
+            global random stream (dropout, shuffling) is left untouched, as with any other loss, and
+            ``torch.manual_seed(s)`` before building the loss still repeats a run. Inside CUDA graph capture the
+            default CUDA generator is used (the one capture registers).
+        validate_args: check inputs on every call (device syncs), and warn once when every score lies in
+            ``[0, 1]`` (probabilities, where raw logits are expected) or the relaxation is saturated (zero
+            gradient), looked for at the 1st, 2nd, 4th, 8th, ... call; ``False`` for hot loops.
         compile: compile the elementwise work of the distances with ``torch.compile`` (see :func:`uniloss`).
         distributed: under an initialised process group of several ranks, gather scores and targets from
             every rank (keeping the local gradient) and return the loss of the global batch, identical on
             every rank; with DDP's gradient averaging each parameter then gets exactly the gradient of the
             single-process loss on the concatenated batch. Anchors are drawn identically on every rank: from
-            ``generator`` (seed it identically on every rank) or, without one, from a seed that rank 0
-            broadcasts on the first call. Ignored without a process group.
+            ``generator`` (seed it identically on every rank) or, without one, from the loss's own generator,
+            seeded by rank 0 on the first call. Ignored without a process group.
         memory: number of earlier examples ranked together with each batch (0: none). In training mode the
             scores (detached) and targets of the last ``memory`` examples are kept and appended to each batch
             along the first dimension, so a batch-level metric such as AP is measured on a larger sample than
             a small batch; gradients reach the current batch only. With ``distributed`` the global batch is
             remembered, identically on every rank. A batch is remembered only once its loss is computed, so a
             batch that fails the checks (``validate_args``) never enters; with ``validate_args=False`` a batch of
-            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. The loss then
+            non-finite scores does, and :meth:`reset_memory` should follow a skipped batch. Only a batch whose
+            loss can train is remembered: one computed under ``torch.no_grad()`` or ``torch.inference_mode()``, or
+            of scores without gradient (``requires_grad=False``), such as a validation batch, is ranked with the
+            memory but never enters it. The loss then
             measures the pooled sample, not the batch alone. Call the module once per step (not once per
             output head), or each call remembers the same examples again. In ``eval()`` mode the memory is
             neither used nor updated. Refused by metrics that are not ``poolable`` (query groups). The examples
@@ -321,16 +336,12 @@ class UniLoss(torch.nn.Module):
             relax = Sigmoid(temperature)
         if power is not None:
             interpolator = InverseDistanceWeighting(power)
-        if relax is not None:
-            check_instance("relax", relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid) or None")
-        if anchors is not None:
-            check_instance("anchors", anchors, AnchorSampler, "a uniloss AnchorSampler or None")
-        if interpolator is not None and not callable(interpolator):
-            raise TypeError(f"`interpolator` must be callable or None, but got {type(interpolator).__name__}.")
+        check_parts(relax, anchors, interpolator, optional=True)
         if generator is not None:
             check_instance("generator", generator, torch.Generator, "a torch.Generator or None")
         self.relax, self.anchors, self.interpolator = _parts(metric, relax, anchors, interpolator)
         self.generator = generator
+        self._own_generator: torch.Generator | None = None
         self.validate_args = check_bool("validate_args", validate_args)
         self.compile_kernels = check_bool("compile", compile)
         self.distributed = check_bool("distributed", distributed)
@@ -345,14 +356,13 @@ class UniLoss(torch.nn.Module):
 
     def forward(self, scores: torch.Tensor, *targets: torch.Tensor) -> torch.Tensor:
         """Return the loss of one batch; see :func:`uniloss` for the arguments."""
-        generator = self.generator
+        check_tensor("scores", scores)
+        check_has_values("scores", scores)
+        generator = self.generator if self.generator is not None else self._default_generator(scores.device)
         if self.distributed:
             from uniloss import distributed
 
             if distributed.is_distributed():
-                if generator is None:
-                    seed = distributed.broadcast_seed(None, scores.device)
-                    generator = self.generator = torch.Generator(scores.device).manual_seed(seed)
                 scores = distributed.gather(scores)
                 targets = tuple(distributed.gather(target) for target in targets)
         pooling = bool(self.memory) and self.training
@@ -370,9 +380,28 @@ class UniLoss(torch.nn.Module):
             validate_args=self.validate_args,
             compile=self.compile_kernels,
         )
-        if pooling:
-            self.example_memory.remember((scores, *targets))  # only a batch that passed the checks is remembered
+        if pooling and scores.requires_grad:  # only a checked batch whose loss can train (not under no_grad)
+            self.example_memory.remember((scores, *targets))
         return loss
+
+    def _default_generator(self, device: torch.device) -> torch.Generator | None:
+        """The loss's own random source when no ``generator`` is given (see the class docstring).
+
+        Made at the first call, on the scores' device, from a seed derived from ``torch.initial_seed()`` (rank
+        0's, broadcast, under ``distributed``), so ``torch.manual_seed`` repeats runs and the global stream is
+        never drawn from. ``None`` (the default generator, which capture registers) inside CUDA graph capture.
+        """
+        if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+            return None
+        if self._own_generator is None:
+            seed = (torch.initial_seed() ^ _OWN_STREAM) % (1 << 63)  # not the global stream's own seed
+            if self.distributed:
+                from uniloss import distributed
+
+                if distributed.is_distributed():
+                    seed = distributed.broadcast_seed(torch.Generator().manual_seed(seed), device)
+            self._own_generator = torch.Generator(device).manual_seed(seed)
+        return self._own_generator
 
     def get_extra_state(self) -> dict[str, list[torch.Tensor]]:
         """The remembered examples (see ``memory``), kept by ``state_dict()`` so a resumed run repeats exactly."""

@@ -18,6 +18,7 @@ from uniloss.core.checks import (
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.interpolators import InverseDistanceWeighting
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import DefaultParts, MetricRefactoring
 
@@ -36,11 +37,29 @@ def _check_inputs(scores: object, targets: object, num_classes: int | None) -> N
     check_finite_and_range(scores, targets, 0, sizes["C"] - 1, allow_bool=False)
 
 
-def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+def tie_averaged_hits(scores: torch.Tensor, targets: torch.Tensor, top_k: int) -> torch.Tensor:
+    """``(N,)`` chance that the true class is among the ``top_k`` highest scores when ties are ordered at random.
+
+    With ``g`` classes scored above the true one and ``t`` tied with it, the true class takes one of the
+    positions ``g + 1 .. g + t + 1`` with equal chance: ``clamp(k - g, 0, t + 1) / (t + 1)``.
+    """
+    true = scores.detach().gather(1, targets.long().unsqueeze(1))
+    above = (scores.detach() > true).sum(1)
+    tied = (scores.detach() == true).sum(1)  # the true class included
+    return (top_k - above).clamp(0).minimum(tied).to(torch.get_default_dtype()) / tied
+
+
+def accuracy(
+    scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True, *, ties: Ties = "standard"
+) -> torch.Tensor:
     """Exact multi-class accuracy of a batch, computed from the scores (not differentiable).
 
-    Formally ``mean_n [s[n, y_n] > s[n, j] for every j != y_n]``: an example whose true class ties with
-    another for the top score counts as wrong (``argmax`` would pick one of them). With one class every
+    Formally ``mean_n [y_n is the class of highest score]``. With ``ties="standard"`` (default) an example whose
+    true class ties with ``t`` others for the top score counts ``1 / (t + 1)``, the expected hit when the tie is
+    broken at random; torchmetrics' ``multiclass_accuracy`` and ``argmax`` take the tied class of lowest index,
+    so their value depends on the order of the classes and the standard value is its mean over those orders.
+    With ``ties="pessimistic"`` (the refactoring's value) such an example counts as wrong:
+    ``mean_n [s[n, y_n] > s[n, j] for every j != y_n]``. All agree on scores without ties. With one class every
     example is right.
 
     Args:
@@ -48,23 +67,31 @@ def accuracy(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = 
         targets: ``(N,)`` int class indices in ``[0, C)``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: ties broken at random, in expectation) or ``"pessimistic"`` (a tie is
+            wrong).
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or non-integer ``targets``.
-        ValueError: for mismatched shapes or devices, non-finite ``scores`` or targets out of range.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or an unknown
+            ``ties``.
 
     Example:
-        >>> accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]]), torch.tensor([0, 1, 0]))
-        tensor(0.6667)
+        >>> scores, targets = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]]), torch.tensor([0, 1, 0])
+        >>> accuracy(scores, targets), accuracy(scores, targets, ties="pessimistic")
+        (tensor(0.8333), tensor(0.6667))
     """
+    ties = check_ties(ties)
     if validate_args:
         _check_inputs(scores, targets, None)
-    true = scores.detach().gather(1, targets.long().unsqueeze(1))
-    right = (scores.detach() >= true).sum(1) == 1  # no class but the true one at or above it
-    value = right.to(torch.get_default_dtype()).mean()
+    if ties == "standard":
+        value = tie_averaged_hits(scores, targets, 1).mean()
+    else:
+        true = scores.detach().gather(1, targets.long().unsqueeze(1))
+        right = (scores.detach() >= true).sum(1) == 1  # no class but the true one at or above it
+        value = right.to(torch.get_default_dtype()).mean()
     return value if validate_args else nan_if_any_nan(value, scores)
 
 

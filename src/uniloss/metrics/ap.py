@@ -10,6 +10,7 @@ from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
 from uniloss.interpolators import InverseDistanceWeighting
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import DefaultParts, MetricRefactoring
 from uniloss.metrics.ranking import check_ranking_inputs
@@ -52,18 +53,39 @@ def _precision_at_positives(wrong: torch.Tensor, mode: Mode, rows: torch.Tensor 
     return mean.to(torch.get_default_dtype())
 
 
+def _standard_precision(scores: torch.Tensor, positive: torch.Tensor, mode: Mode) -> torch.Tensor:
+    """AP with each positive's precision at the threshold of its own score, tied scores forming one threshold."""
+    negatives = scores[~positive].sort().values
+    positives = scores[positive].sort().values
+    if positives.numel() == 0:
+        return torch.zeros((), dtype=torch.get_default_dtype(), device=scores.device)
+    at_or_above = positives.numel() - torch.searchsorted(positives, positives, right=False)  # true positives
+    wrong = negatives.numel() - torch.searchsorted(negatives, positives, right=False)  # false positives
+    precision = at_or_above.double() / (at_or_above + wrong)  # ascending scores: descending ranks
+    if mode == "interpolated":  # the largest precision at this or a lower score
+        precision = precision.cummax(0).values
+    return precision.mean().to(torch.get_default_dtype())
+
+
 def average_precision(
-    scores: torch.Tensor, targets: torch.Tensor, mode: Mode = "step", validate_args: bool = True
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    mode: Mode = "step",
+    validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact average precision of a batch, computed from the scores (not differentiable).
 
-    Formally, with ``k_p`` the number of negatives scored at or above positive ``p`` and ``k_(1) <= ... <=
-    k_(P)`` their sorted values, ``AP = mean_j j / (j + k_(j))`` (``mode="step"``, scikit-learn's
-    ``average_precision_score``); ``mode="interpolated"`` first replaces each precision by the largest at
-    the same or a lower rank, as the UniLoss paper's code does. A tie between a positive and a negative
-    ranks the negative first (as scikit-learn does); tied positives are ordered among themselves, so they
-    share no precision (scikit-learn gives them all the precision at the bottom of the tie). A batch with
-    no positive has AP 0 (scikit-learn's value); one with no negative has AP 1.
+    Formally ``AP = mean_p TP(s_p) / (TP(s_p) + FP(s_p))`` over positives ``p``, with ``TP(t)`` and ``FP(t)`` the
+    positives and negatives scored at or above ``t`` (``mode="step"``, ``ties="standard"``: scikit-learn's
+    ``average_precision_score`` and torchmetrics' ``binary_average_precision``, tied scores forming one
+    threshold). ``mode="interpolated"`` first replaces each precision by the largest at the same or a lower
+    score, as the UniLoss paper's code does. With ``ties="pessimistic"`` (the refactoring's value, ``evaluate``
+    of the hard step) a negative tied with a positive ranks above it and tied positives are ordered among
+    themselves: with ``k_(1) <= ... <= k_(P)`` the sorted numbers of negatives at or above each positive,
+    ``AP = mean_j j / (j + k_(j))``. Both rules agree without ties. A batch with no positive has AP 0
+    (scikit-learn's value); one with no negative has AP 1.
 
     Args:
         scores: ``(N,)`` float scores, higher means more likely positive.
@@ -71,26 +93,34 @@ def average_precision(
         mode: ``"step"`` (default) or ``"interpolated"``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: tied scores form one threshold) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets outside ``{0, 1}`` or an
-            unknown ``mode``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets outside ``{0, 1}``, or an
+            unknown ``mode`` or ``ties``.
 
     Example:
         >>> average_precision(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
         tensor(0.8333)
+        >>> constant, targets = torch.zeros(4), torch.tensor([1, 0, 1, 0])
+        >>> average_precision(constant, targets), average_precision(constant, targets, ties="pessimistic")
+        (tensor(0.5000), tensor(0.4167))
     """
     mode = _check_mode(mode)
+    ties = check_ties(ties)
     if validate_args:
         check_ranking_inputs(scores, targets, None, graded=False)
     positive = targets.bool()
-    negatives = scores[~positive].sort().values
-    above = negatives.numel() - torch.searchsorted(negatives, scores[positive], right=False)
-    value = _precision_at_positives(above.unsqueeze(0), mode)[0]
+    if ties == "standard":
+        value = _standard_precision(scores.detach(), positive, mode)
+    else:
+        negatives = scores.detach()[~positive].sort().values
+        above = negatives.numel() - torch.searchsorted(negatives, scores.detach()[positive], right=False)
+        value = _precision_at_positives(above.unsqueeze(0), mode)[0]
     return value if validate_args else nan_if_any_nan(value, scores)
 
 

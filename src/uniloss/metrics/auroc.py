@@ -7,6 +7,7 @@ import torch
 from uniloss.core.checks import check_arity
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.metrics.ranking import check_ranking_inputs
@@ -21,39 +22,50 @@ def _fraction_right(right: torch.Tensor, num_pairs: int) -> torch.Tensor:
     return (right.double() / num_pairs).to(torch.get_default_dtype())
 
 
-def auroc(scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+def auroc(
+    scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True, *, ties: Ties = "standard"
+) -> torch.Tensor:
     """Exact area under the ROC curve of a batch, computed from the scores (not differentiable).
 
-    Formally ``AUROC = #{(p, q) : s_p > s_q} / (P N)`` over positives ``p`` and negatives ``q``: the fraction of
-    pairs ranked the right way (the Wilcoxon-Mann-Whitney statistic). A positive tied with a negative counts
-    as wrong; scikit-learn's ``roc_auc_score`` gives such a pair half credit, so the two agree on scores
-    without such ties and this value is lower otherwise. A batch without a positive or without a negative
-    has AUROC 0, as torchmetrics' ``binary_auroc`` gives (with a warning); scikit-learn's ``roc_auc_score``
-    warns and returns NaN.
+    Formally ``AUROC = (#{(p, q) : s_p > s_q} + #{(p, q) : s_p = s_q} / 2) / (P N)`` over positives ``p`` and
+    negatives ``q``: the Wilcoxon-Mann-Whitney statistic, a tied pair counting half (``ties="standard"``, as
+    scikit-learn's ``roc_auc_score`` and torchmetrics' ``binary_auroc``); with ``ties="pessimistic"`` a tied
+    pair counts as wrong, the value of the refactoring (``evaluate`` of the hard step). A batch without a
+    positive or without a negative has AUROC 0, as torchmetrics' ``binary_auroc`` gives (with a warning);
+    scikit-learn's ``roc_auc_score`` warns and returns NaN.
 
     Args:
         scores: ``(N,)`` float scores, higher means more likely positive.
         targets: ``(N,)`` bool or int in ``{0, 1}``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a tied pair counts half) or ``"pessimistic"`` (a tied pair is wrong).
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
-        ValueError: for mismatched shapes or devices, non-finite ``scores`` or targets outside ``{0, 1}``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets outside ``{0, 1}`` or an
+            unknown ``ties``.
 
     Example:
         >>> auroc(torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 0]))
         tensor(0.7500)
+        >>> constant, targets = torch.zeros(4), torch.tensor([1, 0, 1, 0])
+        >>> auroc(constant, targets), auroc(constant, targets, ties="pessimistic")
+        (tensor(0.5000), tensor(0.))
     """
+    ties = check_ties(ties)
     if validate_args:
         check_ranking_inputs(scores, targets, None, graded=False)
     positive = targets.bool()
     negatives = scores.detach()[~positive].sort().values
     below = torch.searchsorted(negatives, scores.detach()[positive], right=False)  # negatives strictly below
-    value = _fraction_right(below.sum(), below.numel() * negatives.numel())
+    right = below.sum().double()
+    if ties == "standard":  # half of the tied negatives: (strictly below + at or below) / 2
+        right = (right + torch.searchsorted(negatives, scores.detach()[positive], right=True).sum()) / 2
+    value = _fraction_right(right, below.numel() * negatives.numel())
     return value if validate_args else nan_if_any_nan(value, scores)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["BalancedAccuracy", "balanced_accuracy"]
@@ -16,15 +17,18 @@ def balanced_accuracy(
     threshold: float = 0.0,
     average: Average = "macro",
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact balanced accuracy of a batch at a decision threshold on the logits, not differentiable.
 
     Formally ``(TP / (TP + FN) + TN / (TN + FP)) / 2``, an example being predicted positive when its score
     exceeds ``threshold``. As in scikit-learn's ``balanced_accuracy_score``, a class absent from the targets
     is left out of the mean: without positives the value is ``TN / (TN + FP)``, without negatives it is the
-    recall. A score exactly at the threshold is wrong for either label (scikit-learn on ``scores > threshold``
-    would count such a negative as a true negative). Multi-label input (which scikit-learn does not take) is
-    averaged over labels (``"macro"``) or pooled first (``"micro"``).
+    recall. A score exactly at the threshold is predicted negative (``ties="standard"``, torchmetrics'
+    ``preds > threshold``); with ``ties="pessimistic"`` (the refactoring's value) it is wrong for either label.
+    Multi-label input (which scikit-learn does not take) is averaged over labels (``"macro"``) or pooled first
+    (``"micro"``).
 
     Args:
         scores: ``(N,)`` (binary) or ``(N, L)`` (multi-label) float logits.
@@ -33,6 +37,8 @@ def balanced_accuracy(
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative) or ``"pessimistic"``
+            (it is wrong for either label).
 
     Returns:
         A float scalar tensor.
@@ -46,7 +52,7 @@ def balanced_accuracy(
         >>> balanced_accuracy(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.5000)
     """
-    return BalancedAccuracy(threshold, average=average).exact(scores, targets, validate_args)
+    return BalancedAccuracy(threshold, average=average).exact(scores, targets, validate_args, ties=ties)
 
 
 @register

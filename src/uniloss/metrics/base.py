@@ -15,7 +15,40 @@ from uniloss.core.reprs import constructor_repr
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.relaxations import Relaxation, Sigmoid
 
-__all__ = ["DefaultParts", "MetricRefactoring"]
+__all__ = ["DefaultParts", "MetricRefactoring", "check_parts"]
+
+
+def check_parts(relax: object, anchors: object, interpolator: object, *, optional: bool) -> None:
+    """Raise ``TypeError`` naming the argument unless each part is an instance of its base class (or ``None``).
+
+    A plain function is no interpolator: the engine also asks an interpolator for its slope
+    (:meth:`~uniloss.interpolators.Interpolator.value_and_slope`), which a subclass implementing ``__call__`` has.
+
+    Args:
+        relax: the relaxation given.
+        anchors: the anchor sampler given.
+        interpolator: the interpolator given.
+        optional: whether ``None`` is accepted for each (the loss then takes the metric's default part).
+
+    Example:
+        >>> try:
+        ...     check_parts(None, None, lambda squared, values: values.mean(), optional=True)
+        ... except TypeError as error:
+        ...     print(str(error).split(";")[0])
+        `interpolator` must be a uniloss Interpolator (e.g. InverseDistanceWeighting) or None
+    """
+    none = " or None" if optional else ""
+    for name, value, kind, example in (
+        ("relax", relax, Relaxation, "Sigmoid"),
+        ("anchors", anchors, AnchorSampler, "PaperAnchors"),
+        ("interpolator", interpolator, Interpolator, "InverseDistanceWeighting"),
+    ):
+        if value is None and optional:
+            continue
+        expected = f"a uniloss {kind.__name__} (e.g. {example}){none}"
+        if kind is Interpolator:
+            expected += "; for a function of (squared_distances, values), subclass Interpolator and implement __call__"
+        check_instance(name, value, kind, expected)
 
 
 @dataclass(frozen=True)
@@ -41,10 +74,7 @@ class DefaultParts:
     interpolator: Interpolator = field(default_factory=InverseDistanceWeighting)
 
     def __post_init__(self) -> None:
-        check_instance("relax", self.relax, Relaxation, "a uniloss Relaxation (e.g. Sigmoid)")
-        check_instance("anchors", self.anchors, AnchorSampler, "a uniloss AnchorSampler (e.g. PaperAnchors)")
-        if not callable(self.interpolator):
-            raise TypeError(f"`interpolator` must be callable, but got {type(self.interpolator).__name__}.")
+        check_parts(self.relax, self.anchors, self.interpolator, optional=False)
 
 
 class MetricRefactoring(ABC):

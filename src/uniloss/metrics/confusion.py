@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 
@@ -27,6 +27,8 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
+from uniloss.metrics._constructors import name_inherited_constructor
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
@@ -156,11 +158,16 @@ def counts_from_wrong(wrong: torch.Tensor, comparisons: Comparisons) -> Counts:
     return Counts(positives - wrong_positives, wrong_negatives, wrong_positives, negatives - wrong_negatives)
 
 
-def threshold_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float) -> Counts:
-    """Confusion counts ``(1, C)`` straight from scores; a score equal to ``threshold`` is wrong for either label."""
+def threshold_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float, ties: Ties) -> Counts:
+    """Confusion counts ``(1, C)`` straight from scores.
+
+    A score equal to ``threshold`` is predicted negative (``ties="standard"``) or wrong for either label
+    (``"pessimistic"``).
+    """
     scores = scores.detach().unsqueeze(1) if scores.ndim == 1 else scores.detach()
     positive = targets.bool().reshape(scores.shape)
-    above, below = scores > threshold, scores < threshold
+    above = scores > threshold
+    below = ~above if ties == "standard" else scores < threshold
     return Counts(
         (positive & above).sum(0, keepdim=True),
         (~positive & ~below).sum(0, keepdim=True),
@@ -192,6 +199,10 @@ class ThresholdMetric(MetricRefactoring):
     positives_only: ClassVar[bool] = False
     """Lay out only the positives' binaries (the negatives' counts then read 0)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
+
     def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
         self.threshold = check_threshold(threshold)
         self.num_labels = None if num_labels is None else check_positive_int("num_labels", num_labels)
@@ -216,12 +227,17 @@ class ThresholdMetric(MetricRefactoring):
         """The metric of the counts: wrong binaries are false negatives (positive rows) or false positives."""
         return averaged(self.statistic, counts_from_wrong(wrong, comparisons), self.average)
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+    def exact(
+        self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True, *, ties: Ties
+    ) -> torch.Tensor:
         """The metric of ``(N,)`` or ``(N, L)`` scores thresholded directly (the functional forms' path), a scalar.
 
-        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` gives NaN.
+        A score equal to the threshold is predicted negative (``ties="standard"``, torchmetrics' ``preds >
+        threshold``) or wrong for either label (``"pessimistic"``, the refactoring's value). Checked, non-finite
+        scores are refused; unchecked, a NaN in ``scores`` gives NaN.
         """
+        ties = check_ties(ties)
         if validate_args:
             check_label_inputs(scores, targets, None, infer=True)
-        value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold), self.average)[0]
+        value = averaged(self.statistic, threshold_counts(scores, targets, self.threshold, ties), self.average)[0]
         return value if validate_args else nan_if_any_nan(value, scores)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Counts, ratio
 from uniloss.metrics.segmentation import MaskMetric
 
@@ -17,15 +18,19 @@ def dice(
     threshold: float = 0.0,
     ignore_index: int | None = None,
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact Dice coefficient of a batch of segmentation masks, computed from the scores (not differentiable).
 
     Formally ``Dice = 2 TP / (2 TP + FP + FN)`` over every pixel of the batch (F1 of the pixels, and
     ``2 IoU / (1 + IoU)``). Binary masks (scores ``(N, H, W)``) predict a pixel positive when its score exceeds
-    ``threshold``; a score exactly at the threshold is wrong for either label. Multi-class masks (scores
+    ``threshold``; a score exactly at the threshold is predicted negative. Multi-class masks (scores
     ``(N, C, H, W)``) predict the argmax class, and the Dice is the mean over classes present in the targets
-    or the prediction (scikit-learn's ``f1_score`` with ``average="macro"``); a pixel whose top score is tied
-    counts as wrong for its true class and as a false positive of every tied class. Pixels whose target is
+    or the prediction (scikit-learn's ``f1_score`` with ``average="macro"``); a tied top score goes to the
+    class of lowest index (``ties="standard"``, ``torch.argmax`` and torchmetrics); with ``ties="pessimistic"``
+    (the refactoring's value) a score at the threshold is wrong for either label, and a pixel whose top score is
+    tied counts as wrong for its true class and as a false positive of every tied class. Pixels whose target is
     ``ignore_index`` are left out. A batch with nothing positive in targets or prediction has Dice 0
     (scikit-learn's ``zero_division=0``). An ``ignore_index`` equal to a class ``c`` of ``[0, C)`` leaves out the
     pixels labelled ``c`` but not the class: predicting ``c`` elsewhere is a false positive and its Dice (then 0)
@@ -38,6 +43,8 @@ def dice(
         ignore_index: a target value whose pixels are left out (default: none).
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative, a tied argmax goes to the
+            class of lowest index) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
@@ -51,7 +58,7 @@ def dice(
         >>> dice(scores, torch.tensor([[[1, 1], [0, 0]]]))
         tensor(0.5000)
     """
-    return Dice(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
+    return Dice(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args, ties=ties)
 
 
 @register

@@ -6,6 +6,7 @@ import torch
 
 from uniloss.core.checks import check_positive
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["F1", "FBeta", "f1", "fbeta"]
@@ -18,13 +19,15 @@ def fbeta(
     threshold: float = 0.0,
     average: Average = "macro",
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact F-beta score of a batch at a decision threshold on the logits, not differentiable.
 
     Formally ``F = (1 + beta^2) TP / ((1 + beta^2) TP + beta^2 FN + FP)``, an example being predicted
-    positive when its score exceeds ``threshold``. A score exactly at the threshold counts as wrong for either
-    label (a positive there is a false negative, a negative a false positive); scikit-learn, given
-    ``scores > threshold`` as predictions, would count that negative as a true negative. A zero denominator
+    positive when its score exceeds ``threshold``. A score exactly at the threshold is predicted negative
+    (``ties="standard"``, torchmetrics' ``preds > threshold``); with ``ties="pessimistic"`` (the refactoring's
+    value) it counts as wrong for either label. A zero denominator
     gives 0 (scikit-learn's ``zero_division=0``). Multi-label input is averaged over labels (``"macro"``:
     every label counts, as in scikit-learn) or pooled first (``"micro"``).
 
@@ -36,6 +39,8 @@ def fbeta(
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative) or ``"pessimistic"``
+            (it is wrong for either label).
 
     Returns:
         A float scalar tensor.
@@ -49,7 +54,7 @@ def fbeta(
         >>> fbeta(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]), beta=2.0)
         tensor(0.6250)
     """
-    return FBeta(beta, threshold, average=average).exact(scores, targets, validate_args)
+    return FBeta(beta, threshold, average=average).exact(scores, targets, validate_args, ties=ties)
 
 
 def f1(
@@ -58,6 +63,8 @@ def f1(
     threshold: float = 0.0,
     average: Average = "macro",
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact F1 score, :func:`fbeta` with ``beta = 1``: formally ``F1 = 2 TP / (2 TP + FN + FP)``.
 
@@ -68,6 +75,8 @@ def f1(
         average: ``"macro"`` (default) or ``"micro"``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative) or ``"pessimistic"``
+            (it is wrong for either label).
 
     Returns:
         A float scalar tensor.
@@ -76,7 +85,7 @@ def f1(
         >>> f1(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.5714)
     """
-    return fbeta(scores, targets, 1.0, threshold, average, validate_args)
+    return fbeta(scores, targets, 1.0, threshold, average, validate_args, ties=ties)
 
 
 @register

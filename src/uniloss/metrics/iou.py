@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Counts, ratio
 from uniloss.metrics.segmentation import MaskMetric
 
@@ -17,20 +18,24 @@ def iou(
     threshold: float = 0.0,
     ignore_index: int | None = None,
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact IoU of a batch of segmentation masks, computed from the scores (not differentiable).
 
     Formally ``IoU = TP / (TP + FP + FN)`` over every pixel of the batch. Binary masks (scores ``(N, H, W)``)
-    predict a pixel positive when its score exceeds ``threshold``; a score exactly at the threshold is wrong
-    for either label. Multi-class masks (scores ``(N, C, H, W)``) predict the argmax class, and the IoU is the
+    predict a pixel positive when its score exceeds ``threshold``; a score exactly at the threshold is predicted
+    negative. Multi-class masks (scores ``(N, C, H, W)``) predict the argmax class, and the IoU is the
     mean over classes present in the targets or the prediction (scikit-learn's ``jaccard_score`` with
-    ``average="macro"``); a pixel whose top score is tied counts as wrong for its true class and as a false
-    positive of every tied class. Pixels whose target is ``ignore_index`` are left out. A batch with nothing
-    positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``). An ``ignore_index`` equal
-    to a class ``c`` of ``[0, C)`` leaves out the pixels labelled ``c`` but not the class: a prediction of ``c``
-    elsewhere is a false positive, and its IoU (then 0) enters the mean when ``c`` is predicted, as
-    scikit-learn's ``jaccard_score`` on the kept pixels gives; torchmetrics' ``multiclass_jaccard_index`` leaves
-    class ``c`` out of the mean instead.
+    ``average="macro"``); a tied top score goes to the class of lowest index (``ties="standard"``,
+    ``torch.argmax`` and torchmetrics); with ``ties="pessimistic"`` (the refactoring's value) a score at the
+    threshold is wrong for either label, and a pixel whose top score is tied counts as wrong for its true class
+    and as a false positive of every tied class. Pixels whose target is ``ignore_index`` are left out. A batch
+    with nothing positive in targets or prediction has IoU 0 (scikit-learn's ``zero_division=0``). An
+    ``ignore_index`` equal to a class ``c`` of ``[0, C)`` leaves out the pixels labelled ``c`` but not the
+    class: a prediction of ``c`` elsewhere is a false positive, and its IoU (then 0) enters the mean when ``c``
+    is predicted, as scikit-learn's ``jaccard_score`` on the kept pixels gives; torchmetrics'
+    ``multiclass_jaccard_index`` leaves class ``c`` out of the mean instead.
 
     Args:
         scores: ``(N, H, W)`` (binary) or ``(N, C, H, W)`` (multi-class) float logits.
@@ -39,6 +44,8 @@ def iou(
         ignore_index: a target value whose pixels are left out (default: none).
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative, a tied argmax goes to the
+            class of lowest index) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
@@ -52,7 +59,7 @@ def iou(
         >>> iou(scores, torch.tensor([[[1, 1], [0, 0]]]))
         tensor(0.3333)
     """
-    return IoU(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args)
+    return IoU(threshold=threshold, ignore_index=ignore_index).exact(scores, targets, validate_args, ties=ties)
 
 
 @register

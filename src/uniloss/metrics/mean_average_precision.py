@@ -18,6 +18,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.ap import Mode, _check_mode, _precision_at_positives, average_precision
 from uniloss.metrics.base import MetricRefactoring
@@ -54,12 +55,17 @@ def _mean_over_present(ap: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
 
 
 def mean_average_precision(
-    scores: torch.Tensor, targets: torch.Tensor, mode: Mode = "step", validate_args: bool = True
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    mode: Mode = "step",
+    validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact mean average precision of multi-label scores, computed from the scores (not differentiable).
 
     Formally ``mAP = mean_{l : P_l > 0} AP_l`` with ``AP_l`` the :func:`~uniloss.metrics.ap.average_precision`
-    of column ``l`` (same ``mode`` and tie conventions: a positive tied with a negative ranks below it). Labels
+    of column ``l`` (same ``mode`` and ``ties``: by default tied scores form one threshold). Labels
     without a positive are left out of the mean, and with no positive at all mAP is 0. scikit-learn's macro
     ``average_precision_score`` and torchmetrics' ``multilabel_average_precision`` count such a label as 0
     instead (on the example below both give 0.4167); the three agree when every label has a positive. A label
@@ -71,6 +77,7 @@ def mean_average_precision(
         mode: ``"step"`` (default, scikit-learn's AP) or ``"interpolated"``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: tied scores form one threshold) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
@@ -78,7 +85,7 @@ def mean_average_precision(
     Raises:
         TypeError: for non-tensor input, non-float ``scores`` or float ``targets``.
         ValueError: for mismatched shapes or devices, non-finite ``scores``,
-            targets outside ``{0, 1}`` or an unknown ``mode``.
+            targets outside ``{0, 1}``, or an unknown ``mode`` or ``ties``.
 
     Example:
         >>> scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.2, 0.3]])
@@ -86,12 +93,13 @@ def mean_average_precision(
         tensor(0.8333)
     """
     mode = _check_mode(mode)
+    ties = check_ties(ties)
     if validate_args:
         _check_inputs(scores, targets, None)
     present = targets.bool().any(0)
     ap = torch.zeros(1, scores.shape[1], dtype=torch.get_default_dtype(), device=scores.device)
     for label in present.nonzero().flatten().tolist():
-        ap[0, label] = average_precision(scores[:, label], targets[:, label], mode, validate_args=False)
+        ap[0, label] = average_precision(scores[:, label], targets[:, label], mode, validate_args=False, ties=ties)
     value = _mean_over_present(ap, present)[0]
     return value if validate_args else nan_if_any_nan(value, scores)
 

@@ -6,6 +6,7 @@ import torch
 
 from uniloss.core.checks import check_positive_int
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.ranking import RankingMetric
 
 __all__ = ["NDCG", "ndcg"]
@@ -17,16 +18,19 @@ def ndcg(
     groups: torch.Tensor | None = None,
     top_k: int | None = None,
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact NDCG (at ``top_k``) of a ranking, averaged over queries, computed from the scores.
 
     Formally, per query, ``DCG / IDCG`` with ``DCG = sum_{i : p_i <= k} rel_i / log2(1 + p_i)``, ``p_i`` the
     position of item ``i`` in the ranking by decreasing score, and ``IDCG`` the DCG of the ideal ordering:
-    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics' ``retrieval_normalized_dcg``. Of two tied
-    items of different relevance the less relevant ranks first (a tie is wrong, so ties never help); ties within
-    one relevance level do not change the value. Both peers average the gains of tied items instead; all three
-    agree without ties. A query whose relevances are all 0 (``IDCG = 0``) scores 0 and still counts in the mean,
-    as in scikit-learn and torchmetrics' ``RetrievalNormalizedDCG``.
+    linear gains, as scikit-learn's ``ndcg_score`` and torchmetrics' ``retrieval_normalized_dcg``. With
+    ``ties="standard"`` (default) tied items share the mean discount of the positions they occupy, as both peers
+    average the gains of tied items (the expected value over orders of the ties); with ``ties="pessimistic"``
+    (the refactoring's value) of two tied items of different relevance the less relevant ranks first, so ties
+    never help. Both agree without ties. A query whose relevances are all 0 (``IDCG = 0``) scores 0 and still
+    counts in the mean, as in scikit-learn and torchmetrics' ``RetrievalNormalizedDCG``.
 
     Args:
         scores: ``(N,)`` float scores.
@@ -36,6 +40,7 @@ def ndcg(
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` or float ``targets`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every
             finite one.
+        ties: ``"standard"`` (default: averaged over tied items) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
@@ -43,13 +48,13 @@ def ndcg(
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
         ValueError: for mismatched shapes or devices, non-finite ``scores``, negative or non-finite targets, or
-            ``top_k < 1``.
+            ``top_k < 1``, or an unknown ``ties``.
 
     Example:
         >>> ndcg(torch.tensor([0.1, 0.2, 0.3, 4.0]), torch.tensor([10, 0, 0, 1]))
         tensor(0.4992)
     """
-    return NDCG(top_k).exact(scores, targets, groups, validate_args)
+    return NDCG(top_k).exact(scores, targets, groups, validate_args, ties=ties)
 
 
 @register

@@ -16,6 +16,7 @@ from uniloss.core.checks import (
 )
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 
@@ -75,12 +76,16 @@ def pck(
     head_size: torch.Tensor,
     threshold: float = 0.5,
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact PCK of a batch of heatmaps (PCKh when ``head_size`` is the head size), not differentiable.
 
-    Formally a visible joint is right iff ``max_{p in P} s_p > max_{q not in P} s_q``, where ``P`` is the set of
-    pixels whose centre lies within ``threshold * head_size`` of the joint: the heatmap's peak is within the
-    radius (a tie between the best pixel inside and outside is wrong). PCK is the fraction of visible
+    Formally a visible joint is right iff the heatmap's peak lies in ``P``, the set of pixels whose centre lies
+    within ``threshold * head_size`` of the joint. With ``ties="standard"`` (default) the peak is the ``argmax``
+    (of several equal maxima the first in row-major order, as ``torch.argmax`` and the usual evaluation code);
+    with ``ties="pessimistic"`` (the refactoring's value) the joint is right iff ``max_{p in P} s_p > max_{q not
+    in P} s_q``, a tie between the best pixel inside and outside being wrong. PCK is the fraction of visible
     joints that are right. A joint whose radius holds no pixel centre is wrong; a radius that covers the
     whole heatmap makes it right. With no visible joint PCK is 0. Pixel ``(x, y)`` has its centre at the
     integer coordinates ``(x, y)`` of the heatmap.
@@ -94,6 +99,7 @@ def pck(
         validate_args: check the inputs, every float tensor finite included (device syncs). Unchecked, a NaN in
             ``heatmaps``, ``joints`` or ``head_size`` gives NaN, and ``+inf`` / ``-inf`` in ``heatmaps`` act as
             scores above / below every finite one.
+        ties: ``"standard"`` (default: the first maximum is the peak) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
@@ -101,7 +107,7 @@ def pck(
     Raises:
         TypeError: for non-tensor input or wrong dtypes.
         ValueError: for mismatched shapes or devices, non-finite heatmaps, joints or head sizes, a head size
-            ``<= 0`` or a non-positive threshold.
+            ``<= 0``, a non-positive threshold or an unknown ``ties``.
 
     Example:
         >>> heatmaps = torch.zeros(1, 2, 8, 8)
@@ -111,13 +117,17 @@ def pck(
         tensor(0.5000)
     """
     threshold = check_positive("threshold", threshold)
+    ties = check_ties(ties)
     if validate_args:
         _check_inputs(heatmaps, joints, visible, head_size)
     positive = _positive_pixels(heatmaps, joints, visible, head_size, threshold)
     flat = heatmaps.detach().flatten(2).flatten(0, 1)
-    best_in = flat.masked_fill(~positive, float("-inf")).amax(-1)
-    best_out = flat.masked_fill(positive, float("-inf")).amax(-1)
-    right = positive.any(-1) & ((best_in > best_out) | positive.all(-1))
+    if ties == "standard":
+        right = positive.gather(1, flat.argmax(-1, keepdim=True)).squeeze(1)
+    else:
+        best_in = flat.masked_fill(~positive, float("-inf")).amax(-1)
+        best_out = flat.masked_fill(positive, float("-inf")).amax(-1)
+        right = positive.any(-1) & ((best_in > best_out) | positive.all(-1))
     value = _mean_over_visible(right.unsqueeze(0), visible)[0]
     return value if validate_args else nan_if_any_nan(value, heatmaps, joints, head_size)
 

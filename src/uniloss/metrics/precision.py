@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["Precision", "precision"]
@@ -16,12 +17,14 @@ def precision(
     threshold: float = 0.0,
     average: Average = "macro",
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact precision of a batch at a decision threshold on the logits, not differentiable.
 
     Formally ``TP / (TP + FP)``, an example being predicted positive when its score exceeds ``threshold``. A
-    score exactly at the threshold is wrong for either label: a negative there is a false positive (scikit-learn
-    on ``scores > threshold`` counts it as a true negative), a positive there a false negative. No predicted
+    score exactly at the threshold is predicted negative (``ties="standard"``, torchmetrics' ``preds >
+    threshold``); with ``ties="pessimistic"`` (the refactoring's value) it is wrong for either label. No predicted
     positive gives 0 (scikit-learn's ``zero_division=0``). Multi-label input is averaged over every label
     (``"macro"``) or pooled first (``"micro"``).
 
@@ -32,6 +35,8 @@ def precision(
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative) or ``"pessimistic"``
+            (it is wrong for either label).
 
     Returns:
         A float scalar tensor.
@@ -45,7 +50,7 @@ def precision(
         >>> precision(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.5000)
     """
-    return Precision(threshold, average=average).exact(scores, targets, validate_args)
+    return Precision(threshold, average=average).exact(scores, targets, validate_args, ties=ties)
 
 
 @register

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.ranking import CutoffMetric
 
 __all__ = ["PrecisionAtK", "precision_at_k"]
@@ -17,16 +18,20 @@ def precision_at_k(
     *,
     top_k: int,
     validate_args: bool = True,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact precision at ``top_k`` of a ranking, averaged over queries, computed from the scores.
 
-    Formally, per query, ``#{relevant items among the first k} / k`` in the ranking by decreasing score. A
-    relevant item tied with an irrelevant one ranks below it (a tie is wrong, so ties never raise the value);
-    ties among relevant items do not change the value. The denominator is ``k`` even for a query with fewer
-    items; a query without a relevant item scores 0. torchmetrics' ``RetrievalPrecision`` (``adaptive_k=False``)
-    agrees on scores without ties that are all positive, but it takes the first ``k`` from ``torch.topk``, whose
-    order among tied scores is unspecified (a tie can count as right there), and it counts a relevant item
-    scored at or below 0 as irrelevant (its ``preds > 0`` filter); here every score is ranked, logits included.
+    Formally, per query, ``#{relevant items among the first k} / k`` in the ranking by decreasing score. With
+    ``ties="standard"`` (default) a group of tied items straddling position ``k`` counts its expected number of
+    relevant items in the first ``k`` over the orders of the tie (the tie averaging of scikit-learn's
+    ``ndcg_score``); with ``ties="pessimistic"`` (the refactoring's value) a relevant item tied with an
+    irrelevant one ranks below it. Ties among relevant items do not change the value. The denominator is ``k``
+    even for a query with fewer items; a query without a relevant item scores 0. scikit-learn has no precision
+    at k; torchmetrics' ``RetrievalPrecision`` (``adaptive_k=False``) agrees on scores without ties that are all
+    positive, but it takes the first ``k`` from ``torch.topk``, whose order among tied scores is unspecified,
+    and it counts a relevant item scored at or below 0 as irrelevant (its ``preds > 0`` filter); here every
+    score is ranked, logits included.
 
     Args:
         scores: ``(N,)`` float scores.
@@ -35,6 +40,8 @@ def precision_at_k(
         top_k: the cut-off ``k``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: the expected value over orders of tied items) or ``"pessimistic"``
+            (a relevant item tied with an irrelevant one ranks below it).
 
     Returns:
         A float scalar tensor.
@@ -42,7 +49,7 @@ def precision_at_k(
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
         ValueError: for mismatched shapes or devices, non-finite ``scores``,
-            targets outside ``{0, 1}`` or ``top_k < 1``.
+            targets outside ``{0, 1}``, ``top_k < 1`` or an unknown ``ties``.
 
     Example:
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])
@@ -51,7 +58,7 @@ def precision_at_k(
         >>> precision_at_k(scores, targets, torch.tensor([0, 0, 1, 1]), top_k=1)  # two queries of two items
         tensor(1.)
     """
-    return PrecisionAtK(top_k).exact(scores, targets, groups, validate_args)
+    return PrecisionAtK(top_k).exact(scores, targets, groups, validate_args, ties=ties)
 
 
 @register

@@ -6,7 +6,8 @@ relevant, ``c = s_i - s_j``; for graded relevance it is also compared with every
 ``above_i = (wrong less relevant) + (more relevant) - (wrong more relevant)`` is the number of items of
 other relevance levels ranked above ``i``; items of the same level are placed among themselves by
 ``above`` (their order does not change the metric), so ``position_i = above_i + (its rank in its level)``.
-A tie between two items of different relevance ranks the less relevant one higher (a tie is wrong).
+A tie between two items of different relevance ranks the less relevant one higher (a tie is wrong); the exact
+metrics' default (``ties="standard"``) instead averages over the orders of tied items.
 
 Layout: with the items of each query sorted by relevance, the less relevant items of ``i`` are one run of
 that order and the more relevant ones another, so each comparison is ``i`` against one entry of a run. A run
@@ -40,6 +41,8 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
+from uniloss.metrics._constructors import name_inherited_constructor
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.metrics.confusion import ratio
@@ -158,8 +161,12 @@ def ranking_value(
     pos: torch.Tensor, context: RankingContext, discount: Callable[[torch.Tensor], torch.Tensor]
 ) -> torch.Tensor:
     """``(K,)`` mean over queries of ``sum_items gain * discount(position) / normaliser`` (0 for a normaliser 0)."""
-    weighted = context.gain * discount(pos)
-    total = weighted.new_zeros((pos.shape[0], context.normaliser.numel()))
+    return _query_mean(context.gain * discount(pos), context)
+
+
+def _query_mean(weighted: torch.Tensor, context: RankingContext) -> torch.Tensor:
+    """``(K,)`` mean over queries of the ``(K, I)`` weighted gains summed per query, divided by the normaliser."""
+    total = weighted.new_zeros((weighted.shape[0], context.normaliser.numel()))
     total.index_add_(1, context.item_query, weighted)
     return ratio(total, context.normaliser).mean(-1).to(torch.get_default_dtype())
 
@@ -188,6 +195,30 @@ def _other_level_items_above(scores: torch.Tensor, relevance: torch.Tensor, quer
     above = torch.empty_like(index)
     above[order] = before - same_level
     return above
+
+
+def _tie_averaged_discounts(
+    scores: torch.Tensor, query: torch.Tensor, sizes: torch.Tensor, discount: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """``(N,)`` mean discount over the positions each item's group of tied scores occupies in its query.
+
+    The expected discount of an item when tied scores are ordered at random: scikit-learn's ``ndcg_score``
+    (``ignore_ties=False``) averages the gains of a tie group over its positions, which is the same sum.
+    """
+    order = torch.argsort(scores.detach(), descending=True, stable=True)
+    order = order[torch.argsort(query[order], stable=True)]
+    ranked, owner = scores.detach()[order], query[order]
+    first = torch.ones_like(owner, dtype=torch.bool)
+    first[1:] = (owner[1:] != owner[:-1]) | (ranked[1:] != ranked[:-1])
+    group = first.cumsum(0) - 1
+    group_sizes = torch.bincount(group)
+    start = (torch.arange(owner.numel(), device=owner.device) - _starts(sizes)[owner])[first]  # 0-based position
+    weights = discount(torch.arange(1, int(sizes.max()) + 1, device=owner.device).unsqueeze(0))[0]
+    cumulative = torch.cat([weights.new_zeros(1), weights.cumsum(0)])
+    mean = (cumulative[start + group_sizes] - cumulative[start]) / group_sizes
+    per_item = mean.new_empty(order.shape)
+    per_item[order] = mean[group]
+    return per_item
 
 
 def row_length(lengths: torch.Tensor) -> int:
@@ -362,17 +393,31 @@ class RankingMetric(MetricRefactoring):
         return torch.cat(values) if values else above.new_zeros(0, dtype=torch.get_default_dtype())
 
     def exact(
-        self, scores: torch.Tensor, targets: torch.Tensor, groups: torch.Tensor | None, validate_args: bool = True
+        self,
+        scores: torch.Tensor,
+        targets: torch.Tensor,
+        groups: torch.Tensor | None,
+        validate_args: bool = True,
+        *,
+        ties: Ties,
     ) -> torch.Tensor:
         """The metric computed from a sort of the scores (the functional forms' path), a scalar.
 
-        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` (or float ``targets``) gives NaN.
+        ``ties="standard"`` averages each item's discount over the positions of its group of tied scores (the
+        expected value over orders of the tied items); ``"pessimistic"`` ranks the less relevant of two tied
+        items first (the refactoring's value). Checked, non-finite scores are refused; unchecked, a NaN in
+        ``scores`` (or float ``targets``) gives NaN.
         """
+        ties = check_ties(ties)
         if validate_args:
             check_ranking_inputs(scores, targets, groups, self.graded)
-        relevance, query, _, items, context = self._layout(targets, groups)
-        above = _other_level_items_above(scores, relevance, query)[items]
-        value = ranking_value(positions(above.unsqueeze(0), context), context, self.discount)[0]
+        relevance, query, sizes, items, context = self._layout(targets, groups)
+        if ties == "standard":
+            discounts = _tie_averaged_discounts(scores, query, sizes, self.discount)[items]
+            value = _query_mean((context.gain * discounts).unsqueeze(0), context)[0]
+        else:
+            above = _other_level_items_above(scores, relevance, query)[items]
+            value = ranking_value(positions(above.unsqueeze(0), context), context, self.discount)[0]
         return value if validate_args else nan_if_any_nan(value, scores, targets)
 
 
@@ -381,6 +426,10 @@ class CutoffMetric(RankingMetric):
 
     A subclass sets ``name`` and implements :meth:`normaliser`.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, top_k: int) -> None:
         self.top_k = check_positive_int("top_k", top_k)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.confusion import Average, Counts, ThresholdMetric, ratio
 
 __all__ = ["Recall", "recall"]
@@ -16,11 +17,14 @@ def recall(
     threshold: float = 0.0,
     average: Average = "macro",
     validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact recall (sensitivity) of a batch at a decision threshold on the logits, not differentiable.
 
     Formally ``TP / (TP + FN)``, an example being predicted positive when its score exceeds ``threshold``. A
-    positive scored exactly at the threshold is a false negative (as in scikit-learn on ``scores > threshold``).
+    positive scored exactly at the threshold is a false negative under either ``ties`` rule (as torchmetrics'
+    ``preds > threshold``).
     No positive gives 0 (scikit-learn's ``zero_division=0``). Multi-label input is averaged over every label
     (``"macro"``) or pooled first (``"micro"``).
 
@@ -31,6 +35,8 @@ def recall(
         average: ``"macro"`` (default) or ``"micro"``; no effect on binary input.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: a score at the threshold is predicted negative) or ``"pessimistic"``
+            (it is wrong for either label).
 
     Returns:
         A float scalar tensor.
@@ -44,7 +50,7 @@ def recall(
         >>> recall(torch.tensor([2.0, -1.0, 0.5, -3.0, 1.0, 0.2]), torch.tensor([1, 1, 0, 0, 1, 0]))
         tensor(0.6667)
     """
-    return Recall(threshold, average=average).exact(scores, targets, validate_args)
+    return Recall(threshold, average=average).exact(scores, targets, validate_args, ties=ties)
 
 
 @register

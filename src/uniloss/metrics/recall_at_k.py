@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties
 from uniloss.metrics.ranking import CutoffMetric
 
 __all__ = ["RecallAtK", "recall_at_k"]
@@ -17,12 +18,15 @@ def recall_at_k(
     *,
     top_k: int,
     validate_args: bool = True,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact recall at ``top_k`` of a ranking, averaged over queries, computed from the scores.
 
     Formally, per query, ``#{relevant items among the first k} / #{relevant items}`` in the ranking by
-    decreasing score. A relevant item tied with an irrelevant one ranks below it (a tie is wrong, so ties never
-    raise the value); ties among relevant items do not change the value. A query without a relevant item scores
+    decreasing score. With ``ties="standard"`` (default) a group of tied items straddling position ``k`` counts
+    its expected number of relevant items in the first ``k`` over the orders of the tie; with
+    ``ties="pessimistic"`` (the refactoring's value) a relevant item tied with an irrelevant one ranks below it.
+    Ties among relevant items do not change the value. A query without a relevant item scores
     0 (torchmetrics' ``RetrievalRecall`` default, ``empty_target_action="neg"``); a query with fewer than ``k``
     items can still reach 1. torchmetrics agrees on scores without ties that are all positive, but it takes the
     first ``k`` of an ``argsort`` whose order among tied scores is unspecified, and it counts a relevant item
@@ -35,6 +39,8 @@ def recall_at_k(
         top_k: the cut-off ``k``.
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: the expected value over orders of tied items) or ``"pessimistic"``
+            (a relevant item tied with an irrelevant one ranks below it).
 
     Returns:
         A float scalar tensor.
@@ -42,7 +48,7 @@ def recall_at_k(
     Raises:
         TypeError: for non-tensor input, wrong dtypes or a non-int ``top_k``.
         ValueError: for mismatched shapes or devices, non-finite ``scores``,
-            targets outside ``{0, 1}`` or ``top_k < 1``.
+            targets outside ``{0, 1}``, ``top_k < 1`` or an unknown ``ties``.
 
     Example:
         >>> scores, targets = torch.tensor([0.9, 0.8, 0.7, 0.1]), torch.tensor([1, 0, 1, 1])
@@ -51,7 +57,7 @@ def recall_at_k(
         >>> recall_at_k(scores, targets, torch.tensor([0, 0, 1, 1]), top_k=1)  # two queries of two items
         tensor(0.7500)
     """
-    return RecallAtK(top_k).exact(scores, targets, groups, validate_args)
+    return RecallAtK(top_k).exact(scores, targets, groups, validate_args, ties=ties)
 
 
 @register

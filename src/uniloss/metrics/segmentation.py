@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -28,6 +29,8 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
+from uniloss.metrics._constructors import name_inherited_constructor
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.metrics.confusion import (
@@ -110,14 +113,24 @@ def mask_comparisons(
     return grouped_comparisons(values, positive)
 
 
-def mask_counts(scores: torch.Tensor, targets: torch.Tensor, threshold: float, ignore_index: int | None) -> Counts:
-    """``(1, C)`` counts straight from scores: thresholded (binary) or of the argmax, a tie for it being wrong."""
+def mask_counts(
+    scores: torch.Tensor, targets: torch.Tensor, threshold: float, ignore_index: int | None, ties: Ties
+) -> Counts:
+    """``(1, C)`` counts straight from scores: thresholded (binary) or of the argmax.
+
+    A tie for the argmax goes to the class of lowest index (``ties="standard"``, ``torch.argmax`` and
+    torchmetrics) or is wrong for the true class and a false positive of every tied class (``"pessimistic"``).
+    """
     pixels, target = _pixels(scores.detach(), targets, ignore_index)
     if pixels.ndim == 1:
-        return threshold_counts(pixels, target, threshold)
-    is_max = pixels == pixels.amax(1, keepdim=True)
-    alone = is_max & (is_max.sum(1, keepdim=True) == 1)
-    positive = torch.arange(pixels.shape[1], device=pixels.device) == target.long().unsqueeze(1)
+        return threshold_counts(pixels, target, threshold, ties)
+    classes = torch.arange(pixels.shape[1], device=pixels.device)
+    if ties == "standard":
+        is_max = alone = classes == pixels.argmax(1, keepdim=True)
+    else:
+        is_max = pixels == pixels.amax(1, keepdim=True)
+        alone = is_max & (is_max.sum(1, keepdim=True) == 1)
+    positive = classes == target.long().unsqueeze(1)
     tp = (positive & alone).sum(0, keepdim=True)
     fp = (~positive & is_max).sum(0, keepdim=True)
     fn = positive.sum(0, keepdim=True) - tp
@@ -137,6 +150,10 @@ class MaskMetric(MetricRefactoring):
     Binaries as in this module's docstring, laid out in rows of one class and target (at most 1024 each), so a
     row's wrong count adds to ``FN`` (true class) or ``FP``: anchors cost O(rows). One device sync.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, num_classes: int | None = None, threshold: float = 0.0, ignore_index: int | None = None) -> None:
         self.num_classes = check_num_classes(num_classes)
@@ -162,13 +179,17 @@ class MaskMetric(MetricRefactoring):
         """Mean of the statistic over classes present in the targets or the prediction."""
         return mean_over_present(self.statistic, counts_from_wrong(wrong, comparisons))
 
-    def exact(self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True) -> torch.Tensor:
+    def exact(
+        self, scores: torch.Tensor, targets: torch.Tensor, validate_args: bool = True, *, ties: Ties
+    ) -> torch.Tensor:
         """The metric of binary or multi-class masks from a threshold or argmax (the functional forms' path).
 
-        Checked, non-finite scores are refused; unchecked, a NaN in ``scores`` (ignored pixels too) gives NaN.
+        ``ties`` as :func:`mask_counts`. Checked, non-finite scores are refused; unchecked, a NaN in ``scores``
+        (ignored pixels too) gives NaN.
         """
+        ties = check_ties(ties)
         if validate_args:
             check_mask_inputs(scores, targets, None, True, self.ignore_index)
-        counts = mask_counts(scores, targets, self.threshold, self.ignore_index)
+        counts = mask_counts(scores, targets, self.threshold, self.ignore_index, ties)
         value = mean_over_present(self.statistic, counts)[0]
         return value if validate_args else nan_if_any_nan(value, scores)

@@ -7,8 +7,9 @@ import torch
 from uniloss.core.checks import check_arity, check_at_most, check_positive_int
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import register
+from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
-from uniloss.metrics.accuracy import _check_inputs
+from uniloss.metrics.accuracy import _check_inputs, tie_averaged_hits
 from uniloss.metrics.base import MetricRefactoring
 
 __all__ = ["TopKAccuracy", "top_k_accuracy"]
@@ -20,39 +21,55 @@ def _fraction_below(above: torch.Tensor, top_k: int) -> torch.Tensor:
 
 
 def top_k_accuracy(
-    scores: torch.Tensor, targets: torch.Tensor, top_k: int = 1, validate_args: bool = True
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    top_k: int = 1,
+    validate_args: bool = True,
+    *,
+    ties: Ties = "standard",
 ) -> torch.Tensor:
     """Exact top-k accuracy of a batch, computed from the scores (not differentiable).
 
-    Formally ``mean_n [#{j != y_n : s[n, j] >= s[n, y_n]} < k]``: the true class is among the ``k`` highest
-    scores, a class tied with it counting as above it. scikit-learn's ``top_k_accuracy_score`` (three classes
-    or more) ranks the tied class of higher index first instead, so the two agree on scores without ties.
-    ``top_k >= C`` gives 1.
+    Formally ``mean_n [the true class is among the k highest scores]``. With ``ties="standard"`` (default) a
+    class tied with the true one is ordered with it at random and the expected hit counts (the tie averaging of
+    scikit-learn's ``ndcg_score``); with ``ties="pessimistic"`` (the refactoring's value) a class tied with the
+    true one counts as above it: ``mean_n [#{j != y_n : s[n, j] >= s[n, y_n]} < k]``. scikit-learn's
+    ``top_k_accuracy_score`` ranks the tied class of higher index first, torchmetrics' ``multiclass_accuracy``
+    takes ``torch.topk``'s order: on ties each depends on the order of the classes, and the standard value is
+    their mean over those orders. All agree on scores without ties. ``top_k >= C`` gives 1.
 
     Args:
         scores: ``(N, C)`` float scores (logits).
         targets: ``(N,)`` int class indices in ``[0, C)``.
-        top_k: how many of the highest-scoring classes count (default 1: accuracy, ties wrong).
+        top_k: how many of the highest-scoring classes count (default 1: accuracy).
         validate_args: check the inputs, ``scores`` finite included (device syncs). Unchecked, a NaN in
             ``scores`` gives NaN, and ``+inf`` / ``-inf`` act as scores above / below every finite one.
+        ties: ``"standard"`` (default: ties ordered at random) or ``"pessimistic"`` (a tie is wrong).
 
     Returns:
         A float scalar tensor.
 
     Raises:
         TypeError: for non-tensor input, non-float ``scores``, non-integer ``targets`` or a non-int ``top_k``.
-        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range or ``top_k < 1``.
+        ValueError: for mismatched shapes or devices, non-finite ``scores``, targets out of range, ``top_k < 1``
+            or an unknown ``ties``.
 
     Example:
         >>> top_k_accuracy(torch.tensor([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0]]), torch.tensor([1, 0]), top_k=2)
         tensor(0.5000)
+        >>> top_k_accuracy(torch.zeros(1, 3), torch.tensor([0]), top_k=2)  # two of three tied positions
+        tensor(0.6667)
     """
     top_k = check_positive_int("top_k", top_k)
+    ties = check_ties(ties)
     if validate_args:
         _check_inputs(scores, targets, None)
-    true = scores.detach().gather(1, targets.long().unsqueeze(1))
-    above = (scores.detach() >= true).sum(1) - 1  # the true class itself is not above
-    value = _fraction_below(above.unsqueeze(0), top_k)[0]
+    if ties == "standard":
+        value = tie_averaged_hits(scores, targets, top_k).mean()
+    else:
+        true = scores.detach().gather(1, targets.long().unsqueeze(1))
+        above = (scores.detach() >= true).sum(1) - 1  # the true class itself is not above
+        value = _fraction_below(above.unsqueeze(0), top_k)[0]
     return value if validate_args else nan_if_any_nan(value, scores)
 
 

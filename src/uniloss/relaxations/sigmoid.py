@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from uniloss.core.autograd import zero
-from uniloss.core.checks import check_positive
+from uniloss.core.checks import check_float32_normal
 from uniloss.relaxations.base import Relaxation
 
 __all__ = ["Sigmoid"]
@@ -21,7 +21,8 @@ class Sigmoid(Relaxation):
         temperature: positive scale ``t`` of the comparisons (the paper uses 1).
 
     Raises:
-        ValueError: if ``temperature`` is not a positive finite number.
+        TypeError: if ``temperature`` is not a number.
+        ValueError: if ``temperature`` is not a positive float32 normal number (in ``[1.18e-38, 3.4e38]``).
 
     Example:
         >>> Sigmoid(temperature=1.0)(torch.tensor([0.0, 100.0]))
@@ -29,7 +30,9 @@ class Sigmoid(Relaxation):
     """
 
     def __init__(self, temperature: float = 1.0) -> None:
-        self.temperature = check_positive("temperature", temperature)
+        self.temperature = check_float32_normal(
+            "temperature", temperature, "comparisons are divided by it and its inverse is a float32 factor"
+        )
 
     def distances(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(2 sigmoid(-c / t), 2 sigmoid(c / t))``."""
