@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core", "version"),
     ("relaxations", "anchors", "interpolators"),
     ("metrics",),
+    ("traced",),
     ("engine", "distributed"),
     ("check", "presets", "exact"),
     ("data", "models"),

@@ -1,0 +1,199 @@
+"""From traced blocks to binaries: orient every strict comparison by the ideal scores, decompose rankings into
+pairs of items (pruned to pairs the ideal scores order), and lay them out for the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from uniloss.traced.errors import UnsupportedMetricError
+from uniloss.traced.tracer import Block
+
+__all__ = ["Layout", "Part", "lay_out", "permuted_orders"]
+
+
+@dataclass
+class Part:
+    """Where one block's strict outcomes live in the flat vector of binaries, and how a ranking is replayed.
+
+    Attributes:
+        block: the traced block.
+        offset: index of its first binary.
+        count: its number of binaries.
+        first, second: for a ranking, flat ``(M * n)`` item indices of each pair of the binaries: the binary's
+            strict outcome is "``first`` is placed before ``second``".
+        fixed: for a ranking, ``(M * n)`` int64, per item the number of items placed before it among the pairs
+            that are not binaries (pruned: the ideal scores tie them; they keep their current order).
+        ties: for a ranking, ``(M, n)`` int64 group of each item: items of one group tie in the ideal scores.
+        pruned: whether any pair was pruned.
+        kept: for a comparison, per strict difference: the flat indices of its entries that are binaries (``None``:
+            all). An entry that ties both in the batch and in the ideal scores (a score compared with itself) is
+            no binary: its strict outcome is ``False`` at every configuration.
+    """
+
+    block: Block
+    offset: int
+    count: int
+    first: torch.Tensor | None = None
+    second: torch.Tensor | None = None
+    fixed: torch.Tensor | None = None
+    ties: torch.Tensor | None = None
+    pruned: bool = False
+    kept: tuple[torch.Tensor | None, ...] = ()
+
+
+@dataclass
+class Layout:
+    """The binaries of one batch: ``values`` (oriented differences), their orientation, and the parts."""
+
+    values: torch.Tensor
+    """``(T,)`` oriented differences, differentiable: ``> 0`` is right."""
+    positive: torch.Tensor
+    """``(T,)`` bool: whether "right" is the strict outcome ``True`` (else right is ``False``)."""
+    parts: list[Part]
+
+    def outcomes(self, right: torch.Tensor) -> torch.Tensor:
+        """Strict outcomes ``(K, T)`` bool of configurations given as ``(K, T)`` bool "right"."""
+        return right == self.positive
+
+
+def _orientation(ideal: torch.Tensor) -> torch.Tensor:
+    """``+1`` where the ideal difference is positive, ``-1`` where negative, ``+1`` (as written) at an ideal tie."""
+    return torch.where(ideal < 0, -1, 1).to(ideal.dtype)
+
+
+def _mismatch(block: Block, other: Block | None) -> UnsupportedMetricError:
+    seen = "nothing" if other is None else f"`{other.op}` of shape {other.shape}"
+    return UnsupportedMetricError(
+        "outcome shapes",
+        block.op,
+        block.where,
+        f"(on the ideal scores this call is {seen}, on the batch `{block.op}` of shape {block.shape})",
+    )
+
+
+def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Part, torch.Tensor, torch.Tensor]:
+    keys, ideal_keys = block.keys, ideal.keys
+    assert keys is not None and ideal_keys is not None  # ranking blocks have keys
+    rows, n = keys.shape
+    device = keys.device
+    gap = ideal_keys.detach()[:, :, None] - ideal_keys.detach()[:, None, :]  # (M, n, n) ideal key of i minus of j
+    upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
+    tied = gap == 0
+    chosen = upper & ~tied if prune else upper.expand(rows, n, n)
+    row, i, j = chosen.nonzero(as_tuple=True)
+    first, second = row * n + i, row * n + j
+    flat = keys.reshape(-1)
+    difference = flat[first] - flat[second]
+    orientation = _orientation(gap[row, i, j])
+    fixed = torch.zeros(rows * n, dtype=torch.long, device=device)
+    pruned = bool(prune and (tied & upper).any())
+    if pruned:  # pruned pairs keep the current order (stable: ties of the scores by index)
+        order = torch.sort(keys.detach(), dim=-1, descending=True, stable=True).indices
+        position = torch.empty_like(order).scatter_(1, order, torch.arange(n, device=device).expand(rows, n))
+        before = position[:, None, :] < position[:, :, None]  # (M, i, j): j placed before i
+        eye = torch.eye(n, dtype=torch.bool, device=device)
+        fixed = (tied & ~eye & before).sum(-1).reshape(-1)
+    ties = torch.unique(ideal_keys.detach(), return_inverse=True)[1].reshape(rows, n)
+    part = Part(block, offset, first.numel(), first, second, fixed, ties, pruned)
+    return part, difference * orientation, orientation > 0
+
+
+def _compare_part(block: Block, ideal: Block, offset: int) -> tuple[Part, torch.Tensor, torch.Tensor]:
+    values, signs, kept = [], [], []
+    for difference, ideal_difference in zip(block.differences, ideal.differences, strict=True):
+        gap = torch.as_tensor(ideal_difference).detach().expand(block.shape).reshape(-1)
+        flat = torch.as_tensor(difference).expand(block.shape).reshape(-1)
+        orientation = _orientation(gap)
+        constant = (gap == 0) & (flat.detach() == 0)
+        index = (~constant).nonzero().flatten() if bool(constant.any()) else None
+        value, sign = flat * orientation, orientation > 0
+        if index is not None:
+            value, sign = value[index], sign[index]
+        values.append(value)
+        signs.append(sign)
+        kept.append(index)
+    value = torch.cat(values)
+    return Part(block, offset, value.numel(), kept=tuple(kept)), value, torch.cat(signs)
+
+
+def lay_out(blocks: list[Block], ideal_blocks: list[Block], prune: bool) -> Layout:
+    """The binaries of a traced batch, oriented by the trace of the same function on the ideal scores.
+
+    Args:
+        blocks: the blocks of the batch.
+        ideal_blocks: the blocks of the ideal scores (same calls, same shapes).
+        prune: decompose rankings into pairs of items the ideal scores order only.
+
+    Returns:
+        The :class:`Layout`.
+
+    Raises:
+        UnsupportedMetricError: if the two traces do not make the same calls with the same shapes.
+    """
+    if len(ideal_blocks) < len(blocks):
+        raise _mismatch(blocks[len(ideal_blocks)], None)
+    parts, values, positive = [], [], []
+    offset = 0
+    for block, ideal in zip(blocks, ideal_blocks, strict=False):
+        if block.signature != ideal.signature:
+            raise _mismatch(block, ideal)
+        if block.kind == "rank":
+            part, value, sign = _rank_part(block, ideal, offset, prune)
+        else:
+            part, value, sign = _compare_part(block, ideal, offset)
+        parts.append(part)
+        values.append(value.reshape(-1))
+        positive.append(sign.reshape(-1))
+        offset += part.count
+    if len(ideal_blocks) > len(blocks):
+        raise _mismatch(ideal_blocks[len(blocks)], None)
+    dtype = torch.promote_types(values[0].dtype, torch.float32) if values else torch.float32
+    return Layout(torch.cat([v.to(dtype) for v in values]), torch.cat(positive), parts)
+
+
+def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generator) -> list[torch.Tensor]:
+    """Two other realisable orders of a ranking: its items reversed, then shuffled, within each ideal tie group.
+
+    The slots each group holds in the current order stay the group's; only which of its items sits where changes.
+
+    Args:
+        part: a pruned ranking part.
+        outcomes: ``(T,)`` the current configuration's strict outcomes.
+        generator: random source of the shuffle.
+
+    Returns:
+        Two ``(M, n)`` orders (first item first).
+    """
+    current = replay_order(part, outcomes)
+    ties = part.ties
+    assert ties is not None
+    rows, n = current.shape
+    group = ties.gather(1, current) * (n + 1)  # group of the item in each slot
+    slot = torch.arange(n, device=current.device).expand(rows, n)
+    forward = torch.argsort(group + slot, dim=1, stable=True)
+    orders = []
+    shuffled = torch.rand(rows, n, generator=generator, device="cpu").argsort(1).to(current.device)
+    for keys in (group + (n - 1 - slot), group + shuffled):
+        moved = current.gather(1, torch.argsort(keys, dim=1, stable=True))
+        orders.append(torch.empty_like(current).scatter_(1, forward, moved))
+    return orders
+
+
+def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
+    """The ``(M, n)`` order of a ranking at a configuration: items by the number placed before them, stably.
+
+    Exact at consistent configurations (a strict order of the items); some permutation at any other.
+
+    Args:
+        part: a ranking part.
+        outcomes: ``(T,)`` strict outcomes of the configuration (under ``vmap``: one configuration).
+
+    Returns:
+        ``(M, n)`` int64.
+    """
+    assert part.first is not None and part.second is not None and part.fixed is not None
+    bits = outcomes[part.offset : part.offset + part.count].long()
+    before = part.fixed.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits)
+    return torch.argsort(before.reshape(part.block.shape), dim=-1, stable=True)
