@@ -166,7 +166,7 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
     Returns:
         Two ``(M, n)`` orders (first item first).
     """
-    current = replay_order(part, outcomes)
+    current = _keys(part, outcomes).argsort(dim=-1)
     ties = part.ties
     assert ties is not None
     rows, n = current.shape
@@ -181,19 +181,33 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
     return orders
 
 
-def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
-    """The ``(M, n)`` order of a ranking at a configuration: items by the number placed before them, stably.
+def _keys(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
+    """``(M, n)`` distinct keys, ascending in the order of a ranking: items placed before, ties by index."""
+    assert part.first is not None and part.second is not None and part.fixed is not None
+    rows, n = part.block.shape
+    bits = outcomes[part.offset : part.offset + part.count].long()
+    before = part.fixed.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits)
+    return before.reshape(rows, n) * n + torch.arange(n, device=before.device)  # distinct: no stable sort needed
 
-    Exact at consistent configurations (a strict order of the items); some permutation at any other.
+
+def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
+    """The order of a ranking at a configuration: items by the number placed before them, ties by index.
+
+    Exact at consistent configurations (a strict order of the items); some permutation at any other. Only the
+    leading items the call returns are ordered: 1 for ``argmax``/``max``, ``k`` for ``topk``, all for a sort.
 
     Args:
         part: a ranking part.
         outcomes: ``(T,)`` strict outcomes of the configuration (under ``vmap``: one configuration).
 
     Returns:
-        ``(M, n)`` int64.
+        ``(M, n)``, ``(M, k)`` or ``(M, 1)`` int64, the leading items first.
     """
-    assert part.first is not None and part.second is not None and part.fixed is not None
-    bits = outcomes[part.offset : part.offset + part.count].long()
-    before = part.fixed.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits)
-    return torch.argsort(before.reshape(part.block.shape), dim=-1, stable=True)
+    spec = part.block.spec
+    assert spec is not None
+    keys = _keys(part, outcomes)
+    if spec.op in ("argmax", "argmin", "max", "min"):
+        return keys.argmin(-1, keepdim=True)
+    if spec.op == "topk":
+        return keys.topk(spec.k, dim=-1, largest=False).indices
+    return keys.argsort(dim=-1)

@@ -96,7 +96,7 @@ def rank_result(spec: RankSpec, x: torch.Tensor, perm: torch.Tensor) -> Any:
     if spec.dim is None:  # argmax / argmin of the flattened input
         return perm[0, 0]
     moved = x.movedim(spec.dim, -1)
-    order = perm.reshape(moved.shape)
+    order = perm.reshape(*moved.shape[:-1], perm.shape[-1])
     if spec.op == "argsort":
         return order.movedim(-1, spec.dim)
     if spec.op == "sort":
