@@ -23,10 +23,12 @@ class Part:
         count: its number of binaries.
         first, second: for a ranking, flat ``(M * n)`` item indices of each pair of the binaries: the binary's
             strict outcome is "``first`` is placed before ``second``".
-        fixed: for a ranking, ``(M * n)`` int64, per item the number of items placed before it among the pairs
-            that are not binaries (pruned: the ideal scores tie them; they keep their current order).
-        ties: for a ranking, ``(M, n)`` int64 group of each item: items of one group tie in the ideal scores.
-        pruned: whether any pair was pruned.
+        ties: for a pruned ranking, ``(M, n)`` int64 group of each item: the ideal scores tie a group's items,
+            and no pair of them is a binary.
+        start: for a pruned ranking, ``(M, n)`` int64, per item the number of items of lower groups in its row.
+        pruned: whether pairs of tied items were pruned. Then an item's place is the number of items of other
+            groups placed before it plus its rank within its group by that number (ties: lower index first),
+            exact at every consistent configuration for a function indifferent to the order within a group.
         kept: for a comparison, per strict difference: the flat indices of its entries that are binaries (``None``:
             all). An entry that ties both in the batch and in the ideal scores (a score compared with itself) is
             no binary: its strict outcome is ``False`` at every configuration.
@@ -37,8 +39,8 @@ class Part:
     count: int
     first: torch.Tensor | None = None
     second: torch.Tensor | None = None
-    fixed: torch.Tensor | None = None
     ties: torch.Tensor | None = None
+    start: torch.Tensor | None = None
     pruned: bool = False
     kept: tuple[torch.Tensor | None, ...] = ()
 
@@ -81,22 +83,20 @@ def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Pa
     gap = ideal_keys.detach()[:, :, None] - ideal_keys.detach()[:, None, :]  # (M, n, n) ideal key of i minus of j
     upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
     tied = gap == 0
-    chosen = upper & ~tied if prune else upper.expand(rows, n, n)
+    pruned = bool(prune and (tied & upper).any())
+    chosen = upper & ~tied if pruned else upper.expand(rows, n, n)
     row, i, j = chosen.nonzero(as_tuple=True)
     first, second = row * n + i, row * n + j
     flat = keys.reshape(-1)
     difference = flat[first] - flat[second]
-    orientation = _orientation(gap[row, i, j])
-    fixed = torch.zeros(rows * n, dtype=torch.long, device=device)
-    pruned = bool(prune and (tied & upper).any())
-    if pruned:  # pruned pairs keep the current order (stable: ties of the scores by index)
-        order = torch.sort(keys.detach(), dim=-1, descending=True, stable=True).indices
-        position = torch.empty_like(order).scatter_(1, order, torch.arange(n, device=device).expand(rows, n))
-        before = position[:, None, :] < position[:, :, None]  # (M, i, j): j placed before i
-        eye = torch.eye(n, dtype=torch.bool, device=device)
-        fixed = (tied & ~eye & before).sum(-1).reshape(-1)
-    ties = torch.unique(ideal_keys.detach(), return_inverse=True)[1].reshape(rows, n)
-    part = Part(block, offset, first.numel(), first, second, fixed, ties, pruned)
+    gaps = gap[row, i, j]
+    orientation = torch.where(gaps > 0, 1, -1).to(gaps.dtype)  # an ideal tie: the lower index first, as torch
+    part = Part(block, offset, first.numel(), first, second)
+    if pruned:  # items of one tie group: ordered by the items of other groups placed before them
+        ties = torch.unique(ideal_keys.detach(), return_inverse=True)[1].reshape(rows, n)
+        part.ties = ties
+        part.start = (ties[:, None, :] < ties[:, :, None]).sum(-1)  # items of lower groups in the row
+        part.pruned = True
     return part, difference * orientation, orientation > 0
 
 
@@ -182,12 +182,19 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
 
 
 def _keys(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
-    """``(M, n)`` distinct keys, ascending in the order of a ranking: items placed before, ties by index."""
-    assert part.first is not None and part.second is not None and part.fixed is not None
+    """``(M, n)`` distinct keys, ascending in the order of a ranking at a configuration (ties by index)."""
+    assert part.first is not None and part.second is not None
     rows, n = part.block.shape
     bits = outcomes[part.offset : part.offset + part.count].long()
-    before = part.fixed.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits)
-    return before.reshape(rows, n) * n + torch.arange(n, device=before.device)  # distinct: no stable sort needed
+    zeros = torch.zeros(rows * n, dtype=torch.long, device=bits.device)
+    before = zeros.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits).reshape(rows, n)
+    index = torch.arange(n, device=bits.device)
+    if part.pruned:
+        assert part.ties is not None and part.start is not None
+        within = torch.argsort((part.ties * (n + 1) + before) * n + index, dim=-1)  # by group, then by count
+        rank = torch.empty_like(within).scatter(1, within, index.expand(rows, n)) - part.start
+        before = before + rank
+    return before * n + index  # distinct: no stable sort needed
 
 
 def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
