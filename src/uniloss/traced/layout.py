@@ -60,9 +60,17 @@ class Layout:
         return right == self.positive
 
 
-def _orientation(ideal: torch.Tensor) -> torch.Tensor:
-    """``+1`` where the ideal difference is positive, ``-1`` where negative, ``+1`` (as written) at an ideal tie."""
-    return torch.where(ideal < 0, -1, 1).to(ideal.dtype)
+def _oriented(difference: torch.Tensor, orientation: torch.Tensor, tie_is_true: bool) -> torch.Tensor:
+    """``orientation * difference``, nudged above 0 where the difference ties and the tie's outcome is right.
+
+    The engine counts ``c <= 0`` as wrong; a tie's outcome is the function's own (a strict comparison is ``False``
+    at a tie, a ranking places the lower index first), so a tie whose outcome is the right one gets the smallest
+    positive normal number instead of 0 (a constant: the gradient is ``orientation``'s).
+    """
+    value = difference * orientation
+    right_at_tie = (orientation > 0) if tie_is_true else (orientation < 0)
+    tiny = torch.finfo(value.dtype).tiny if value.is_floating_point() else 0
+    return value + ((difference.detach() == 0) & right_at_tie).to(value.dtype) * tiny
 
 
 def _mismatch(block: Block, other: Block | None) -> UnsupportedMetricError:
@@ -90,14 +98,14 @@ def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Pa
     flat = keys.reshape(-1)
     difference = flat[first] - flat[second]
     gaps = gap[row, i, j]
-    orientation = torch.where(gaps > 0, 1, -1).to(gaps.dtype)  # an ideal tie: the lower index first, as torch
+    orientation = torch.where(gaps >= 0, 1, -1).to(difference.dtype)  # an ideal tie: the lower index first
     part = Part(block, offset, first.numel(), first, second)
     if pruned:  # items of one tie group: ordered by the items of other groups placed before them
         ties = torch.unique(ideal_keys.detach(), return_inverse=True)[1].reshape(rows, n)
         part.ties = ties
         part.start = (ties[:, None, :] < ties[:, :, None]).sum(-1)  # items of lower groups in the row
         part.pruned = True
-    return part, difference * orientation, orientation > 0
+    return part, _oriented(difference, orientation, tie_is_true=True), orientation > 0
 
 
 def _compare_part(block: Block, ideal: Block, offset: int) -> tuple[Part, torch.Tensor, torch.Tensor]:
@@ -105,10 +113,10 @@ def _compare_part(block: Block, ideal: Block, offset: int) -> tuple[Part, torch.
     for difference, ideal_difference in zip(block.differences, ideal.differences, strict=True):
         gap = torch.as_tensor(ideal_difference).detach().expand(block.shape).reshape(-1)
         flat = torch.as_tensor(difference).expand(block.shape).reshape(-1)
-        orientation = _orientation(gap)
+        orientation = torch.where(gap > 0, 1, -1).to(flat.dtype)  # an ideal tie: right is the ideal's False
         constant = (gap == 0) & (flat.detach() == 0)
         index = (~constant).nonzero().flatten() if bool(constant.any()) else None
-        value, sign = flat * orientation, orientation > 0
+        value, sign = _oriented(flat, orientation, tie_is_true=False), orientation > 0
         if index is not None:
             value, sign = value[index], sign[index]
         values.append(value)
