@@ -29,9 +29,6 @@ class Part:
         pruned: whether pairs of tied items were pruned. Then an item's place is the number of items of other
             groups placed before it plus its rank within its group by that number (ties: lower index first),
             exact at every consistent configuration for a function indifferent to the order within a group.
-        kept: for a comparison, per strict difference: the flat indices of its entries that are binaries (``None``:
-            all). An entry that ties both in the batch and in the ideal scores (a score compared with itself) is
-            no binary: its strict outcome is ``False`` at every configuration.
     """
 
     block: Block
@@ -42,7 +39,6 @@ class Part:
     ties: torch.Tensor | None = None
     start: torch.Tensor | None = None
     pruned: bool = False
-    kept: tuple[torch.Tensor | None, ...] = ()
 
 
 @dataclass
@@ -109,21 +105,15 @@ def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Pa
 
 
 def _compare_part(block: Block, ideal: Block, offset: int) -> tuple[Part, torch.Tensor, torch.Tensor]:
-    values, signs, kept = [], [], []
+    values, signs = [], []
     for difference, ideal_difference in zip(block.differences, ideal.differences, strict=True):
         gap = torch.as_tensor(ideal_difference).detach().expand(block.shape).reshape(-1)
         flat = torch.as_tensor(difference).expand(block.shape).reshape(-1)
         orientation = torch.where(gap > 0, 1, -1).to(flat.dtype)  # an ideal tie: right is the ideal's False
-        constant = (gap == 0) & (flat.detach() == 0)
-        index = (~constant).nonzero().flatten() if bool(constant.any()) else None
-        value, sign = _oriented(flat, orientation, tie_is_true=False), orientation > 0
-        if index is not None:
-            value, sign = value[index], sign[index]
-        values.append(value)
-        signs.append(sign)
-        kept.append(index)
+        values.append(_oriented(flat, orientation, tie_is_true=False))
+        signs.append(orientation > 0)
     value = torch.cat(values)
-    return Part(block, offset, value.numel(), kept=tuple(kept)), value, torch.cat(signs)
+    return Part(block, offset, value.numel()), value, torch.cat(signs)
 
 
 def lay_out(blocks: list[Block], ideal_blocks: list[Block], prune: bool) -> Layout:

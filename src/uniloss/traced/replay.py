@@ -55,17 +55,12 @@ class _Replayer(TorchFunctionMode):
 
 
 def _strict(part: Part, outcomes: torch.Tensor, shape: torch.Size) -> list[torch.Tensor]:
-    """The strict outcomes of each difference of a comparison part, in its shape."""
-    strict, start = [], part.offset
+    """The strict outcomes of each difference of a comparison part (one, or two for ``==``/``!=``), in its shape."""
+    bits = outcomes[part.offset : part.offset + part.count]
     size = shape.numel()
-    for index in part.kept:
-        count = size if index is None else index.numel()
-        bits = outcomes[start : start + count]
-        start += count
-        if index is not None:  # entries that are no binary: False
-            bits = torch.zeros(size, dtype=torch.bool, device=bits.device).scatter(0, index, bits)
-        strict.append(bits.reshape(shape))
-    return strict
+    return [bits[start : start + size].reshape(shape) for start in range(0, part.count, max(size, 1))] or [
+        bits.reshape(shape)
+    ] * (2 if part.block.combine in ("eq", "ne") else 1)
 
 
 def _changed(part: Part, seen: str) -> UnsupportedMetricError:

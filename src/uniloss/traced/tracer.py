@@ -158,7 +158,8 @@ class _Tracer(TorchFunctionMode):
             if name in _NO_GRADIENT or (isinstance(result, torch.Tensor) and not result.is_floating_point()):
                 joined.lost = joined.lost or f"{name} at {joined.where}"
         dynamic = next((tag.dynamic for tag in tags if tag.dynamic), "")
-        if name in _DATA_SHAPED or (name == "__getitem__" and self._masks_by_outcome(args)):
+        shaped = name in _DATA_SHAPED and (name != "where" or len(args) + len(kwargs) == 1)
+        if shaped or (name == "__getitem__" and self._masks_by_outcome(args)):
             dynamic = dynamic or f"{name} at {user_location()}"
         targets = list(_outputs(result))
         if name in _IN_PLACE or (name.endswith("_") and not name.startswith("__")):
