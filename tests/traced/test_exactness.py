@@ -4,19 +4,18 @@ function on those scores)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 import torch
-from torch.overrides import TorchFunctionMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import uniloss
 from tests.traced import zoo
 from uniloss import exact
-
 
 
 class StableRankings(TorchFunctionMode):
@@ -39,6 +38,7 @@ class StableRankings(TorchFunctionMode):
 def stable(fn, *args):
     with StableRankings():
         return fn(*args)
+
 
 PROPERTY_SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -53,9 +53,14 @@ def test_check_metric_passes(fn, batch, reference):
 def test_the_loss_is_the_hand_written_loss_when_the_layouts_agree():
     # Accuracy: the same comparisons as the built-in (true class against each other class), another layout.
     auto = uniloss.from_function(zoo.accuracy)
-    exact = auto.evaluate(uniloss.HardStep()(auto.comparisons(LOGITS, CLASSES).values)[None], auto.comparisons(LOGITS, CLASSES))
+    exact = auto.evaluate(
+        uniloss.HardStep()(auto.comparisons(LOGITS, CLASSES).values)[None], auto.comparisons(LOGITS, CLASSES)
+    )
     assert float(exact[0]) == pytest.approx(float(uniloss.exact.accuracy(LOGITS, CLASSES)))
-    assert auto.comparisons(LOGITS, CLASSES).values.numel() == uniloss.metrics.Accuracy(num_classes=5).comparisons(LOGITS, CLASSES).values.numel()
+    assert (
+        auto.comparisons(LOGITS, CLASSES).values.numel()
+        == uniloss.metrics.Accuracy(num_classes=5).comparisons(LOGITS, CLASSES).values.numel()
+    )
 
 
 def test_training_a_linear_scorer_raises_the_metric():
@@ -63,7 +68,9 @@ def test_training_a_linear_scorer_raises_the_metric():
     features = torch.randn(256, 8)
     labels = (features @ torch.randn(8) + 0.5 * torch.randn(256) > 0.8).long()
     model = torch.nn.Linear(8, 1)
-    criterion = uniloss.UniLoss(uniloss.from_function(zoo.average_precision), generator=torch.Generator().manual_seed(0))
+    criterion = uniloss.UniLoss(
+        uniloss.from_function(zoo.average_precision), generator=torch.Generator().manual_seed(0)
+    )
     optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
     with torch.no_grad():
         before = float(zoo.average_precision(model(features).squeeze(1), labels))
@@ -81,7 +88,9 @@ def test_training_a_linear_scorer_raises_the_metric():
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_scores_of_every_float_dtype_give_a_finite_loss_and_gradient(dtype, device):
     scores = LOGITS.detach().clone().to(device, dtype).requires_grad_()
-    criterion = uniloss.UniLoss(uniloss.from_function(zoo.top_3_accuracy), generator=torch.Generator(device).manual_seed(0))
+    criterion = uniloss.UniLoss(
+        uniloss.from_function(zoo.top_3_accuracy), generator=torch.Generator(device).manual_seed(0)
+    )
     loss = criterion(scores, CLASSES.to(device))
     loss.backward()
     assert torch.isfinite(loss)
@@ -96,7 +105,9 @@ def test_gradcheck_in_float64_with_fixed_anchors():
     scores = torch.randn(6, generator=torch.Generator().manual_seed(3), dtype=torch.float64).requires_grad_()
 
     def loss(x):
-        return uniloss.uniloss(x, labels, metric=metric, relax=uniloss.Sigmoid(1.0), generator=torch.Generator().manual_seed(0))
+        return uniloss.uniloss(
+            x, labels, metric=metric, relax=uniloss.Sigmoid(1.0), generator=torch.Generator().manual_seed(0)
+        )
 
     assert torch.autograd.gradcheck(loss, (scores,), eps=1e-6, atol=1e-5)
 
@@ -152,7 +163,9 @@ def test_control_flow_on_outcomes_replays_in_a_loop():
 
     metric = uniloss.from_function(guarded)
     comparisons = metric.comparisons(SCORES, LABELS)
-    values = metric.evaluate(torch.stack([torch.ones_like(comparisons.values), -torch.ones_like(comparisons.values)]), comparisons)
+    values = metric.evaluate(
+        torch.stack([torch.ones_like(comparisons.values), -torch.ones_like(comparisons.values)]), comparisons
+    )
     assert metric._state["vmap"] is False
     assert values.tolist() == [1.0, 0.0]  # every prediction wrong: some positive prediction, accuracy 0
 
@@ -167,7 +180,9 @@ def test_a_batch_without_comparisons_gives_a_constant_loss():
 @pytest.mark.ddp
 @pytest.mark.slow
 def test_two_ranks_give_the_loss_and_gradients_of_one_process(tmp_path):
-    context = mp.start_processes(ddp_worker.worker, args=(2, 5, str(tmp_path)), nprocs=2, join=False, start_method="spawn")
+    context = mp.start_processes(
+        ddp_worker.worker, args=(2, 5, str(tmp_path)), nprocs=2, join=False, start_method="spawn"
+    )
     deadline = time.monotonic() + 180
     while not context.join(timeout=2):
         if time.monotonic() > deadline:

@@ -41,7 +41,7 @@ CLASS_OPS = {
 
 LABEL_OPS = {
     "s > 0": lambda s, t: ((s > 0) == t.bool()).float().mean(),
-    "0 < s": lambda s, t: ((0 < s) == t.bool()).float().mean(),
+    "0 < s": lambda s, t: ((s > 0) == t.bool()).float().mean(),
     "s >= 0": lambda s, t: ((s >= 0) == t.bool()).float().mean(),
     "s.ge(0)": lambda s, t: (s.ge(0) == t.bool()).float().mean(),
     "torch.greater_equal": lambda s, t: (torch.greater_equal(s, 0.0) == t.bool()).float().mean(),
@@ -59,11 +59,15 @@ LABEL_OPS = {
     "s - s.max() > -1": lambda s, t: ((s - s.max() > -1) == t.bool()).float().mean(),
     "s > s.min()": lambda s, t: ((s > s.min()) == t.bool()).float().mean(),
     "torch.minimum": lambda s, t: ((torch.minimum(s, s.mean()) < s) == t.bool()).float().mean(),
-    "torch.where": lambda s, t: ((torch.where(t.bool(), s, -s) > 0)).float().mean(),
+    "torch.where": lambda s, t: (torch.where(t.bool(), s, -s) > 0).float().mean(),
     "in place": lambda s, t: (s.clone().mul_(2).add_(1) > 1).eq(t.bool()).float().mean(),
     "setitem": lambda s, t: _setitem(s, t),
-    "python loop over items": lambda s, t: torch.stack([(s[i] > 0) == t[i].bool() for i in range(len(s))]).float().mean(),
-    "control flow on outcomes": lambda s, t: ((s > 0) == t.bool()).float().mean() if bool((s > 0).any()) else s.new_zeros(()),
+    "python loop over items": lambda s, t: (
+        torch.stack([(s[i] > 0) == t[i].bool() for i in range(len(s))]).float().mean()
+    ),
+    "control flow on outcomes": lambda s, t: (
+        ((s > 0) == t.bool()).float().mean() if bool((s > 0).any()) else s.new_zeros(())
+    ),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import torch
 
 
@@ -147,7 +146,7 @@ def binary_dice(scores, labels):
 
 
 def pck(heatmaps, joints, visible, head_size, threshold=0.5):
-    n, j, h, w = heatmaps.shape
+    w = heatmaps.shape[-1]
     peak = heatmaps.flatten(2).argmax(-1)
     x, y = peak % w, peak // w
     distance = (x - joints[..., 0]) ** 2 + (y - joints[..., 1]) ** 2
@@ -157,10 +156,8 @@ def pck(heatmaps, joints, visible, head_size, threshold=0.5):
 
 def pck_ideal(heatmaps, joints, visible, head_size, threshold=0.5):
     """+1 on the pixels within the radius of the joint, -1 elsewhere: the ideal heatmap."""
-    n, j, h, w = heatmaps.shape
+    h, w = heatmaps.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     distance = (xs - joints[..., 0, None, None]) ** 2 + (ys - joints[..., 1, None, None]) ** 2
     inside = distance <= (threshold * head_size[:, None, None, None]) ** 2
     return torch.where(inside, 1.0, -1.0).to(heatmaps.dtype)
-
-

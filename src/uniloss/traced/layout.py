@@ -1,5 +1,6 @@
 """From traced blocks to binaries: orient every strict comparison by the ideal scores, decompose rankings into
-pairs of items (pruned to pairs the ideal scores order), and lay them out for the engine."""
+pairs of items (pruned to pairs the ideal scores order), and lay them out for the engine.
+"""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def _mismatch(block: Block, other: Block | None) -> UnsupportedMetricError:
 
 def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Part, torch.Tensor, torch.Tensor]:
     keys, ideal_keys = block.keys, ideal.keys
-    assert keys is not None and ideal_keys is not None  # ranking blocks have keys
+    assert keys is not None  # ranking blocks have keys
+    assert ideal_keys is not None
     rows, n = keys.shape
     device = keys.device
     gap = ideal_keys.detach()[:, :, None] - ideal_keys.detach()[:, None, :]  # (M, n, n) ideal key of i minus of j
@@ -181,14 +183,16 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
 
 def _keys(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
     """``(M, n)`` distinct keys, ascending in the order of a ranking at a configuration (ties by index)."""
-    assert part.first is not None and part.second is not None
+    assert part.first is not None
+    assert part.second is not None
     rows, n = part.block.shape
     bits = outcomes[part.offset : part.offset + part.count].long()
     zeros = torch.zeros(rows * n, dtype=torch.long, device=bits.device)
     before = zeros.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits).reshape(rows, n)
     index = torch.arange(n, device=bits.device)
     if part.pruned:
-        assert part.ties is not None and part.start is not None
+        assert part.ties is not None
+        assert part.start is not None
         within = torch.argsort((part.ties * (n + 1) + before) * n + index, dim=-1)  # by group, then by count
         rank = torch.empty_like(within).scatter(1, within, index.expand(rows, n)) - part.start
         before = before + rank

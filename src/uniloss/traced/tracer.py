@@ -1,5 +1,6 @@
 """The trace: run a metric function once under a torch function mode, follow what derives from the scores, and
-record every comparison and ranking of score-derived tensors as a block; refuse what cannot be refactored."""
+record every comparison and ranking of score-derived tensors as a block; refuse what cannot be refactored.
+"""
 
 from __future__ import annotations
 
