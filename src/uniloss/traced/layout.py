@@ -1,5 +1,7 @@
-"""From traced blocks to binaries: orient every strict comparison by the ideal scores, decompose rankings into
-pairs of items (pruned to pairs the ideal scores order), and lay them out for the engine.
+"""From traced blocks to binaries, oriented by the ideal scores, rankings as pairs of items, laid out in one row.
+
+Every strict comparison is oriented by the trace of the ideal scores; rankings become pairs of items (pruned to
+pairs the ideal scores order).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The trace: run a metric function once under a torch function mode, follow what derives from the scores, and
-record every comparison and ranking of score-derived tensors as a block; refuse what cannot be refactored.
+"""The trace: run a metric function once under a torch function mode and record its comparisons as blocks.
+
+It follows which tensors derive from the scores, records every comparison and ranking of score-derived tensors as
+a block, and refuses at once what cannot be refactored.
 """
 
 from __future__ import annotations
