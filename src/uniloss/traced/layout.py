@@ -28,6 +28,7 @@ class Part:
             strict outcome is "``first`` is placed before ``second``".
         ties: for a pruned ranking, ``(M, n)`` int64 group of each item: the ideal scores tie a group's items,
             and no pair of them is a binary.
+        firsts: for a ranking, ``(M * n)`` int32, per item the number of pairs where it is ``first``.
         start: for a pruned ranking, ``(M, n)`` int64, per item the number of items of lower groups in its row.
         pruned: whether pairs of tied items were pruned. Then an item's place is the number of items of other
             groups placed before it plus its rank within its group by that number (ties: lower index first),
@@ -41,6 +42,7 @@ class Part:
     second: torch.Tensor | None = None
     ties: torch.Tensor | None = None
     start: torch.Tensor | None = None
+    firsts: torch.Tensor | None = None
     pruned: bool = False
 
 
@@ -99,7 +101,10 @@ def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Pa
     difference = flat[first] - flat[second]
     gaps = gap[row, i, j]
     orientation = torch.where(gaps >= 0, 1, -1).to(difference.dtype)  # an ideal tie: the lower index first
-    part = Part(block, offset, first.numel(), first, second)
+    firsts = torch.zeros(rows * n, dtype=torch.int32, device=device).index_add_(
+        0, first, torch.ones_like(first, dtype=torch.int32)
+    )
+    part = Part(block, offset, first.numel(), first, second, firsts=firsts)
     if pruned:  # items of one tie group: ordered by the items of other groups placed before them
         ties = torch.unique(ideal_keys.detach(), return_inverse=True)[1].reshape(rows, n)
         part.ties = ties
@@ -168,7 +173,7 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
     Returns:
         Two ``(M, n)`` orders (first item first).
     """
-    current = _keys(part, outcomes).argsort(dim=-1)
+    current = _keys(part, outcomes[None])[0].argsort(dim=-1)
     ties = part.ties
     assert ties is not None
     rows, n = current.shape
@@ -183,42 +188,52 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
     return orders
 
 
-def _keys(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
-    """``(M, n)`` distinct keys, ascending in the order of a ranking at a configuration (ties by index)."""
+def _keys(part: Part, outcomes: torch.Tensor, first_only: bool = False) -> torch.Tensor:
+    """``(K, M, n)`` distinct keys, ascending in the order of a ranking at ``(K, T)`` configurations.
+
+    ``first_only``: only the first item's key need be the smallest (at a consistent configuration it is the item of
+    lowest index among those no item of another group is placed before: no within-group ranks are needed).
+    """
     assert part.first is not None
     assert part.second is not None
+    assert part.firsts is not None
     rows, n = part.block.shape
-    bits = outcomes[part.offset : part.offset + part.count].long()
-    zeros = torch.zeros(rows * n, dtype=torch.long, device=bits.device)
-    before = zeros.scatter_add(0, part.second, bits).scatter_add(0, part.first, 1 - bits).reshape(rows, n)
+    count = outcomes.shape[0]
+    bits = outcomes[:, part.offset : part.offset + part.count].to(torch.int32)
+    # placed before an item: the pairs where it comes second and the other is first, the pairs where it comes
+    # first and loses (its count of such pairs, less the ones it wins)
+    before = part.firsts.expand(count, -1).clone()
+    before.scatter_add_(1, part.second.expand(count, -1), bits)
+    before.scatter_add_(1, part.first.expand(count, -1), -bits)
+    before = before.reshape(count, rows, n).long()
     index = torch.arange(n, device=bits.device)
-    if part.pruned:
+    if part.pruned and not first_only:
         assert part.ties is not None
         assert part.start is not None
         within = torch.argsort((part.ties * (n + 1) + before) * n + index, dim=-1)  # by group, then by count
-        rank = torch.empty_like(within).scatter(1, within, index.expand(rows, n)) - part.start
+        rank = torch.empty_like(within).scatter_(-1, within, index.expand_as(within)) - part.start
         before = before + rank
     return before * n + index  # distinct: no stable sort needed
 
 
 def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
-    """The order of a ranking at a configuration: items by the number placed before them, ties by index.
+    """The order of a ranking at configurations: items by the number placed before them, ties by index.
 
     Exact at consistent configurations (a strict order of the items); some permutation at any other. Only the
     leading items the call returns are ordered: 1 for ``argmax``/``max``, ``k`` for ``topk``, all for a sort.
 
     Args:
         part: a ranking part.
-        outcomes: ``(T,)`` strict outcomes of the configuration (under ``vmap``: one configuration).
+        outcomes: ``(K, T)`` strict outcomes of ``K`` configurations.
 
     Returns:
-        ``(M, n)``, ``(M, k)`` or ``(M, 1)`` int64, the leading items first.
+        ``(K, M, n)``, ``(K, M, k)`` or ``(K, M, 1)`` int64, the leading items first.
     """
     spec = part.block.spec
     assert spec is not None
-    keys = _keys(part, outcomes)
     if spec.op in ("argmax", "argmin", "max", "min"):
-        return keys.argmin(-1, keepdim=True)
+        return _keys(part, outcomes, first_only=True).argmin(-1, keepdim=True)
+    keys = _keys(part, outcomes)
     if spec.op == "topk":
         return keys.topk(spec.k, dim=-1, largest=False).indices
     return keys.argsort(dim=-1)

@@ -51,7 +51,9 @@ class _Replayer(TorchFunctionMode):
         if spec != block.spec:
             raise _changed(part, f"{spec}")
         order = self.orders.get(call)
-        return rank_result(spec, args[0], replay_order(part, self.outcomes) if order is None else order)
+        if order is None:
+            order = replay_order(part, self.outcomes[None])[0]
+        return rank_result(spec, args[0], order)
 
 
 def _strict(part: Part, outcomes: torch.Tensor, shape: torch.Size) -> list[torch.Tensor]:
@@ -107,11 +109,14 @@ class Replay:
         """``(K,)`` metric of ``(K, T)`` strict outcomes."""
         if outcomes.shape[0] == 0:
             return outcomes.new_zeros(0, dtype=torch.get_default_dtype())
+        orders = {  # the rankings of every configuration at once, outside vmap (its scatter is slower than a loop)
+            part.block.call: replay_order(part, outcomes) for part in self.layout.parts if part.block.kind == "rank"
+        }
         if self.state.get("vmap", True):
             try:
-                return torch.func.vmap(self.one)(outcomes)
+                return torch.func.vmap(self.one)(outcomes, orders)
             except UnsupportedMetricError:
                 raise
             except Exception:  # vmap refuses data-dependent control flow, .item() and dynamic shapes: loop
                 self.state["vmap"] = False
-        return torch.stack([self.one(row) for row in outcomes])
+        return torch.stack([self.one(row, {c: o[k] for c, o in orders.items()}) for k, row in enumerate(outcomes)])
