@@ -174,7 +174,10 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         except ValueError as error:
             _usage_error(parser, error)
     start = time.perf_counter()
-    history = train(config, progress=not args.no_progress, criterion=criterion)
+    if criterion is None:
+        history = train(config, progress=not args.no_progress)
+    else:
+        history = train(config, progress=not args.no_progress, criterion=criterion)
     seconds = time.perf_counter() - start
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, process 0 alone reports
         return 0
