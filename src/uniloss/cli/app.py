@@ -50,14 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_output_options(train, "train")
     add_training_options(train, "train")
-    train.add_argument(
-        "--metric",
-        default=None,
-        metavar="FILE:FUNC",
-        help="train UniLoss of your own metric, the function FUNC of the Python file FILE written in plain PyTorch "
-        "(uniloss.from_function); it takes the task's outputs and targets (ap, f1: scores (N,), labels (N,); "
-        "accuracy: scores (N, C), classes (N,)). The test metric stays the task's.",
-    )
 
     bench = commands.add_parser(
         "bench",
@@ -161,23 +153,8 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             config = config.replace(out=str(Path("runs") / "train" / name))
     except (TypeError, ValueError) as error:
         _usage_error(parser, error)
-    criterion = None
-    if getattr(args, "metric", None) is not None:
-        from uniloss.cli.user_metric import metric_criterion
-
-        try:
-            if config.loss != "uniloss":
-                raise ValueError(
-                    f"`--metric` trains UniLoss of the metric: leave `--loss` at uniloss, not {config.loss}"
-                )
-            criterion = metric_criterion(args.metric, config.seed)
-        except ValueError as error:
-            _usage_error(parser, error)
     start = time.perf_counter()
-    if criterion is None:
-        history = train(config, progress=not args.no_progress)
-    else:
-        history = train(config, progress=not args.no_progress, criterion=criterion)
+    history = train(config, progress=not args.no_progress)
     seconds = time.perf_counter() - start
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, process 0 alone reports
         return 0

@@ -1,17 +1,14 @@
-"""``--metric FILE:FUNC``: a metric function from the user's file, made a UniLoss criterion by from_function."""
+"""``TrainConfig(metric="FILE:FUNC")`` (``--metric``): a metric function from the user's file, via from_function."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-import torch
-
-from uniloss.engine.loss import UniLoss
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.traced import from_function
 
-__all__ = ["load_metric", "metric_criterion"]
+__all__ = ["load_metric"]
 
 
 def load_metric(spec: str) -> MetricRefactoring:
@@ -46,9 +43,3 @@ def load_metric(spec: str) -> MetricRefactoring:
     if not callable(found):
         raise ValueError(f"`--metric` names {name!r}, which {str(file)!r} does not define as a function.")
     return from_function(found)
-
-
-def metric_criterion(spec: str, seed: int) -> UniLoss:
-    """UniLoss of :func:`load_metric`'s metric with its default parts; anchors from the global RNG, seeded."""
-    torch.manual_seed(seed)
-    return UniLoss(load_metric(spec))
