@@ -150,7 +150,7 @@ class TrainConfig:
         metric: ``"FILE:FUNC"``: UniLoss trains the metric ``FUNC`` of the Python file ``FILE``, written in plain
             PyTorch and taking the task's outputs and targets (``ap``, ``f1``: scores ``(N,)`` and labels ``(N,)``;
             ``accuracy``: scores ``(N, C)`` and classes ``(N,)``), through ``uniloss.from_function``, instead of the
-            task's metric; the test metric stays the task's. ``None``: the task's metric.
+            task's metric (when unset, the task's metric); the test metric stays the task's.
         ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
         candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
             (paper: 21 on CIFAR-100); ``None`` for all classes.
