@@ -177,6 +177,21 @@ def test_a_batch_without_comparisons_gives_a_constant_loss():
     assert float(loss) == 1.0
 
 
+def test_a_later_batch_without_comparisons_is_a_constant_and_a_first_one_is_refused():
+    def guarded_accuracy(scores, labels):
+        if not bool(labels.any()):  # a batch without positives: no comparison at all
+            return torch.tensor(0.0)
+        return ((scores > 0) == labels.bool()).float().mean()
+
+    metric = uniloss.from_function(guarded_accuracy)
+    with pytest.raises(ValueError, match=r"\[no comparison\].*on the first batch"):
+        metric.comparisons(SCORES[:4], torch.zeros(4, dtype=torch.long))
+    assert float(uniloss.UniLoss(metric)(SCORES, LABELS)) <= 1
+    with pytest.warns(UserWarning, match="no comparison"):
+        loss = uniloss.UniLoss(metric)(SCORES[:4].clone().requires_grad_(), torch.zeros(4, dtype=torch.long))
+    assert float(loss) == 1.0
+
+
 @pytest.mark.ddp
 @pytest.mark.slow
 def test_two_ranks_give_the_loss_and_gradients_of_one_process(tmp_path):

@@ -125,13 +125,14 @@ def _compare_part(block: Block, ideal: Block, offset: int) -> tuple[Part, torch.
     return Part(block, offset, value.numel()), value, torch.cat(signs)
 
 
-def lay_out(blocks: list[Block], ideal_blocks: list[Block], prune: bool) -> Layout:
+def lay_out(blocks: list[Block], ideal_blocks: list[Block], prune: bool, scores: torch.Tensor) -> Layout:
     """The binaries of a traced batch, oriented by the trace of the same function on the ideal scores.
 
     Args:
         blocks: the blocks of the batch.
         ideal_blocks: the blocks of the ideal scores (same calls, same shapes).
         prune: decompose rankings into pairs of items the ideal scores order only.
+        scores: the batch's scores (the dtype and device of a layout without blocks).
 
     Returns:
         The :class:`Layout`.
@@ -156,7 +157,10 @@ def lay_out(blocks: list[Block], ideal_blocks: list[Block], prune: bool) -> Layo
         offset += part.count
     if len(ideal_blocks) > len(blocks):
         raise _mismatch(ideal_blocks[len(blocks)], None)
-    dtype = torch.promote_types(values[0].dtype, torch.float32) if values else torch.float32
+    if not values:  # a batch without comparisons: no binary
+        empty = scores.new_zeros(0, dtype=torch.promote_types(scores.dtype, torch.float32))
+        return Layout(empty, empty.bool(), parts)
+    dtype = torch.promote_types(values[0].dtype, torch.float32)
     return Layout(torch.cat([v.to(dtype) for v in values]), torch.cat(positive), parts)
 
 

@@ -142,14 +142,19 @@ class FunctionMetric(MetricRefactoring):
     def comparisons(self, scores: torch.Tensor, *targets: Any) -> Comparisons:
         """Trace the function on the batch and on its ideal scores; the oriented binaries as one row ``(1, T)``."""
         traced = trace(self.fn, scores, targets)
+        if traced.blocks:
+            self._state["compared"] = True
+        elif not self._state.get("compared"):  # a later batch without comparisons is a constant (no binary)
+            name = getattr(self.fn, "__qualname__", repr(self.fn))
+            raise UnsupportedMetricError("no comparison", name, user_location(), "(on the first batch)")
         ideal = trace(self.fn, self._ideal(scores, targets), targets)
         prune = self.prune and self._state.get("prune", True)
-        layout = lay_out(traced.blocks, ideal.blocks, prune)
+        layout = lay_out(traced.blocks, ideal.blocks, prune, scores)
         replay = Replay(self.fn, scores.detach(), targets, layout, self._state)
         if prune and "prune" not in self._state and any(part.pruned for part in layout.parts):
             if self._order_matters(layout, replay):
                 self._state["prune"] = False
-                layout = lay_out(traced.blocks, ideal.blocks, False)
+                layout = lay_out(traced.blocks, ideal.blocks, False, scores)
                 replay = Replay(self.fn, scores.detach(), targets, layout, self._state)
             else:
                 self._state["prune"] = True

@@ -253,7 +253,7 @@ def trace(fn: Callable[..., Any], scores: torch.Tensor, targets: tuple[Any, ...]
 
     Raises:
         UnsupportedMetricError: at the first refused use of score values, or if the value itself derives from
-            score values, or if the function compares no score.
+            score values.
     """
     tracer = _Tracer(scores)
     with tracer:
@@ -261,8 +261,5 @@ def trace(fn: Callable[..., Any], scores: torch.Tensor, targets: tuple[Any, ...]
     tag = tracer.tag(output)
     if tag is not None and tag.kind == _SCORE:
         raise UnsupportedMetricError("arithmetic", tag.op, tag.where or user_location(), "(the returned value)")
-    if not tracer.trace.blocks:
-        name = getattr(fn, "__qualname__", repr(fn))
-        raise UnsupportedMetricError("no comparison", name, user_location())
     tracer.trace.output = output
     return tracer.trace
