@@ -28,6 +28,7 @@ ROWS = [  # rule, op, function (the refused op on the lambda's line), batch, opt
     ("outcome shapes", "topk", lambda s, t: t[s.topk(int((s > 0).sum()) + 1).indices].float().mean(), (S, T), {}),
     ("no gradient", "__eq__", lambda s, t: (s.round() == 1).float().mean(), (S, T), {}),
     ("no gradient", "gt", lambda s, t: (s.detach() > 0).float().mean(), (S, T), {}),
+    ("no gradient", "gt", lambda s, t: (s.data > 0).float().mean(), (S, T), {}),
     ("unsupported op", "median", lambda s, t: (s.median(0).indices == 0).float(), (S, T), {}),
     ("unsupported op", "searchsorted", lambda s, t: torch.searchsorted(s.sort().values, s).float().mean(), (S, T), {}),
     ("unsupported op", "unique", lambda s, t: (s.unique() > 0).float().mean(), (S, T), {}),

@@ -125,6 +125,7 @@ class _Tracer(TorchFunctionMode):
         self.alive: list[Any] = [scores]  # keeps every tagged tensor alive so that no id is reused
         self.calls = 0
         self.trace = Trace()
+        self.grad = scores.requires_grad and torch.is_grad_enabled()  # then every block must carry a gradient
 
     def tag(self, tensor: Any) -> _Tag | None:
         """The tag of ``tensor``, ``None`` for one that does not derive from the scores."""
@@ -203,6 +204,9 @@ class _Tracer(TorchFunctionMode):
                     raise UnsupportedMetricError("outcome shapes", name, user_location(), f"(made by {tag.dynamic})")
                 if tag.lost or not operand.is_floating_point():
                     raise UnsupportedMetricError("no gradient", name, user_location(), f"(lost by {tag.lost})")
+                if self.grad and not operand.requires_grad:
+                    detail = "(computed without a gradient: under torch.no_grad(), or through .data)"
+                    raise UnsupportedMetricError("no gradient", name, user_location(), detail)
 
     def _compare(
         self, func: Callable[..., Any], name: str, args: tuple[Any, ...], kwargs: dict[str, Any], call: int
