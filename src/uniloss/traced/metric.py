@@ -163,16 +163,20 @@ class FunctionMetric(MetricRefactoring):
         return Comparisons(layout.values[None], None, _Context(layout, replay))
 
     def _order_matters(self, layout: Layout, replay: Replay) -> bool:
-        """Whether reordering the items the ideal scores tie (reversed, shuffled) changes the function's value."""
-        current = layout.outcomes(layout.values.detach() > 0)
-        value = replay.one(current)
+        """Whether reordering the items the ideal scores tie (reversed, shuffled) changes the function's value.
+
+        Tried at the batch's configuration and at the ground truth (every binary right).
+        """
+        right = layout.values.detach() > 0
         generator = torch.Generator().manual_seed(0)
         pruned = [part for part in layout.parts if part.pruned]
-        alternatives = [permuted_orders(part, current, generator) for part in pruned]
-        for which in range(2):
-            orders = {part.block.call: orders[which] for part, orders in zip(pruned, alternatives, strict=True)}
-            if not torch.isclose(replay.one(current, orders), value, atol=_TOLERANCE):
-                return True
+        for configuration in (layout.outcomes(right), layout.outcomes(torch.ones_like(right))):
+            value = replay.one(configuration)
+            alternatives = [permuted_orders(part, configuration, generator) for part in pruned]
+            for which in range(2):
+                orders = {part.block.call: orders[which] for part, orders in zip(pruned, alternatives, strict=True)}
+                if not torch.isclose(replay.one(configuration, orders), value, atol=_TOLERANCE):
+                    return True
         return False
 
     def _verify(self, layout: Layout, replay: Replay) -> None:
