@@ -13,7 +13,7 @@ import torch
 from uniloss.traced.errors import UnsupportedMetricError
 from uniloss.traced.tracer import Block
 
-__all__ = ["Bases", "Layout", "Part", "before_counts", "lay_out", "permuted_orders", "ranking_bases", "replay_order"]
+__all__ = ["Layout", "Part", "lay_out", "permuted_orders"]
 
 
 @dataclass
@@ -192,75 +192,25 @@ def permuted_orders(part: Part, outcomes: torch.Tensor, generator: torch.Generat
     return orders
 
 
-Bases = tuple[torch.Tensor, torch.Tensor]
-"""A ranking part's reference configurations: ``(B, P)`` bool strict outcomes and ``(B, M * n)`` counts before."""
-
-
-def _full_before(part: Part, bits: torch.Tensor) -> torch.Tensor:
-    """``(K, M * n)`` int64 per item the number of items placed before it, from ``(K, P)`` bool pair outcomes."""
-    assert part.first is not None
-    assert part.second is not None
-    assert part.firsts is not None
-    count = bits.shape[0]
-    ints = bits.to(torch.int32)
-    # placed before an item: the pairs where it comes second and the other is first, the pairs where it comes
-    # first and loses (its count of such pairs, less the ones it wins)
-    before = part.firsts.expand(count, -1).clone()
-    before.scatter_add_(1, part.second.expand(count, -1), ints)
-    before.scatter_add_(1, part.first.expand(count, -1), -ints)
-    return before.long()
-
-
-def ranking_bases(part: Part, references: torch.Tensor) -> Bases:
-    """The :data:`Bases` of a ranking part at ``(B, T)`` reference configurations (the batch's, the ideal)."""
-    bits = references[:, part.offset : part.offset + part.count]
-    return bits, _full_before(part, bits)
-
-
-def before_counts(part: Part, outcomes: torch.Tensor, bases: Bases | None = None) -> torch.Tensor:
-    """``(K, M * n)`` per item the number of items placed before it, at ``(K, T)`` configurations.
-
-    With ``bases``, a configuration within ``P / 8`` flips of its nearest reference starts from the reference's
-    counts and adds only the flipped pairs (most anchors are one flip from the batch or from the ideal); the
-    others count every pair.
-    """
-    assert part.first is not None
-    assert part.second is not None
-    bits = outcomes[:, part.offset : part.offset + part.count]
-    if bases is None or part.count < 64:
-        return _full_before(part, bits)
-    base_bits, base_before = bases
-    flips = (bits[:, None, :] != base_bits[None]).sum(-1)  # (K, B)
-    nearest = flips.argmin(1)
-    near = flips.gather(1, nearest[:, None])[:, 0] * 8 <= part.count
-    before = torch.empty((bits.shape[0], base_before.shape[1]), dtype=torch.long, device=bits.device)
-    far = (~near).nonzero().flatten()
-    if far.numel():
-        before[far] = _full_before(part, bits[far])
-    close = near.nonzero().flatten()
-    if close.numel():
-        start = base_before[nearest[close]].clone()
-        changed = bits[close]
-        reference = base_bits[nearest[close]]
-        row, pair = (changed != reference).nonzero(as_tuple=True)
-        delta = changed[row, pair].long() - reference[row, pair].long()  # +1: now first before second
-        size = start.shape[1]
-        flat = start.view(-1)
-        flat.index_add_(0, row * size + part.second[pair], delta)
-        flat.index_add_(0, row * size + part.first[pair], -delta)
-        before[close] = start
-    return before
-
-
-def _keys(part: Part, outcomes: torch.Tensor, first_only: bool = False, bases: Bases | None = None) -> torch.Tensor:
+def _keys(part: Part, outcomes: torch.Tensor, first_only: bool = False) -> torch.Tensor:
     """``(K, M, n)`` distinct keys, ascending in the order of a ranking at ``(K, T)`` configurations.
 
     ``first_only``: only the first item's key need be the smallest (at a consistent configuration it is the item of
     lowest index among those no item of another group is placed before: no within-group ranks are needed).
     """
+    assert part.first is not None
+    assert part.second is not None
+    assert part.firsts is not None
     rows, n = part.block.shape
-    before = before_counts(part, outcomes, bases).reshape(outcomes.shape[0], rows, n)
-    index = torch.arange(n, device=before.device)
+    count = outcomes.shape[0]
+    bits = outcomes[:, part.offset : part.offset + part.count].to(torch.int32)
+    # placed before an item: the pairs where it comes second and the other is first, the pairs where it comes
+    # first and loses (its count of such pairs, less the ones it wins)
+    before = part.firsts.expand(count, -1).clone()
+    before.scatter_add_(1, part.second.expand(count, -1), bits)
+    before.scatter_add_(1, part.first.expand(count, -1), -bits)
+    before = before.reshape(count, rows, n).long()
+    index = torch.arange(n, device=bits.device)
     if part.pruned and not first_only:
         assert part.ties is not None
         assert part.start is not None
@@ -270,7 +220,7 @@ def _keys(part: Part, outcomes: torch.Tensor, first_only: bool = False, bases: B
     return before * n + index  # distinct: no stable sort needed
 
 
-def replay_order(part: Part, outcomes: torch.Tensor, bases: Bases | None = None) -> torch.Tensor:
+def replay_order(part: Part, outcomes: torch.Tensor) -> torch.Tensor:
     """The order of a ranking at configurations: items by the number placed before them, ties by index.
 
     Exact at consistent configurations (a strict order of the items); some permutation at any other. Only the
@@ -279,7 +229,6 @@ def replay_order(part: Part, outcomes: torch.Tensor, bases: Bases | None = None)
     Args:
         part: a ranking part.
         outcomes: ``(K, T)`` strict outcomes of ``K`` configurations.
-        bases: reference configurations to count from (see :func:`before_counts`).
 
     Returns:
         ``(K, M, n)``, ``(K, M, k)`` or ``(K, M, 1)`` int64, the leading items first.
@@ -287,8 +236,8 @@ def replay_order(part: Part, outcomes: torch.Tensor, bases: Bases | None = None)
     spec = part.block.spec
     assert spec is not None
     if spec.op in ("argmax", "argmin", "max", "min"):
-        return _keys(part, outcomes, first_only=True, bases=bases).argmin(-1, keepdim=True)
-    keys = _keys(part, outcomes, bases=bases)
+        return _keys(part, outcomes, first_only=True).argmin(-1, keepdim=True)
+    keys = _keys(part, outcomes)
     if spec.op == "topk":
         return keys.topk(spec.k, dim=-1, largest=False).indices
     return keys.argsort(dim=-1)

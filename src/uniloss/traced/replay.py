@@ -9,7 +9,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from uniloss.traced.errors import UnsupportedMetricError
-from uniloss.traced.layout import Bases, Layout, Part, ranking_bases, replay_order
+from uniloss.traced.layout import Layout, Part, replay_order
 from uniloss.traced.ops import call_kind, rank_result, rank_spec
 
 __all__ = ["Replay"]
@@ -94,7 +94,6 @@ class Replay:
     ) -> None:
         self.fn, self.scores, self.targets, self.layout, self.state = fn, scores, targets, layout, state
         self.parts = {part.block.call: part for part in layout.parts}
-        self.bases: dict[int, Bases] | None = None  # the rankings at the batch's and the ideal configurations
 
     def one(self, outcomes: torch.Tensor, orders: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         """The metric of one configuration, ``(T,)`` strict outcomes (``orders``: rankings given directly)."""
@@ -110,14 +109,8 @@ class Replay:
         """``(K,)`` metric of ``(K, T)`` strict outcomes."""
         if outcomes.shape[0] == 0:
             return outcomes.new_zeros(0, dtype=torch.get_default_dtype())
-        ranks = [part for part in self.layout.parts if part.block.kind == "rank"]
-        if self.bases is None:
-            layout = self.layout
-            right = layout.values.detach() > 0
-            references = layout.outcomes(torch.stack([right, torch.ones_like(right)]))
-            self.bases = {part.block.call: ranking_bases(part, references) for part in ranks}
         orders = {  # the rankings of every configuration at once, outside vmap (its scatter is slower than a loop)
-            part.block.call: replay_order(part, outcomes, self.bases[part.block.call]) for part in ranks
+            part.block.call: replay_order(part, outcomes) for part in self.layout.parts if part.block.kind == "rank"
         }
         if self.state.get("vmap", True):
             try:
