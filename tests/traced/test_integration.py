@@ -213,3 +213,34 @@ def test_two_ranks_give_the_loss_and_gradients_of_one_process(tmp_path):
         torch.testing.assert_close(result["loss"], loss.detach())
         for got, expected in zip(result["grads"], [p.grad for p in model.parameters()], strict=True):
             torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("fn", "batch"),
+    [
+        (zoo.average_precision, (torch.randn(40, generator=G), (torch.rand(40, generator=G) < 0.4).long())),
+        (zoo.top_3_accuracy, (torch.randn(30, 6, generator=G), torch.randint(0, 6, (30,), generator=G))),
+        (
+            zoo.ndcg_at_3,
+            (torch.randn(30, generator=G), torch.randint(0, 4, (30,), generator=G), torch.arange(30) // 10),
+        ),
+    ],
+    ids=["ap", "top3", "ndcg"],
+)
+def test_the_batched_replay_of_anchors_is_the_replay_of_each(fn, batch):
+    metric = uniloss.from_function(fn)
+    comparisons = metric.comparisons(*batch)
+    replay = comparisons.context.replay
+    right = comparisons.values[0].detach() > 0
+    total = right.numel()
+    generator = torch.Generator().manual_seed(0)
+    configurations = [right, torch.ones_like(right), torch.rand(total, generator=generator) < 0.5]
+    for base in (right, torch.ones_like(right)):
+        for flips in (1, 3, total // 10):
+            flipped = base.clone()
+            flipped[torch.randperm(total, generator=generator)[:flips]] ^= True
+            configurations.append(flipped)
+    outcomes = comparisons.context.layout.outcomes(torch.stack(configurations))
+    batched = replay(outcomes)  # rankings of every configuration at once, then vmap
+    one_by_one = torch.stack([replay.one(row) for row in outcomes])
+    torch.testing.assert_close(batched, one_by_one)
