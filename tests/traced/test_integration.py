@@ -244,3 +244,31 @@ def test_the_batched_replay_of_anchors_is_the_replay_of_each(fn, batch):
     batched = replay(outcomes)  # rankings of every configuration at once, then vmap
     one_by_one = torch.stack([replay.one(row) for row in outcomes])
     torch.testing.assert_close(batched, one_by_one)
+
+
+def _device_ap(scores, labels):  # the zoo's AP with its ranks made on the scores' device
+    rel = labels[scores.argsort(descending=True)].float()
+    precision = rel.cumsum(0) / torch.arange(1, len(rel) + 1, device=scores.device)
+    return (precision * rel).sum() / rel.sum().clamp(min=1)
+
+
+@pytest.mark.parametrize(
+    ("fn", "batch", "reference"),
+    [
+        (_device_ap, (SCORES, LABELS), uniloss.exact.average_precision),
+        (zoo.f1, (SCORES, LABELS), uniloss.exact.f1),
+        (zoo.accuracy, (LOGITS, CLASSES), uniloss.exact.accuracy),
+        (zoo.hit_rate, (LOGITS, CLASSES), lambda s, y: uniloss.exact.top_k_accuracy(s, y, top_k=3)),
+    ],
+    ids=["ap", "f1", "accuracy", "hit_rate"],
+)
+def test_value_and_loss_on_the_device_under_test(fn, batch, reference, device):
+    scores, *targets = (tensor.to(device) for tensor in batch)
+    metric = uniloss.from_function(fn)
+    comparisons = metric.comparisons(scores, *targets)
+    value = metric.evaluate(uniloss.HardStep()(comparisons.values)[None], comparisons)
+    assert value.device.type == device.type
+    assert float(value[0]) == pytest.approx(float(reference(scores, *targets)), abs=1e-6)
+    inputs = scores.clone().requires_grad_()
+    uniloss.UniLoss(metric, generator=torch.Generator(device).manual_seed(0))(inputs, *targets).backward()
+    assert bool(torch.isfinite(inputs.grad).all())
