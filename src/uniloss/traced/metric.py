@@ -165,12 +165,19 @@ class FunctionMetric(MetricRefactoring):
     def _order_matters(self, layout: Layout, replay: Replay) -> bool:
         """Whether reordering the items the ideal scores tie (reversed, shuffled) changes the function's value.
 
-        Tried at the batch's configuration and at the ground truth (every binary right).
+        Tried at the batch's configuration, at the ground truth (every binary right), at its reverse (every binary
+        wrong) and at the two configurations right in every other row of each ranking (wrong in the others: so that
+        which tied item leads a wrong row shows beside right rows, as for the class of a false positive).
         """
         right = layout.values.detach() > 0
+        alternate = torch.zeros_like(right)
+        for part in layout.parts:
+            rows = part.first // part.block.shape[1] if part.first is not None else torch.arange(part.count)
+            alternate[part.offset : part.offset + part.count] = rows.to(right.device) % 2 == 0
         generator = torch.Generator().manual_seed(0)
         pruned = [part for part in layout.parts if part.pruned]
-        for configuration in (layout.outcomes(right), layout.outcomes(torch.ones_like(right))):
+        for configuration in (right, torch.ones_like(right), torch.zeros_like(right), alternate, ~alternate):
+            configuration = layout.outcomes(configuration)
             value = replay.one(configuration)
             alternatives = [permuted_orders(part, configuration, generator) for part in pruned]
             for which in range(2):
