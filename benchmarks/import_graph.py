@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core", "version"),
     ("relaxations", "anchors", "interpolators"),
     ("metrics",),
+    ("traced",),
     ("engine", "distributed"),
     ("check", "presets", "exact", "monitor"),
     ("__init__",),

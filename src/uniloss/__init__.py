@@ -6,7 +6,7 @@ The four swappable parts each have a public base class, exported here together w
 :class:`UniLoss` (:mod:`uniloss.engine`) composes them.
 """
 
-from uniloss import anchors, engine, exact, interpolators, metrics, presets, relaxations
+from uniloss import anchors, engine, exact, interpolators, metrics, presets, relaxations, traced
 from uniloss.anchors import AnchorSampler
 from uniloss.check import check_metric
 from uniloss.core.comparisons import Comparisons
@@ -16,6 +16,7 @@ from uniloss.interpolators import Interpolator, InverseDistanceWeighting
 from uniloss.metrics import MetricRefactoring
 from uniloss.monitor import SurrogateMonitor
 from uniloss.relaxations import HardStep, Relaxation, Sigmoid
+from uniloss.traced import from_function
 from uniloss.version import __version__
 
 __all__ = [
@@ -35,10 +36,12 @@ __all__ = [
     "check_metric",
     "engine",
     "exact",
+    "from_function",
     "interpolators",
     "metrics",
     "presets",
     "register",
     "relaxations",
+    "traced",
     "uniloss",
 ]

@@ -256,6 +256,7 @@ _USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
     "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "memory": ("--loss uniloss", lambda config: config.loss == "uniloss"),
+    "metric": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "ap_mode": ("--task ap and --loss uniloss", lambda config: config.task == "ap" and config.loss == "uniloss"),
     "candidates": (
         "--task accuracy and --loss uniloss",

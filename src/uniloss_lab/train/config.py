@@ -147,6 +147,10 @@ class TrainConfig:
             (the paper presets set 1).
         memory: number of earlier training examples UniLoss ranks together with each batch (its scores
             detached); 0 for none; tasks ``ap`` and ``f1`` only. See ``UniLoss(memory=...)`` and ``docs/ablation.md``.
+        metric: ``"FILE:FUNC"``: UniLoss trains the metric ``FUNC`` of the Python file ``FILE``, written in plain
+            PyTorch and taking the task's outputs and targets (``ap``, ``f1``: scores ``(N,)`` and labels ``(N,)``;
+            ``accuracy``: scores ``(N, C)`` and classes ``(N,)``), through ``uniloss.from_function``, instead of the
+            task's metric (when unset, the task's metric); the test metric stays the task's.
         ap_mode: ``"step"`` (scikit-learn's AP) or ``"interpolated"`` (the paper code's) for the UniLoss AP.
         candidates: UniLoss accuracy compares the true class with the top ``candidates - 1`` other classes
             (paper: 21 on CIFAR-100); ``None`` for all classes.
@@ -212,6 +216,7 @@ class TrainConfig:
     temperature: float | None = None
     power: float | None = None
     memory: int = 0
+    metric: str | None = None
     ap_mode: ApMode = "step"
     candidates: int | None = None
     threshold: float = 0.5
@@ -296,6 +301,8 @@ class TrainConfig:
             check_nonnegative_int(name, getattr(self, name))
         for name in ("lr", "threshold"):
             check_positive(name, getattr(self, name))
+        if self.metric is not None and (not isinstance(self.metric, str) or ":" not in self.metric):
+            raise ValueError(f"`metric` must be FILE:FUNC (e.g. my_metrics.py:hit_rate), but got {self.metric!r}.")
         for name in ("temperature", "power"):
             if getattr(self, name) is not None:
                 check_positive(name, getattr(self, name))

@@ -12,6 +12,7 @@ from uniloss.engine import UniLoss
 from uniloss.metrics import MetricRefactoring
 from uniloss_lab.train.config import TrainConfig
 from uniloss_lab.train.peers import PEERS, build_peer
+from uniloss_lab.train.user_metric import load_metric
 
 __all__ = ["Criterion", "Task"]
 
@@ -96,7 +97,7 @@ class Task:
             self.loss_name = "UniLoss"
             self.global_loss = True
             self.criterion = UniLoss(
-                self._refactoring(),
+                self._refactoring() if config.metric is None else load_metric(config.metric),
                 temperature=config.temperature,
                 power=config.power,
                 generator=self.generator,
