@@ -7,6 +7,7 @@ and agrees with the dense reference, and the metric passes ``uniloss.check_metri
 
 import ast
 import pathlib
+import warnings
 
 import pytest
 import torch
@@ -223,3 +224,33 @@ def test_a_plain_function_as_interpolator_is_refused_at_construction_saying_what
         r"implement __call__, but got function .*nearest\.",
     ):
         make(interpolator=nearest, **options)
+
+
+class _Step(uniloss.Relaxation):
+    """A relaxation without a graph: the exact step."""
+
+    def distances(self, values):
+        binaries = torch.where(values > 0, 1.0, -1.0).to(values.dtype)
+        return 1 - binaries, 1 + binaries
+
+
+class _Nearest(uniloss.Interpolator):
+    """An interpolator without a graph: the value of the nearest anchor."""
+
+    def __call__(self, squared_distances, values):
+        return values[squared_distances.argmin()].to(squared_distances.dtype)
+
+
+@pytest.mark.parametrize("size", [16, 2048], ids=["small-path", "large-path"])
+@pytest.mark.parametrize("part", ["relax", "interpolator"])
+def test_a_part_without_a_graph_gives_a_zero_gradient_not_an_error(part, size):
+    scores = torch.randn(size, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    labels = torch.arange(size) % 2
+    options = {"relax": _Step()} if part == "relax" else {"interpolator": _Nearest()}
+    criterion = uniloss.UniLoss(uniloss.metrics.AUROC(), generator=torch.Generator().manual_seed(0), **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the saturation warning, for the step
+        loss = criterion(scores, labels)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.equal(scores.grad, torch.zeros_like(scores))

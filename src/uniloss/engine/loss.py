@@ -152,6 +152,8 @@ def _surrogate(
         )
     squared = squared_distances(values, relax, mask, wrong, drawn, plan, compiled)
     value = interpolator(squared, exact_values)
+    if squared.requires_grad and not value.requires_grad:  # an interpolator without a graph: a zero gradient
+        value = value + (squared * 0).sum()
     return 1 - value if metric.higher_is_better else value
 
 

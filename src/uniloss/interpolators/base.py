@@ -58,7 +58,8 @@ class Interpolator(ABC):
         with torch.enable_grad():
             leaf = squared_distances.detach().requires_grad_()
             value = self(leaf, values)
-            (slope,) = torch.autograd.grad(value, leaf, allow_unused=True)
+            # an interpolator without a graph (nearest anchor) has slope zero
+            (slope,) = torch.autograd.grad(value, leaf, allow_unused=True) if value.requires_grad else (None,)
         if slope is None:
             slope = torch.zeros_like(squared_distances)
         return value.detach(), slope

@@ -42,7 +42,9 @@ class Relaxation(ABC):
         with torch.enable_grad():
             leaf = values.detach().requires_grad_()
             to_right, to_wrong = self.distances(leaf)
-            (slope,) = torch.autograd.grad(((to_wrong - to_right) / 2).sum(), leaf, allow_unused=True)
+            binaries = ((to_wrong - to_right) / 2).sum()
+            # a relaxation without a graph (a step) has slope zero
+            (slope,) = torch.autograd.grad(binaries, leaf, allow_unused=True) if binaries.requires_grad else (None,)
         if slope is None:
             slope = torch.zeros_like(values)
         return to_right.detach(), to_wrong.detach(), slope
