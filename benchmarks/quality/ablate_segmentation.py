@@ -1,0 +1,225 @@
+"""UniLoss IoU on the quality suite's segmentation setting: temperature, power, anchors and row layout, beside MONAI.
+
+    python -m benchmarks.quality.ablate_segmentation            # writes ablation_segmentation.json, prints a table
+    python -m benchmarks.quality.ablate_segmentation --lrs 1e-3,3e-3 --workers 2
+    python -m benchmarks.quality.ablate_segmentation --quick    # tiny budget, into a temporary JSON (the test's)
+
+Setting: the quality suite's ``segmentation-shapes`` (U-Net width 8, depth 3, batch 16, Adam, 10 epochs, mean IoU
+of 4 classes on synthetic 64x64 shapes), trained through the lab's loop (``uniloss_lab.train.train``) with the
+variant's loss as its ``criterion``, one thread per run, seeds 0, 1 and 2. Of the suite's 600 training shapes the
+first 480 train (``limit_train=480``) and the last 120 (20%) are a validation split that the lab's loop never sees:
+a callback scores it after every epoch. The loop scores the test split after every epoch as it always does; the
+test numbers are only read at the epoch and learning rate chosen on validation: per seed, the epoch of best
+validation mean IoU; per variant, the learning rate of best mean (over seeds) validation IoU at those epochs.
+
+Variants: UniLoss with IoU's defaults (sigmoid temperature 1, the paper's 49 anchors, inverse-distance power 1);
+temperature 0.5, 2 and 4; power 2 and 3; :class:`~uniloss.anchors.StructuredAnchors` with 16 anchors that correct
+one whole row of the current configuration each; the same with per-class rows (every row one whole class and target
+instead of runs of at most 1024 pixels of one class and target); MONAI ``DiceLoss`` and ``DiceCELoss`` and the
+per-pixel cross-entropy as references. ``docs/segmentation_ablation.md`` shows the table (``--report-only`` prints it
+from the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from uniloss_lab.train import Callback, NonFiniteLossError, RunInfo, evaluate, train
+
+from . import _harness as h
+
+HERE = Path(__file__).resolve().parent
+JSON = HERE / "ablation_segmentation.json"
+SEEDS = (0, 1, 2)
+QUICK_SEEDS = (0,)
+HOLDOUT_FRACTION = 0.2
+CLASS_ROW_LENGTH = 1 << 30  # a row length no group reaches: each (class, target) group is one row
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("UniLoss, IoU defaults (T 1, p 1, paper anchors)", {}),
+    ("UniLoss, temperature 0.5", {"temperature": 0.5}),
+    ("UniLoss, temperature 2", {"temperature": 2.0}),
+    ("UniLoss, temperature 4", {"temperature": 4.0}),
+    ("UniLoss, power 2", {"power": 2.0}),
+    ("UniLoss, power 3", {"power": 3.0}),
+    ("UniLoss, + 16 whole-row anchors (rows of ≤1024 pixels)", {"structured": {"rows": 16}}),
+    ("UniLoss, + 16 whole-row anchors, per-class rows", {"structured": {"rows": 16}, "layout": "class"}),
+    ("MONAI DiceLoss", {"loss": "monai_dice"}),
+    ("MONAI DiceCELoss", {"loss": "monai_dice_ce"}),
+    ("cross-entropy", {"loss": "baseline"}),
+]
+REFERENCE = "MONAI DiceLoss"
+_QUICK = {"limit_train": 20, "limit_test": 8, "epochs": 2, "width": 4}  # 16 train, 4 validation shapes
+
+
+def base_config(quick: bool = False) -> Any:
+    """The suite's ``segmentation-shapes`` configuration (or the tiny ``--quick`` one), before the holdout."""
+    from uniloss_lab.train import bench_settings
+    from uniloss_lab.train.bench import setting_names
+
+    configs = bench_settings("quality")
+    config = dict(zip(setting_names(configs), configs, strict=True))["segmentation-shapes"]
+    config = config.replace(device="cpu", threads=1, eval_batch_size=128)
+    return config.replace(**_QUICK) if quick else config
+
+
+class _Validation(Callback):
+    """Scores the held-out training shapes after each epoch, and keeps the loop's test IoU and epoch seconds."""
+
+    def __init__(self, validation_set: Any) -> None:
+        self.validation_set = validation_set
+        self.validation: list[float] = []
+        self.test: list[float] = []
+        self.seconds: list[float] = []
+        self.loss: list[float] = []
+
+    def on_epoch_end(self, run: RunInfo) -> None:
+        self.validation.append(evaluate(run.model, run.task, self.validation_set, batch_size=128))
+        self.test.append(run.history["test_metric"][-1])
+        self.seconds.append(run.history["epoch_time"][-1])
+        self.loss.append(run.history["train_loss"][-1])
+
+
+def train_segmentation(setting: dict[str, Any], variant: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Train one variant on the first 80% of the setting's training shapes; validation and test IoU per epoch."""
+    torch.set_num_threads(1)
+    import uniloss
+    import uniloss.metrics.confusion as confusion
+    from torch.utils.data import Subset
+
+    from uniloss_lab.data import load_dataset
+
+    from .variants import make_loss
+
+    config = base_config(bool(setting.get("quick")))
+    total = int(config.limit_train)
+    kept = total - max(1, int(total * HOLDOUT_FRACTION))
+    validation_set = Subset(load_dataset("shapes", "train", config.data_dir, num_samples=total), range(kept, total))
+    config = config.replace(limit_train=kept, seed=seed, lr=float(variant["lr"]))
+    options = {k: v for k, v in variant.items() if k not in ("lr", "layout")}
+    criterion = None
+    if options.get("loss", "uniloss") == "uniloss":
+        criterion = make_loss(options, uniloss.metrics.IoU(num_classes=4), seed)
+    else:
+        config = config.replace(loss=options["loss"])
+    record = _Validation(validation_set)
+    row_length = confusion._ROW_LENGTH
+    if variant.get("layout") == "class":
+        confusion._ROW_LENGTH = CLASS_ROW_LENGTH
+    try:
+        train(config, progress=False, callbacks=[record], criterion=criterion)
+    except NonFiniteLossError:
+        record.validation.append(math.nan)
+        record.test.append(math.nan)
+    finally:
+        confusion._ROW_LENGTH = row_length
+    return {"test_metric": record.test, "validation": record.validation, "epoch_time": record.seconds,
+            "train_loss": record.loss}  # fmt: skip
+
+
+def chosen(run: dict[str, Any]) -> tuple[int, float, float]:
+    """``(epoch index, validation IoU, test IoU)`` at the first epoch of best validation IoU (NaN if diverged)."""
+    validation = run["validation"]
+    if any(not math.isfinite(v) for v in validation):
+        return len(validation) - 1, math.nan, math.nan
+    epoch = max(range(len(validation)), key=lambda e: (validation[e], -e))
+    return epoch, validation[epoch], run["test_metric"][epoch]
+
+
+def summary(results: dict[str, Any], setting: dict[str, Any], lrs: tuple[float, ...]) -> list[dict[str, Any]]:
+    """One row per variant with all its runs: the learning rate chosen on validation and its test IoU per seed."""
+    rows = []
+    for label, variant in VARIANTS:
+        best: dict[str, Any] | None = None
+        for lr in lrs:
+            keys = [h._key(setting, {**variant, "lr": lr}, seed) for seed in SEEDS]
+            if not all(key in results for key in keys):
+                continue
+            runs = [results[key] for key in keys]
+            picks = [chosen(run) for run in runs]
+            validation = h.mean([pick[1] for pick in picks])
+            row = {
+                "variant": label,
+                "lr": lr,
+                "validation": validation,
+                "test": [pick[2] for pick in picks],
+                "epochs": [pick[0] + 1 for pick in picks],
+                "final_test": [run["test_metric"][-1] for run in runs],
+                "seconds_per_epoch": statistics.median(t for run in runs for t in run["epoch_time"]),
+                "curves": [run["test_metric"] for run in runs],
+                "validation_curves": [run["validation"] for run in runs],
+            }
+            if best is None or (math.isfinite(validation) and not validation <= best["validation"]):
+                best = row
+        if best is not None:
+            rows.append(best)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    """The Markdown table: variant | test mean IoU (mean ± sd, 3 seeds) | gap to MONAI Dice | s/epoch, and more."""
+    reference = next((h.mean(row["test"]) for row in rows if row["variant"] == REFERENCE), math.nan)
+    lines = [
+        "| variant | test mean IoU, mean ± sd over 3 seeds | gap to MONAI Dice (points) | s/epoch | lr | "
+        "epochs chosen | validation IoU | final-epoch test IoU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        gap = 100 * (h.mean(row["test"]) - reference)
+        lines.append(
+            f"| {row['variant']} | {h.fmt(row['test'])} | {gap:+.2f} | {row['seconds_per_epoch']:.2f} | {row['lr']:g} | "
+            f"{', '.join(map(str, row['epochs']))} | {row['validation']:.4f} | {h.fmt(row['final_test'])} |"
+        )
+    return lines
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=HERE).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the missing runs, record the commit and versions in the JSON, print the table; return its rows."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budget, one seed's worth of time per variant")
+    parser.add_argument("--lrs", default="1e-3", help="comma-separated learning-rate grid (default 1e-3)")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel, one thread each")
+    parser.add_argument("--only", default="", help="comma-separated variant indices to run (default: all)")
+    parser.add_argument("--json", type=Path, default=None, help="results file (default: ablation_segmentation.json)")
+    parser.add_argument("--report-only", action="store_true", help="print the table from the JSON, run nothing")
+    args = parser.parse_args(argv)
+    lrs = tuple(float(lr) for lr in args.lrs.split(","))
+    path = args.json or (Path(tempfile.mkdtemp()) / "quick.json" if args.quick else JSON)
+    setting = {"setting": "segmentation-shapes", "holdout": HOLDOUT_FRACTION, **({"quick": True} if args.quick else {})}
+    chosen_variants = [VARIANTS[int(i)] for i in args.only.split(",") if i] or VARIANTS
+    if not args.report_only:
+        jobs = [(setting, {**variant, "lr": lr}, seed) for _, variant in chosen_variants for lr in lrs for seed in SEEDS]
+        start = time.perf_counter()
+        h.run_jobs(path, jobs, train_segmentation, workers=args.workers)
+        results = json.loads(path.read_text())
+        meta = results.setdefault("_meta", {"runs": []})
+        meta["runs"].append({"commit": _commit(), "torch": torch.__version__, "python": sys.version.split()[0],
+                             "lrs": list(lrs), "wall_s": round(time.perf_counter() - start, 1),
+                             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})  # fmt: skip
+        path.write_text(json.dumps(results, indent=0))
+    results = json.loads(path.read_text()) if path.exists() else {}
+    rows = summary(results, setting, lrs)
+    print("\n".join(table(rows)))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
