@@ -136,13 +136,15 @@ def chosen(run: dict[str, Any]) -> tuple[int, float, float]:
     return epoch, validation[epoch], run["test_metric"][epoch]
 
 
-def summary(results: dict[str, Any], setting: dict[str, Any], lrs: tuple[float, ...]) -> list[dict[str, Any]]:
+def summary(
+    results: dict[str, Any], setting: dict[str, Any], lrs: tuple[float, ...], seeds: tuple[int, ...] = SEEDS
+) -> list[dict[str, Any]]:
     """One row per variant with all its runs: the learning rate chosen on validation and its test IoU per seed."""
     rows = []
     for label, variant in VARIANTS:
         best: dict[str, Any] | None = None
         for lr in lrs:
-            keys = [h._key(setting, {**variant, "lr": lr}, seed) for seed in SEEDS]
+            keys = [h._key(setting, {**variant, "lr": lr}, seed) for seed in seeds]
             if not all(key in results for key in keys):
                 continue
             runs = [results[key] for key in keys]
@@ -194,7 +196,7 @@ def _commit() -> str:
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Run the missing runs, record the commit and versions in the JSON, print the table; return its rows."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny budget, one seed's worth of time per variant")
+    parser.add_argument("--quick", action="store_true", help="tiny budget and one seed (a smoke test)")
     parser.add_argument("--lrs", default="1e-3", help="comma-separated learning-rate grid (default 1e-3)")
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel, one thread each")
     parser.add_argument("--only", default="", help="comma-separated variant indices to run (default: all)")
@@ -204,9 +206,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     lrs = tuple(float(lr) for lr in args.lrs.split(","))
     path = args.json or (Path(tempfile.mkdtemp()) / "quick.json" if args.quick else JSON)
     setting = {"setting": "segmentation-shapes", "holdout": HOLDOUT_FRACTION, **({"quick": True} if args.quick else {})}
+    seeds = QUICK_SEEDS if args.quick else SEEDS
     chosen_variants = [VARIANTS[int(i)] for i in args.only.split(",") if i] or VARIANTS
     if not args.report_only:
-        jobs = [(setting, {**variant, "lr": lr}, seed) for _, variant in chosen_variants for lr in lrs for seed in SEEDS]
+        jobs = [(setting, {**variant, "lr": lr}, seed) for _, variant in chosen_variants for lr in lrs for seed in seeds]
         start = time.perf_counter()
         h.run_jobs(path, jobs, train_segmentation, workers=args.workers)
         results = json.loads(path.read_text())
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})  # fmt: skip
         path.write_text(json.dumps(results, indent=0))
     results = json.loads(path.read_text()) if path.exists() else {}
-    rows = summary(results, setting, lrs)
+    rows = summary(results, setting, lrs, seeds)
     print("\n".join(table(rows)))
     return rows
 
