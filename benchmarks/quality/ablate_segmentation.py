@@ -242,6 +242,49 @@ def gradient_shares(epochs: int = 2, quick: bool = False) -> list[str]:
     return lines
 
 
+def loss_milliseconds(repeats: int = 10) -> list[str]:
+    """Median forward + backward milliseconds of each variant's loss alone on ``(16, 4, 64, 64)`` logits, one thread."""
+    import uniloss
+    import uniloss.metrics.confusion as confusion
+    from uniloss_lab.train.peers import build_peer
+
+    from .variants import make_loss
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    logits, masks = torch.randn(16, 4, 64, 64), torch.randint(0, 4, (16, 64, 64))
+    lines = ["| variant | loss forward + backward, ms |", "|---|---|"]
+    for label, variant in VARIANTS:
+        kind = variant.get("loss", "uniloss")
+        if kind == "uniloss":
+            options = {k: v for k, v in variant.items() if k != "layout"}
+            loss_fn = make_loss(options, uniloss.metrics.IoU(num_classes=4), 0)
+        else:
+            loss_fn = torch.nn.CrossEntropyLoss() if kind == "baseline" else build_peer(kind)
+        row_length = confusion._ROW_LENGTH
+        confusion._ROW_LENGTH = CLASS_ROW_LENGTH if variant.get("layout") == "class" else row_length
+        times = []
+        try:
+            for _ in range(repeats + 1):
+                scores = logits.clone().requires_grad_(True)
+                start = time.perf_counter()
+                loss_fn(scores, masks).backward()
+                times.append(time.perf_counter() - start)
+        finally:
+            confusion._ROW_LENGTH = row_length
+        lines.append(f"| {label} | {1000 * statistics.median(times[1:]):.1f} |")
+    return lines
+
+
+def curves(rows: list[dict[str, Any]]) -> list[str]:
+    """The Markdown table of the mean (over seeds) test mean IoU after each epoch, one column per variant."""
+    lines = ["| epoch | " + " | ".join(row["variant"] for row in rows) + " |", "|---" * (len(rows) + 1) + "|"]
+    for epoch in range(max((len(row["curves"][0]) for row in rows), default=0)):
+        means = [h.mean([curve[epoch] for curve in row["curves"]]) for row in rows]
+        lines.append(f"| {epoch + 1} | " + " | ".join(f"{value:.3f}" for value in means) + " |")
+    return lines
+
+
 def _commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
@@ -259,10 +302,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--only", default="", help="comma-separated variant indices to run (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="results file (default: ablation_segmentation.json)")
     parser.add_argument("--report-only", action="store_true", help="print the table from the JSON, run nothing")
-    parser.add_argument("--gradients", action="store_true", help="print where each loss puts its gradient, only")
+    parser.add_argument("--gradients", action="store_true", help="print the losses' costs and gradients, only")
     args = parser.parse_args(argv)
     if args.gradients:
-        print("\n".join(gradient_shares(quick=args.quick)))
+        print("\n".join(loss_milliseconds(2 if args.quick else 10)))
+        print("\n" + "\n".join(gradient_shares(quick=args.quick)))
         return []
     lrs = tuple(float(lr) for lr in args.lrs.split(","))
     path = args.json or (Path(tempfile.mkdtemp()) / "quick.json" if args.quick else JSON)
@@ -282,6 +326,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     results = json.loads(path.read_text()) if path.exists() else {}
     rows = summary(results, setting, lrs, seeds)
     print("\n".join(table(rows)))
+    print("\n" + "\n".join(curves(rows)))
     return rows
 
 
