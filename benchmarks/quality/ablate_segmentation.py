@@ -315,11 +315,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     chosen_variants = [VARIANTS[int(i)] for i in args.only.split(",") if i] or VARIANTS
     if not args.report_only:
         jobs = [(setting, {**v, "lr": lr}, seed) for _, v in chosen_variants for lr in lrs for seed in seeds]
-        start = time.perf_counter()
+        start, commit = time.perf_counter(), _commit()
         h.run_jobs(path, jobs, train_segmentation, workers=args.workers)
         results = json.loads(path.read_text())
         meta = results.setdefault("_meta", {"runs": []})
-        meta["runs"].append({"commit": _commit(), "torch": torch.__version__, "python": sys.version.split()[0],
+        meta["runs"].append({"commit": commit, "torch": torch.__version__, "python": sys.version.split()[0],
                              "lrs": list(lrs), "wall_s": round(time.perf_counter() - start, 1),
                              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})  # fmt: skip
         path.write_text(json.dumps(results, indent=0))
