@@ -74,7 +74,8 @@ class IoU(MaskMetric):
     1024 each), so a row's wrong count adds to ``FN`` or ``FP``: anchors cost O(rows). One device sync.
 
     Defaults: :class:`~uniloss.relaxations.Sigmoid` (temperature 1), :class:`~uniloss.anchors.PaperAnchors`
-    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1.
+    (1 ground truth, 16 good, 16 nearby, 16 bad), inverse-distance weighting with power 1: the paper's, kept after
+    the segmentation ablation (``docs/segmentation_ablation.md``: temperature, power and row anchors did no better).
 
     Args:
         num_classes: ``None`` (default) for binary masks ``(N, H, W)``, ``C >= 2`` for ``(N, C, H, W)`` logits.

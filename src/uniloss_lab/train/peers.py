@@ -38,6 +38,7 @@ __all__ = [
     "KorniaLovasz",
     "LibAUCAP",
     "MonaiDice",
+    "MonaiDiceCE",
     "PairwiseLogistic",
     "Peer",
     "SigmoidF1",
@@ -383,6 +384,45 @@ class MonaiDice(nn.Module):
         return loss
 
 
+class MonaiDiceCE(nn.Module):
+    """MONAI's ``DiceCELoss``: its Dice loss plus the cross-entropy, activation chosen from the shape as in MonaiDice.
+
+    Formally ``monai.losses.DiceCELoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])`` for
+    ``(B, C, H, W)`` logits (``DiceLoss`` of the softmax plus ``cross_entropy(scores, targets)``) and
+    ``monai.losses.DiceCELoss(sigmoid=True)(scores[:, None], targets[:, None])`` for binary ``(B, H, W)`` logits (plus
+    the binary cross-entropy of the logits); both terms weighted 1, MONAI's defaults otherwise.
+
+    Shape:
+        - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
+        - Output: a scalar.
+
+    Raises:
+        ModuleNotFoundError: if MONAI is not installed, naming the install line.
+        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: for mismatched shapes.
+
+    Example:
+        >>> peer = MonaiDiceCE()  # doctest: +SKIP
+        >>> peer(torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))).shape  # doctest: +SKIP
+        torch.Size([])
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        losses = _require("monai.losses", "monai")
+        self.softmax = losses.DiceCELoss(softmax=True, to_onehot_y=True)
+        self.sigmoid = losses.DiceCELoss(sigmoid=True)
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return MONAI's Dice plus cross-entropy loss of the logits."""
+        scores, targets = _check_masks(scores, targets)
+        if scores.ndim == 3:
+            loss: torch.Tensor = self.sigmoid(scores[:, None], targets[:, None].to(scores.dtype))
+        else:
+            loss = self.softmax(scores, targets[:, None].long())
+        return loss
+
+
 @dataclass(frozen=True)
 class Peer:
     """One row of the peer registry.
@@ -418,6 +458,7 @@ PEERS: dict[str, Peer] = {
         Peer("kornia_lovasz", "segmentation", "kornia", KorniaLovasz),
         Peer("kornia_dice", "segmentation", "kornia", KorniaDice),
         Peer("monai_dice", "segmentation", "monai", MonaiDice),
+        Peer("monai_dice_ce", "segmentation", "monai", MonaiDiceCE),
     )
 }
 

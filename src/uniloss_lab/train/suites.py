@@ -30,6 +30,7 @@ _SEGMENTATION_ROWS: dict[str, dict[str, Any]] = {
     "kornia_lovasz": {"loss": "kornia_lovasz"},
     "kornia_dice": {"loss": "kornia_dice"},
     "monai_dice": {"loss": "monai_dice"},
+    "monai_dice_ce": {"loss": "monai_dice_ce"},
 }
 
 _SMALL_PCK: dict[str, Any] = {

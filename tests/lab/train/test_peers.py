@@ -16,6 +16,7 @@ from uniloss_lab.train.peers import (
     KorniaLovasz,
     LibAUCAP,
     MonaiDice,
+    MonaiDiceCE,
     PairwiseLogistic,
     SigmoidF1,
     build_peer,
@@ -178,6 +179,20 @@ def test_monai_dice_wrapper_equals_monais_dice_loss(binary):
     torch.testing.assert_close(MonaiDice()(scores, targets), expected)
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_monai_dice_ce_wrapper_equals_monais_dice_loss_plus_the_cross_entropy(binary):
+    losses = pytest.importorskip("monai.losses")
+    if binary:
+        scores, targets = _binary_masks()
+        dice = losses.DiceLoss(sigmoid=True)(scores[:, None], targets[:, None].float())
+        expected = dice + torch.nn.functional.binary_cross_entropy_with_logits(scores, targets.float())
+    else:
+        scores, targets = _class_masks()
+        dice = losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])
+        expected = dice + torch.nn.functional.cross_entropy(scores, targets)
+    torch.testing.assert_close(MonaiDiceCE()(scores, targets), expected)
+
+
 # --- every peer: finite gradients, and a clear error when its package is missing ------------------------------------
 
 
@@ -217,6 +232,7 @@ def test_every_peer_pickles_and_gives_the_same_loss_after(name):
         ("kornia_lovasz", ("kornia", "kornia.losses")),
         ("kornia_dice", ("kornia", "kornia.losses")),
         ("monai_dice", ("monai", "monai.losses")),
+        ("monai_dice_ce", ("monai", "monai.losses")),
     ],
 )
 def test_a_missing_peer_package_raises_naming_the_extra_and_the_no_deps_line(monkeypatch, name, modules):
@@ -240,7 +256,7 @@ def test_soap_adam_without_libauc_raises_naming_the_extra(monkeypatch):
 def test_peer_names_lists_the_peers_of_each_task():
     assert peer_names("ap") == ("pairwise_logistic", "libauc_ap", "libauc_ap_recipe")
     assert peer_names("f1") == ("sigmoid_f1",)
-    assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice")
+    assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice", "monai_dice_ce")
     assert peer_names() == tuple(PEERS)
     assert {peer.package for peer in PEERS.values()} == {None, "libauc", "kornia", "monai"}
 
