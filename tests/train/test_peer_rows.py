@@ -15,7 +15,8 @@ from uniloss.train.bench import RESULTS_NAME, bench_losses, bench_settings, run_
 from uniloss.train.builders import build_model_for, make_optimizer
 from uniloss.train.peers import PEERS, LibAUCAP, peer_names
 from uniloss.train.tasks import build_task
-from uniloss.train.thresholds import best_threshold, holdout
+from uniloss.train.splits import holdout
+from uniloss.train.thresholds import best_threshold
 
 _SEGMENTATION = {"task": "segmentation", "width": 4, "depth": 2, "batch_size": 4, "limit_train": 4, "limit_test": 4}
 _ONE_VS_REST = {"hidden": (16,), "batch_size": 64, "limit_train": 64, "limit_test": 64}
@@ -165,7 +166,7 @@ def test_the_report_adds_the_baselines_tuned_threshold_row_for_f1():
         ("baseline", 0.3),
         ("baseline-tuned", 0.55),
     ]
-    assert rows[2]["loss_name"] == "baseline, threshold tuned on held-out data"
+    assert rows[2]["loss_name"] == "baseline, threshold tuned on validation data"
     assert rows[2]["gap"] == pytest.approx(-0.05)
 
 
@@ -174,7 +175,7 @@ ERROR_CASES = [
     (
         lambda: holdout(TrainConfig(task="f1"), torch.utils.data.TensorDataset(torch.zeros(1, 1))),
         ValueError,
-        "the 'f1' task needs at least 2 training examples (one held out), but got 1.",
+        "a validation split needs at least 2 training examples (one held out), but got 1.",
     ),
     (
         lambda: build_task(TrainConfig(task="ap", loss="libauc_ap")),

@@ -251,7 +251,9 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 _USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
-    "positive_class": ("--task ap or f1", lambda config: config.task in ("ap", "f1")),
+    "positive_class": ("--task ap, f1 or fbeta", lambda config: config.task in ("ap", "f1", "fbeta")),
+    "beta": ("--task fbeta", lambda config: config.task == "fbeta"),
+    "top_k": ("--task topk", lambda config: config.task == "topk"),
     "threshold": ("--task pck", lambda config: config.task == "pck"),
     "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),

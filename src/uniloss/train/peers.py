@@ -4,11 +4,13 @@ Each peer is a small :class:`torch.nn.Module` that takes the tensors our tasks u
 probabilities) and returns a scalar loss:
 
 - average precision: logits ``(B,)``, labels ``(B,)`` in ``{0, 1}``;
-- F1 at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
+- F1 and F-beta at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
 - segmentation: logits ``(B, C, H, W)`` with class indices ``(B, H, W)``, or binary logits ``(B, H, W)`` with
   ``{0, 1}`` masks ``(B, H, W)``.
 
-Two peers are ours (:class:`PairwiseLogistic`, :class:`SigmoidF1`); the others wrap LibAUC, kornia and MONAI,
+Some are written here from their papers' formulas (:class:`PairwiseLogistic`, :class:`SigmoidF1`, and for rare
+positives in :mod:`uniloss.train.binary_peers` :class:`WeightedBCE`, :class:`FocalLoss`, :class:`AnyLoss`);
+the others wrap LibAUC, kornia and MONAI,
 imported only when a peer is built. Install those with the ``peers`` extra, and LibAUC on its own without its
 dependencies (its wheel requires torchvision, opencv and torch_geometric, which its losses and optimisers never
 import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
@@ -31,9 +33,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from uniloss.core.checks import check_floating, check_positive, check_positive_int, check_shape, check_tensor
+from uniloss.train.binary_peers import AnyLoss, FocalLoss, WeightedBCE
 
 __all__ = [
     "PEERS",
+    "AnyLoss",
+    "FocalLoss",
     "KorniaDice",
     "KorniaLovasz",
     "LibAUCAP",
@@ -41,13 +46,16 @@ __all__ = [
     "PairwiseLogistic",
     "Peer",
     "SigmoidF1",
+    "WeightedBCE",
     "build_peer",
     "peer_names",
     "require_peer",
     "soap_adam",
 ]
 
-PeerTask = Literal["ap", "f1", "segmentation"]
+PeerTask = Literal["ap", "f1", "fbeta", "segmentation"]
+PeerOption = Literal["data_len", "pos_weight", "beta"]
+_PEER_TASKS = ("ap", "f1", "fbeta", "segmentation")
 INSTALL_HINT = 'pip install -e ".[peers]" (kornia, monai), and for LibAUC: pip install --no-deps libauc==2.0.1'
 
 
@@ -389,19 +397,23 @@ class Peer:
 
     Attributes:
         name: the registry key.
-        task: ``"ap"``, ``"f1"`` or ``"segmentation"``: which scores and targets the loss takes.
+        tasks: the tasks whose scores and targets the loss takes (of ``"ap"``, ``"f1"``, ``"fbeta"``,
+            ``"segmentation"``).
         package: the optional package it wraps, or ``None`` for ours.
-        build: makes the loss module; LibAUC's takes ``data_len``.
+        build: makes the loss module, given the ``options`` it names.
         needs_index: the loss takes the examples' dataset indices as a third argument.
         optimizer: the peer's own optimiser ``(parameters, lr) -> Optimizer``, or ``None`` for the bench's.
+        options: what the task passes to ``build``: ``"data_len"`` (training examples, LibAUC's),
+            ``"pos_weight"`` (negatives / positives of the training split), ``"beta"`` (the task's F-beta).
     """
 
     name: str
-    task: PeerTask
+    tasks: tuple[PeerTask, ...]
     package: str | None
     build: Callable[..., nn.Module]
     needs_index: bool = False
     optimizer: Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer] | None = None
+    options: tuple[PeerOption, ...] = ()
 
 
 def _libauc_recipe(data_len: int) -> LibAUCAP:
@@ -411,13 +423,24 @@ def _libauc_recipe(data_len: int) -> LibAUCAP:
 PEERS: dict[str, Peer] = {
     peer.name: peer
     for peer in (
-        Peer("pairwise_logistic", "ap", None, PairwiseLogistic),
-        Peer("libauc_ap", "ap", "libauc", LibAUCAP, needs_index=True),
-        Peer("libauc_ap_recipe", "ap", "libauc", _libauc_recipe, needs_index=True, optimizer=soap_adam),
-        Peer("sigmoid_f1", "f1", None, SigmoidF1),
-        Peer("kornia_lovasz", "segmentation", "kornia", KorniaLovasz),
-        Peer("kornia_dice", "segmentation", "kornia", KorniaDice),
-        Peer("monai_dice", "segmentation", "monai", MonaiDice),
+        Peer("pairwise_logistic", ("ap",), None, PairwiseLogistic),
+        Peer("libauc_ap", ("ap",), "libauc", LibAUCAP, needs_index=True, options=("data_len",)),
+        Peer(
+            "libauc_ap_recipe",
+            ("ap",),
+            "libauc",
+            _libauc_recipe,
+            needs_index=True,
+            optimizer=soap_adam,
+            options=("data_len",),
+        ),
+        Peer("sigmoid_f1", ("f1", "fbeta"), None, SigmoidF1),
+        Peer("bce_weighted", ("ap", "f1", "fbeta"), None, WeightedBCE, options=("pos_weight",)),
+        Peer("focal", ("ap", "f1", "fbeta"), None, FocalLoss),
+        Peer("anyloss", ("f1", "fbeta"), None, AnyLoss, options=("beta",)),
+        Peer("kornia_lovasz", ("segmentation",), "kornia", KorniaLovasz),
+        Peer("kornia_dice", ("segmentation",), "kornia", KorniaDice),
+        Peer("monai_dice", ("segmentation",), "monai", MonaiDice),
     )
 }
 
@@ -426,7 +449,7 @@ def peer_names(task: str | None = None) -> tuple[str, ...]:
     """Names of the registered peers, all or those of one task, in registry order.
 
     Args:
-        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"segmentation"``.
+        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"fbeta"``, ``"segmentation"``.
 
     Returns:
         The names.
@@ -436,12 +459,11 @@ def peer_names(task: str | None = None) -> tuple[str, ...]:
 
     Example:
         >>> peer_names("ap")
-        ('pairwise_logistic', 'libauc_ap', 'libauc_ap_recipe')
+        ('pairwise_logistic', 'libauc_ap', 'libauc_ap_recipe', 'bce_weighted', 'focal')
     """
-    tasks = ("ap", "f1", "segmentation")
-    if task is not None and task not in tasks:
-        raise ValueError(f"`task` must be None or one of {', '.join(map(repr, tasks))}, but got {task!r}.")
-    return tuple(name for name, peer in PEERS.items() if task is None or peer.task == task)
+    if task is not None and task not in _PEER_TASKS:
+        raise ValueError(f"`task` must be None or one of {', '.join(map(repr, _PEER_TASKS))}, but got {task!r}.")
+    return tuple(name for name, peer in PEERS.items() if task is None or task in peer.tasks)
 
 
 def build_peer(name: str, **options: Any) -> nn.Module:
@@ -450,7 +472,8 @@ def build_peer(name: str, **options: Any) -> nn.Module:
     Args:
         name: a key of :data:`PEERS` (see :func:`peer_names`).
         **options: passed to the peer's constructor (``data_len`` for LibAUC's, ``beta``/``eta`` for sigmoidF1,
-            ``average`` for kornia's Dice).
+            ``average`` for kornia's Dice, ``pos_weight`` for the weighted BCE, ``alpha``/``gamma`` for the focal
+            loss, ``beta``/``amplifier`` for AnyLoss).
 
     Returns:
         The loss module.

@@ -4,15 +4,22 @@ A setting is a dict of :class:`~uniloss.train.TrainConfig` overrides, named ``ta
 of its loss rows for every seed and learning rate. A setting's optional ``"losses"`` maps a row name (a folder
 name: letters, digits, ``_``, ``.``, ``-``) to the overrides of that row, ``loss`` among them; without it the
 rows are :data:`DEFAULT_LOSSES`, UniLoss and the task's baseline. A setting's optional ``"lrs"`` (a tuple) is its
-learning-rate grid, in place of the suite's :data:`BENCH_LR_GRIDS` entry. The ``quality`` suite is the study of
-docs/results.md: UniLoss beside each task's usual loss and the other libraries' surrogates of its metric.
+learning-rate grid, in place of the suite's :data:`BENCH_LR_GRIDS` entry. Every setting holds out
+:data:`BENCH_VALIDATION` of its training split, where the rate and the best epoch are chosen. The ``quality`` suite
+is the study of docs/results.md: UniLoss beside each task's usual loss and the other libraries' surrogates of its
+metric; the ``objective-*`` suites are the settings where the metric is not the task loss's objective.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BENCH_LR_GRIDS", "BENCH_SUITES", "DEFAULT_LOSSES"]
+__all__ = ["BENCH_LR_GRIDS", "BENCH_SUITES", "BENCH_VALIDATION", "DEFAULT_LOSSES", "QUICK"]
+
+BENCH_VALIDATION = 0.2
+"""Part of every benchmark setting's training split held out as validation (stratified, fixed seed)."""
+QUICK: dict[str, Any] = {"epochs": 2, "limit_train": 300, "limit_test": 100, "device": "cpu"}
+"""Overrides of a suite's quick form (``uniloss bench --suite NAME --quick``): its settings in seconds, for tests."""
 
 DEFAULT_LOSSES: dict[str, dict[str, Any]] = {"uniloss": {"loss": "uniloss"}, "baseline": {"loss": "baseline"}}
 """The loss rows of a setting without ``"losses"``: UniLoss with the setting's options, and the task's baseline."""
@@ -32,6 +39,52 @@ _SEGMENTATION_ROWS: dict[str, dict[str, Any]] = {
     "monai_dice": {"loss": "monai_dice"},
 }
 
+_PLUS_TASK: dict[str, dict[str, Any]] = {"uniloss-plus-task": {"loss": "uniloss", "task_weight": 1.0}}
+"""The row of UniLoss plus the task loss (``task_weight`` 1: the two summed)."""
+_MEMORY: dict[str, dict[str, Any]] = {"uniloss-memory512": {"loss": "uniloss", "memory": 512}}
+_RARE_AP_ROWS: dict[str, dict[str, Any]] = {
+    **DEFAULT_LOSSES,
+    **_PLUS_TASK,
+    **_MEMORY,
+    "bce_weighted": {"loss": "bce_weighted"},
+    "focal": {"loss": "focal"},
+    "pairwise_logistic": {"loss": "pairwise_logistic"},
+}
+_RARE_THRESHOLD_ROWS: dict[str, dict[str, Any]] = {
+    **DEFAULT_LOSSES,
+    **_PLUS_TASK,
+    **_MEMORY,
+    "bce_weighted": {"loss": "bce_weighted"},
+    "focal": {"loss": "focal"},
+    "anyloss": {"loss": "anyloss"},
+    "sigmoid_f1": {"loss": "sigmoid_f1"},
+}
+_TOPK_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, **_PLUS_TASK}
+_LINEAR_LRS = (1e-2, 3e-2, 1e-1)
+_MLP_LRS = (1e-3, 3e-3, 1e-2)
+
+
+def _objective(
+    dataset: str, positive_class: int, fraction: float, epochs: int, mlp: bool, topk_train: int | None
+) -> list[dict[str, Any]]:
+    """The settings where the metric is not the task loss's objective, on one dataset (see ``BENCH_SUITES``)."""
+    small = {} if topk_train is None else {"limit_train": topk_train}
+    models: list[dict[str, Any]] = [{"model": "mlp", "hidden": (), "lrs": _LINEAR_LRS}]
+    if mlp:
+        models.append({"model": "mlp", "lrs": _MLP_LRS})
+    rare = {"dataset": dataset, "positive_class": positive_class, "positive_fraction": fraction, "epochs": epochs}
+    settings: list[dict[str, Any]] = []
+    for task, rows, options in (
+        ("ap", _RARE_AP_ROWS, {}),
+        ("f1", _RARE_THRESHOLD_ROWS, {}),
+        ("fbeta", _RARE_THRESHOLD_ROWS, {"beta": 2.0}),
+    ):
+        settings += [{"task": task, **rare, **model, **options, "losses": rows} for model in models]
+    linear = models[0]
+    topk = {"dataset": dataset, "epochs": epochs, "losses": _TOPK_ROWS, **linear, **small}
+    return [*settings, *({"task": "topk", "top_k": k, **topk} for k in (3, 5))]
+
+
 _SMALL_PCK: dict[str, Any] = {
     "task": "pck",
     "dataset": "keypoints",
@@ -44,6 +97,22 @@ _SMALL_PCK: dict[str, Any] = {
     "epochs": 5,
 }
 """PCKh on 1,024 synthetic keypoint images with a one-stack hourglass: minutes on two CPU cores."""
+
+_QUALITY_AP_DIGITS: dict[str, Any] = {
+    "task": "ap",
+    "dataset": "digits",
+    "model": "mlp",
+    "positive_class": 8,
+    "epochs": 30,
+    "losses": _AP_ROWS,
+}
+_QUALITY_ACCURACY_DIGITS: dict[str, Any] = {
+    "task": "accuracy",
+    "dataset": "digits",
+    "model": "small_cnn",
+    "width": 16,
+    "epochs": 30,
+}
 
 BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # Minutes on two CPU cores: digits AP (8 against the rest: the hardest digit, so AP does not saturate at 1.0)
@@ -79,7 +148,7 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # grid would double the suite's longest setting); PCKh: 1,024 synthetic keypoint images, one-stack hourglass,
     # at the rate both losses chose in the earlier 5-epoch grid (3e-3).
     "quality": [
-        {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8, "epochs": 30, "losses": _AP_ROWS},
+        _QUALITY_AP_DIGITS,
         {
             "task": "ap",
             "dataset": "fashion-mnist",
@@ -104,7 +173,7 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
             "limit_train": 10000,
             "epochs": 10,
         },
-        {"task": "accuracy", "dataset": "digits", "model": "small_cnn", "width": 16, "epochs": 30},
+        _QUALITY_ACCURACY_DIGITS,
         {
             "task": "segmentation",
             "dataset": "shapes",
@@ -119,9 +188,21 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
         },
         {**_SMALL_PCK, "epochs": 20, "lrs": (3e-3,)},
     ],
+    # The quality suite's two digits settings alone: minutes on two cores.
+    "quality-digits": [_QUALITY_AP_DIGITS, _QUALITY_ACCURACY_DIGITS],
+    # Where the metric is not the task loss's objective (issue 22), each with its task loss and its peers, the
+    # same model, data, batches, seeds and learning-rate grid: (a) AP, F1 and (d) F-beta (beta 2) of one class
+    # against the rest with the training positives cut to a small fraction of the training split (digit 8 at 2%,
+    # Fashion-MNIST Shirt at 1%; the test split keeps its own), for a linear model (capacity-limited: the loss
+    # decides which errors to make) and the MLP 64-500-300-1 (digits only: the Fashion-MNIST MLP does not fit two
+    # cores), against binary cross-entropy, class-weighted BCE, the focal loss, and AnyLoss and sigmoidF1 for the
+    # thresholded metrics; (b) top-3 and top-5 accuracy of a linear model against cross-entropy, which optimises
+    # top-1 (on digits from the first 200 training images: on all of them top-5 accuracy is 1.0). Batch 128, Adam; the linear model's grid 1e-2, 3e-2, 1e-1, the MLP's 1e-3, 3e-3, 1e-2.
+    "objective-digits": _objective("digits", 8, 0.02, 30, mlp=True, topk_train=200),
+    "objective-fashion-mnist": _objective("fashion-mnist", 6, 0.01, 5, mlp=False, topk_train=None),
 }
 
 # Learning rates a suite tries for every loss (the same grid for every loss row); each loss is reported
-# at its best mean final test metric over the seeds. A setting's own ``"lrs"`` replaces its suite's grid;
+# at its best mean final validation metric over the seeds. A setting's own ``"lrs"`` replaces its suite's grid;
 # suites without an entry run at the setting's ``lr``.
-BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3)}
+BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = {"quality": (1e-3, 3e-3), "quality-digits": (1e-3, 3e-3)}
