@@ -41,7 +41,8 @@ def test_focal_loss_is_finite_for_large_logits():
     scores = torch.tensor([80.0, -80.0], requires_grad=True)
     loss = FocalLoss()(scores, torch.tensor([0, 1]))
     loss.backward()
-    assert torch.isfinite(loss) and torch.isfinite(scores.grad).all()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(scores.grad).all()
 
 
 def test_anyloss_matches_the_papers_formula_by_hand():

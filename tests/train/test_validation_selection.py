@@ -56,7 +56,8 @@ def test_a_run_with_validation_reads_the_test_split_once_after_its_last_epoch(mo
     monkeypatch.setattr(loop_module, "evaluate", counting)
     config = TrainConfig(epochs=3, limit_train=100, limit_test=37, validation=0.2, hidden=(8,), device="cpu")
     history = train(config, progress=False)
-    assert sizes.count(37) == 1 and sizes[-1] == 37  # the test split, once, last
+    assert sizes.count(37) == 1
+    assert sizes[-1] == 37
     assert history["num_validation"] == sizes[0] == 100 - history["num_train"]  # validation first, each epoch
     assert 18 <= history["num_validation"] <= 22  # a fifth, rounded per class
     assert history["test_metric"][:2] == [None, None]
@@ -82,7 +83,8 @@ def test_the_rate_is_chosen_on_validation_even_where_the_test_split_would_choose
     assert entry["lr_search"] == {"uniloss": {"0.001": [0.9], "0.01": [0.2]}}
     assert [run["history"]["final_metric"] for run in entry["runs"]] == [0.1]
     table = lr_search_markdown({"lrs": [1e-3, 1e-2], "settings": [{"name": "x", **entry}]})
-    assert "chosen on the validation split" in table and "read once per run" in table
+    assert "chosen on the validation split" in table
+    assert "read once per run" in table
 
 
 def test_without_validation_the_choice_says_it_was_made_on_the_test_split():
@@ -102,7 +104,8 @@ def test_every_bench_setting_holds_out_validation_and_the_bench_selects_there(tm
     assert entry["selected_on"] == "validation"
     for run in entry["runs"]:
         history = run["history"]
-        assert history["num_train"] + history["num_validation"] == 80 and 14 <= history["num_validation"] <= 18
+        assert history["num_train"] + history["num_validation"] == 80
+        assert 14 <= history["num_validation"] <= 18
         best = {lr: values[0] for lr, values in entry["lr_search"][run["loss"]].items()}
         assert math.isclose(history["validation_metric"][-1], best[f"{entry['chosen_lr'][run['loss']]:g}"])
         assert max(best.values()) == best[f"{entry['chosen_lr'][run['loss']]:g}"]

@@ -112,6 +112,8 @@ def _task_defaults(name: str) -> dict[str, str]:
         return {task: f"{parts[name]:g}" for task, parts in metric_defaults().items()}
     if name in ("dataset", "model"):
         return {task: getattr(make_config(task=task), f"{name}_name") for task in TASKS}
+    if name == "validation":
+        return {task: f"{make_config(task=task).validation_fraction:g}" for task in TASKS}
     return {}
 
 

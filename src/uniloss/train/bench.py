@@ -128,9 +128,7 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
     ]
 
 
-def bench_lrs(
-    suite: str | None = None, task: str | None = None, quick: bool = False
-) -> list[tuple[float, ...] | None]:
+def bench_lrs(suite: str | None = None, task: str | None = None, quick: bool = False) -> list[tuple[float, ...] | None]:
     """The learning-rate grid of each setting of :func:`bench_settings` (same suite and task), in the same order.
 
     A setting's own ``"lrs"`` wins over its suite's entry in :data:`BENCH_LR_GRIDS`; ``None`` means no search (the
@@ -463,7 +461,7 @@ def _select(
 
 
 def lr_search_markdown(results: Mapping[str, Any]) -> str:
-    """A Markdown section listing, per setting and loss, the mean final test metric at every searched rate.
+    """A Markdown section listing, per setting and loss, the mean final selecting metric at every searched rate.
 
     Example:
         >>> results = {"lrs": [0.001], "settings": [{"name": "ap-digits", "chosen_lr": {"uniloss": 0.001},
@@ -474,18 +472,14 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
     lrs = [f"{lr:g}" for lr in results.get("lrs") or []]
     splits = {setting.get("selected_on", "test") for setting in results.get("settings", []) if "lr_search" in setting}
     split = " or ".join(sorted(splits)) or "validation"
+    once = ", held out of the training split; the test split is read once per run, after its last epoch."
     lines = [
         "",
         "## Learning-rate search",
         "",
         f"Mean final {split} metric over the seeds at each learning rate (the same grid for every loss of a setting; "
         "— where a setting's grid lacks the rate); each loss is reported above at its best rate (in bold). The "
-        f"rate is chosen on the {split} split for every loss alike"
-        + (
-            ", held out of the training split; the test split is read once per run, after its last epoch."
-            if splits == {"validation"}
-            else "."
-        ),
+        f"rate is chosen on the {split} split for every loss alike" + (once if splits == {"validation"} else "."),
         "",
         "| setting | loss | " + " | ".join(f"lr {lr}" for lr in lrs) + " |",
         "|---|---|" + "---|" * len(lrs),

@@ -1,10 +1,12 @@
-"""Peers for rare positives (one class against the rest): class-weighted BCE, the focal loss and AnyLoss.
+"""Peers of one class against the rest from their papers' formulas: sigmoidF1, weighted BCE, focal loss, AnyLoss.
 
-Each takes raw logits ``(B,)`` and labels ``(B,)`` in ``{0, 1}`` and returns a scalar, as the other peers of
-:mod:`uniloss.train.peers`, which registers them; all three are written here from their papers' formulas.
+Each takes raw logits ``(B,)`` (sigmoidF1 also ``(B, K)``) and labels of the same shape in ``{0, 1}`` and returns a
+scalar, as the other peers of :mod:`uniloss.train.peers`, which registers them.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -12,16 +14,16 @@ from torch import nn
 
 from uniloss.core.checks import check_floating, check_nonnegative, check_positive, check_shape, check_tensor
 
-__all__ = ["AnyLoss", "FocalLoss", "WeightedBCE"]
+__all__ = ["AnyLoss", "FocalLoss", "SigmoidF1", "WeightedBCE"]
 
 
-def _check_pair(scores: object, targets: object) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check float ``(B,)`` logits and ``(B,)`` labels; return the logits and the labels as floats."""
+def _check_pair(scores: object, targets: object, shape: tuple[str, ...] = ("B",)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check float logits of symbolic ``shape`` and labels of the same shape; return the logits and float labels."""
     scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
     check_floating("scores", scores)
     sizes: dict[str, int] = {}
-    check_shape("scores", scores, ("B",), sizes)
-    check_shape("targets", targets, ("B",), sizes)
+    check_shape("scores", scores, shape, sizes)
+    check_shape("targets", targets, shape, sizes)
     return scores, targets.to(scores.dtype)
 
 
@@ -33,7 +35,7 @@ class WeightedBCE(nn.Module):
     negatives over its positives, so both classes weigh the same in all.
 
     Args:
-        pos_weight: weight ``w > 0`` of a positive's term.
+        pos_weight: weight ``w > 0`` of a positive's term (default 1: plain BCE).
 
     Raises:
         TypeError: if ``pos_weight`` is not a number, an input is not a tensor or ``scores`` is not floating-point.
@@ -45,7 +47,7 @@ class WeightedBCE(nn.Module):
         1.3863
     """
 
-    def __init__(self, pos_weight: float) -> None:
+    def __init__(self, pos_weight: float = 1.0) -> None:
         super().__init__()
         self.pos_weight = check_positive("pos_weight", pos_weight)
 
@@ -143,3 +145,57 @@ class AnyLoss(nn.Module):
     def extra_repr(self) -> str:
         """Show the options."""
         return f"beta={self.beta}, amplifier={self.amplifier}"
+
+
+class SigmoidF1(nn.Module):
+    """The sigmoidF1 surrogate of F1 (Bénédict et al., TMLR 2022, arXiv:2108.10566), written from its formula.
+
+    Formally, with ``S(u) = 1 / (1 + exp(-beta (u + eta)))`` of each logit ``u`` and labels ``y``, summed over
+    the batch (per label for ``(B, K)`` inputs): ``tp = sum S(u) y``, ``fp = sum S(u) (1 - y)``,
+    ``fn = sum (1 - S(u)) y``, ``F1 = 2 tp / (2 tp + fn + fp + 1e-16)`` and the loss is ``1 - F1``, averaged over
+    the ``K`` labels. This is the sigmoid with slope ``beta`` and offset ``eta`` on the last layer's output, as
+    the authors state it (``1 / (1 + exp(b (z + c)))`` with ``b = -beta``, ``c = eta``); their PyTorch file applies
+    it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do not copy. ``beta = 1, eta = 0`` is the
+    plain soft F1 of ``sigmoid(u)``.
+
+    Args:
+        beta: slope of the sigmoid (default 1).
+        eta: offset added to the logits (default 0).
+
+    Shape:
+        - scores: ``(B,)`` or ``(B, K)`` float logits; targets: the same shape, in ``{0, 1}``.
+        - Output: a scalar.
+
+    Raises:
+        TypeError: if an option is not a number, an input is not a tensor or ``scores`` is not floating-point.
+        ValueError: if ``beta`` is not positive, ``eta`` is not finite, or the shapes differ.
+
+    Example:
+        >>> loss = SigmoidF1()(torch.tensor([0.0, 0.0]), torch.tensor([1, 0]))
+        >>> float(loss)  # tp = fp = fn = 1/2: F1 = 1/2
+        0.5
+    """
+
+    def __init__(self, beta: float = 1.0, eta: float = 0.0) -> None:
+        super().__init__()
+        self.beta = check_positive("beta", beta)
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)):
+            raise TypeError(f"`eta` must be a finite float, but got {type(eta).__name__} {eta!r}.")
+        if not math.isfinite(eta):
+            raise ValueError(f"`eta` must be a finite float, but got {eta!r}.")
+        self.eta = float(eta)
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return ``1 - F1`` of the soft counts, averaged over labels."""
+        scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
+        shape = ("B",) if scores.ndim <= 1 else ("B", "K")
+        scores, labels = _check_pair(scores, targets, shape)
+        soft = torch.sigmoid(self.beta * (scores + self.eta))
+        tp = (soft * labels).sum(0)
+        fp = (soft * (1 - labels)).sum(0)
+        fn = ((1 - soft) * labels).sum(0)
+        return (1 - 2 * tp / (2 * tp + fn + fp + 1e-16)).mean()
+
+    def extra_repr(self) -> str:
+        """Show the options."""
+        return f"beta={self.beta}, eta={self.eta}"

@@ -56,7 +56,8 @@ def build_model_for(config: TrainConfig) -> nn.Module:
     """Build ``config.model`` sized for ``config.dataset`` and ``config.task``.
 
     Formally ``mlp`` gets ``in_features = C*H*W``, ``small_cnn`` and ``resnet20`` the image channels; all get one
-    output for ``ap``, ``f1`` and ``fbeta`` and ``num_classes`` for ``accuracy`` and ``topk``. The hourglass gets the dataset's joints and a
+    output for ``ap``, ``f1`` and ``fbeta`` and ``num_classes`` for ``accuracy`` and ``topk``. The hourglass gets
+    the dataset's joints and a
     stem stride of ``image_size / heatmap_size``; the U-Net the image channels and the dataset's classes.
 
     Args:

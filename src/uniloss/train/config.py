@@ -22,8 +22,8 @@ from uniloss.train.presets import PRESETS
 __all__ = [
     "CLASSIFICATION_DATASETS",
     "DATASETS",
-    "LOSSES",
     "DEFAULT_VALIDATION",
+    "LOSSES",
     "METRIC_LABELS",
     "MODELS",
     "ONE_VS_REST",
@@ -141,12 +141,12 @@ class TrainConfig:
             default.
         positive_class: the class scored against the rest for ``ap``, ``f1`` and ``fbeta``.
         positive_fraction: cut the training positives (of the limited split, before the validation part is held
-            out) to this fraction of the training split, keeping a random subset drawn with a fixed seed;
-            ``None`` keeps them all. One-vs-rest tasks only; see :func:`uniloss.train.splits.cut_positives`.
+            out) to this fraction of the training split, keeping a random subset drawn with a fixed seed
+            (one-vs-rest tasks; see :func:`uniloss.train.splits.cut_positives`); ``None`` to keep them all.
         validation: part of the training split held out as a validation split (stratified by class, drawn with a
-            fixed seed, the same for every seed and loss): evaluated every epoch, while the test split is then read
-            once, after the last epoch. ``None`` for the task's default: :data:`DEFAULT_VALIDATION` for ``f1`` and
-            ``fbeta`` (the threshold is tuned there), 0 (none: the test split is read every epoch) otherwise.
+            fixed seed, the same for every seed and loss) and evaluated every epoch; the test split is then read
+            once, after the last epoch; ``None`` for the task's default (0.1 for ``f1`` and ``fbeta``, which tune
+            their threshold there; 0 otherwise: no validation, the test split read every epoch).
         beta: the ``beta`` of the ``fbeta`` task (weight of recall).
         top_k: the ``k`` of the ``topk`` task.
         task_weight: with ``loss="uniloss"``, train on UniLoss plus ``task_weight`` times the task's baseline loss

@@ -22,7 +22,6 @@ import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
@@ -33,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from uniloss.core.checks import check_floating, check_positive, check_positive_int, check_shape, check_tensor
-from uniloss.train.binary_peers import AnyLoss, FocalLoss, WeightedBCE
+from uniloss.train.binary_peers import AnyLoss, FocalLoss, SigmoidF1, WeightedBCE
 
 __all__ = [
     "PEERS",
@@ -128,61 +127,6 @@ class PairwiseLogistic(nn.Module):
         if differences.numel() == 0:
             return scores.sum() * 0.0
         return F.softplus(-differences).mean()
-
-
-class SigmoidF1(nn.Module):
-    """The sigmoidF1 surrogate of F1 (Bénédict et al., TMLR 2022, arXiv:2108.10566), written from its formula.
-
-    Formally, with ``S(u) = 1 / (1 + exp(-beta (u + eta)))`` of each logit ``u`` and labels ``y``, summed over
-    the batch (per label for ``(B, K)`` inputs): ``tp = sum S(u) y``, ``fp = sum S(u) (1 - y)``,
-    ``fn = sum (1 - S(u)) y``, ``F1 = 2 tp / (2 tp + fn + fp + 1e-16)`` and the loss is ``1 - F1``, averaged over
-    the ``K`` labels. This is the sigmoid with slope ``beta`` and offset ``eta`` on the last layer's output, as
-    the authors state it (``1 / (1 + exp(b (z + c)))`` with ``b = -beta``, ``c = eta``); their PyTorch file applies
-    it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do not copy. ``beta = 1, eta = 0`` is the
-    plain soft F1 of ``sigmoid(u)``.
-
-    Args:
-        beta: slope of the sigmoid (default 1).
-        eta: offset added to the logits (default 0).
-
-    Shape:
-        - scores: ``(B,)`` or ``(B, K)`` float logits; targets: the same shape, in ``{0, 1}``.
-        - Output: a scalar.
-
-    Raises:
-        TypeError: if an option is not a number, an input is not a tensor or ``scores`` is not floating-point.
-        ValueError: if ``beta`` is not positive, ``eta`` is not finite, or the shapes differ.
-
-    Example:
-        >>> loss = SigmoidF1()(torch.tensor([0.0, 0.0]), torch.tensor([1, 0]))
-        >>> float(loss)  # tp = fp = fn = 1/2: F1 = 1/2
-        0.5
-    """
-
-    def __init__(self, beta: float = 1.0, eta: float = 0.0) -> None:
-        super().__init__()
-        self.beta = check_positive("beta", beta)
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)):
-            raise TypeError(f"`eta` must be a finite float, but got {type(eta).__name__} {eta!r}.")
-        if not math.isfinite(eta):
-            raise ValueError(f"`eta` must be a finite float, but got {eta!r}.")
-        self.eta = float(eta)
-
-    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Return ``1 - F1`` of the soft counts, averaged over labels."""
-        scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
-        shape = ("B",) if scores.ndim <= 1 else ("B", "K")
-        scores, targets = _check_binary_pair(scores, targets, shape)
-        soft = torch.sigmoid(self.beta * (scores + self.eta))
-        labels = targets.to(soft.dtype)
-        tp = (soft * labels).sum(0)
-        fp = (soft * (1 - labels)).sum(0)
-        fn = ((1 - soft) * labels).sum(0)
-        return (1 - 2 * tp / (2 * tp + fn + fp + 1e-16)).mean()
-
-    def extra_repr(self) -> str:
-        """Show the options."""
-        return f"beta={self.beta}, eta={self.eta}"
 
 
 class LibAUCAP(nn.Module):

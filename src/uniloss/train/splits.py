@@ -22,7 +22,7 @@ SPLIT_SEED = 0
 
 
 def class_labels(dataset: Dataset[Any]) -> torch.Tensor | None:
-    """The int64 ``(N,)`` class labels of a classification split (a ``TensorDataset`` of images and labels), else None."""
+    """The int ``(N,)`` class labels of a classification split (a ``TensorDataset`` of images, labels), else None."""
     if isinstance(dataset, TensorDataset) and len(dataset.tensors) == 2:
         labels = dataset.tensors[1]
         if labels.ndim == 1 and not labels.is_floating_point():

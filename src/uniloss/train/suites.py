@@ -197,7 +197,8 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
     # decides which errors to make) and the MLP 64-500-300-1 (digits only: the Fashion-MNIST MLP does not fit two
     # cores), against binary cross-entropy, class-weighted BCE, the focal loss, and AnyLoss and sigmoidF1 for the
     # thresholded metrics; (b) top-3 and top-5 accuracy of a linear model against cross-entropy, which optimises
-    # top-1 (on digits from the first 200 training images: on all of them top-5 accuracy is 1.0). Batch 128, Adam; the linear model's grid 1e-2, 3e-2, 1e-1, the MLP's 1e-3, 3e-3, 1e-2.
+    # top-1 (on digits from the first 200 training images: on all of them top-5 accuracy is 1.0). Batch 128, Adam;
+    # the linear model's grid 1e-2, 3e-2, 1e-1, the MLP's 1e-3, 3e-3, 1e-2.
     "objective-digits": _objective("digits", 8, 0.02, 30, mlp=True, topk_train=200),
     "objective-fashion-mnist": _objective("fashion-mnist", 6, 0.01, 5, mlp=False, topk_train=None),
 }
