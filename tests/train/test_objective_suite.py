@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,12 @@ def test_the_fbeta_and_topk_tasks_measure_their_metric():
     topk = build_task(TrainConfig(task="topk", top_k=3))
     assert topk.batch_metric(logits, (torch.tensor([3, 8]),)) == (1.0, 2.0)  # 8 is second, 9 first
     assert topk.batch_metric(logits, (torch.tensor([0, 3]),)) == (0.5, 2.0)
+
+
+def test_hidden_alone_on_the_command_line_trains_a_linear_model(tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--hidden", "--epochs", "1", "--limit-train", "64", "--limit-test", "32", "--device", "cpu"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert history["config"]["hidden"] == []
+    assert history["num_parameters"] == 65  # 64 pixels and a bias

@@ -240,7 +240,7 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
         elif typing.get_origin(hint) is typing.Literal:
             options["choices"] = args
         elif typing.get_origin(hint) is tuple:
-            options.update(type=args[0], nargs="+")
+            options.update(type=args[0], nargs="*")  # `--hidden` alone: no hidden layer (a linear model)
         elif field.name in _FIELD_CHOICES:
             options["choices"] = _FIELD_CHOICES[field.name]
         elif args and args[0] in (int, float):
