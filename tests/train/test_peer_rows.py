@@ -142,12 +142,15 @@ def test_the_quality_suite_lists_each_tasks_rows_with_the_same_settings_for_ever
     names = setting_names(settings)
     losses = dict(zip(names, bench_losses("quality"), strict=True))
     assert list(losses["ap-fashion-mnist"]) == [
-        "uniloss", "baseline", "uniloss-memory512", "pairwise_logistic", "libauc_ap", "libauc_ap_recipe"
+        "uniloss", "baseline", "uniloss-plus-task", "uniloss-memory512", "pairwise_logistic", "libauc_ap",
+        "libauc_ap_recipe",
     ]  # fmt: skip
     assert losses["ap-digits"] == losses["ap-fashion-mnist"]
     assert losses["ap-fashion-mnist"]["uniloss-memory512"] == {"loss": "uniloss", "memory": 512}
-    assert list(losses["f1-fashion-mnist"]) == ["uniloss", "baseline", "sigmoid_f1"]
-    assert list(losses["segmentation-shapes"]) == ["uniloss", "baseline", *peer_names("segmentation")]
+    assert list(losses["f1-fashion-mnist"]) == ["uniloss", "baseline", "uniloss-plus-task", "sigmoid_f1"]
+    segmentation = ["uniloss", "baseline", "uniloss-plus-task", *peer_names("segmentation")]
+    assert list(losses["segmentation-shapes"]) == segmentation
+    assert list(losses["accuracy-digits"]) == ["uniloss", "baseline", "uniloss-plus-task"]
     assert list(losses["pck-keypoints"]) == ["uniloss", "baseline"]
     for setting, rows in zip(settings, losses.values(), strict=True):
         for row in rows.values():

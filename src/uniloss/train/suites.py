@@ -24,23 +24,26 @@ QUICK: dict[str, Any] = {"epochs": 2, "limit_train": 300, "limit_test": 100, "de
 DEFAULT_LOSSES: dict[str, dict[str, Any]] = {"uniloss": {"loss": "uniloss"}, "baseline": {"loss": "baseline"}}
 """The loss rows of a setting without ``"losses"``: UniLoss with the setting's options, and the task's baseline."""
 
+_PLUS_TASK: dict[str, dict[str, Any]] = {"uniloss-plus-task": {"loss": "uniloss", "task_weight": 1.0}}
+"""The row of UniLoss plus the task loss (``task_weight`` 1: the two summed)."""
 _AP_ROWS: dict[str, dict[str, Any]] = {
     **DEFAULT_LOSSES,
+    **_PLUS_TASK,
     "uniloss-memory512": {"loss": "uniloss", "memory": 512},  # the best documented option (docs/ablation.md)
     "pairwise_logistic": {"loss": "pairwise_logistic"},
     "libauc_ap": {"loss": "libauc_ap"},  # LibAUC's APLoss with its docstring defaults
     "libauc_ap_recipe": {"loss": "libauc_ap_recipe"},  # with its tutorial's margin, gamma and SOAP-Adam
 }
-_F1_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, "sigmoid_f1": {"loss": "sigmoid_f1"}}
+_F1_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, **_PLUS_TASK, "sigmoid_f1": {"loss": "sigmoid_f1"}}
+_ACCURACY_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, **_PLUS_TASK}
 _SEGMENTATION_ROWS: dict[str, dict[str, Any]] = {
     **DEFAULT_LOSSES,
+    **_PLUS_TASK,
     "kornia_lovasz": {"loss": "kornia_lovasz"},
     "kornia_dice": {"loss": "kornia_dice"},
     "monai_dice": {"loss": "monai_dice"},
 }
 
-_PLUS_TASK: dict[str, dict[str, Any]] = {"uniloss-plus-task": {"loss": "uniloss", "task_weight": 1.0}}
-"""The row of UniLoss plus the task loss (``task_weight`` 1: the two summed)."""
 _MEMORY: dict[str, dict[str, Any]] = {"uniloss-memory512": {"loss": "uniloss", "memory": 512}}
 _RARE_AP_ROWS: dict[str, dict[str, Any]] = {
     **DEFAULT_LOSSES,
@@ -59,7 +62,7 @@ _RARE_THRESHOLD_ROWS: dict[str, dict[str, Any]] = {
     "anyloss": {"loss": "anyloss"},
     "sigmoid_f1": {"loss": "sigmoid_f1"},
 }
-_TOPK_ROWS: dict[str, dict[str, Any]] = {**DEFAULT_LOSSES, **_PLUS_TASK}
+_TOPK_ROWS = _ACCURACY_ROWS
 _LINEAR_LRS = (1e-2, 3e-2, 1e-1)
 _MLP_LRS = (1e-3, 3e-3, 1e-2)
 
@@ -112,6 +115,7 @@ _QUALITY_ACCURACY_DIGITS: dict[str, Any] = {
     "model": "small_cnn",
     "width": 16,
     "epochs": 30,
+    "losses": _ACCURACY_ROWS,
 }
 
 BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
@@ -172,6 +176,7 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
             "width": 16,
             "limit_train": 10000,
             "epochs": 10,
+            "losses": _ACCURACY_ROWS,
         },
         _QUALITY_ACCURACY_DIGITS,
         {
