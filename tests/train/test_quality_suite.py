@@ -25,27 +25,29 @@ def test_quality_suite_settings() -> None:
     settings = bench_settings("quality")
     assert [(c.task, c.dataset_name, c.model_name) for c in settings] == [
         ("ap", "digits", "mlp"),
+        ("accuracy", "digits", "small_cnn"),
         ("ap", "fashion-mnist", "mlp"),
         ("f1", "fashion-mnist", "mlp"),
         ("accuracy", "fashion-mnist", "small_cnn"),
-        ("accuracy", "digits", "small_cnn"),
         ("segmentation", "shapes", "unet"),
         ("pck", "keypoints", "hourglass"),
     ]
     assert setting_names(settings) == [
         "ap-digits",
+        "accuracy-digits",
         "ap-fashion-mnist",
         "f1-fashion-mnist",
         "accuracy-fashion-mnist",
-        "accuracy-digits",
         "segmentation-shapes",
         "pck-keypoints",
     ]
     assert all(c.temperature is None and c.power is None and c.memory == 0 for c in settings)  # the defaults
-    assert [c.positive_class for c in settings[1:3]] == [6, 6]  # AP and F1 on the same split
+    assert [c.positive_class for c in settings[2:4]] == [6, 6]  # AP and F1 on the same split
     assert bench_lrs("quality") == [(1e-3, 3e-3)] * 5 + [(1e-3,), (3e-3,)]
     assert len(BENCH_LR_GRIDS["quality"]) >= 2
     assert make_config("paper-mnist-ap").temperature == 1.0  # the paper presets keep their recipe
+    parts = ("quality-digits", "quality-fashion-ap", "quality-fashion-f1-accuracy", "quality-dense")
+    assert [setting for part in parts for setting in BENCH_SUITES[part]] == BENCH_SUITES["quality"]
 
 
 def test_a_settings_own_grid_replaces_the_suites(monkeypatch, tmp_path: Path) -> None:

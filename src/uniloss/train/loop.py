@@ -161,9 +161,12 @@ def train(
 ) -> dict[str, Any]:
     """Train ``config.model`` on ``config.dataset`` with UniLoss or the baseline, evaluating every epoch.
 
-    Formally, for each epoch: shuffle the training split with a generator seeded by ``(seed, epoch)``, take a
-    step of ``config.optimizer`` on ``task.loss`` for each batch, compute the exact metric on the test split,
-    step the learning-rate schedule, and (with ``config.out``) write ``checkpoint.pt`` (model, optimiser,
+    Formally, the training split is first cut (``config.positive_fraction``) and a validation part held out of it
+    (``config.validation``; see :mod:`uniloss.train.splits`); then for each epoch: shuffle the training part with a
+    generator seeded by ``(seed, epoch)``, take a step of ``config.optimizer`` on ``task.loss`` for each batch,
+    compute the exact metric on the validation part (with one) and on the test split (without one; with one, only
+    after the last epoch: the test split is read once and chooses nothing), step the learning-rate schedule,
+    and (with ``config.out``) write ``checkpoint.pt`` (model, optimiser,
     scheduler, every RNG state, epoch and history) and then ``history.json``, each to a temporary file renamed
     over the old one. A run killed at any moment loses at most the epoch in progress: with ``config.resume``
     it continues from ``out/checkpoint.pt`` (whose history is authoritative: ``history.json`` is rewritten
@@ -194,9 +197,10 @@ def train(
 
     Returns:
         The history: ``config``, ``metric``, ``loss_name`` and other metadata, the per-epoch lists ``epoch``,
-        ``train_loss``, ``train_metric``, ``test_metric``, ``lr``, ``epoch_time`` (training seconds),
-        ``eval_time`` and ``skipped`` (non-finite batches skipped), and ``final_metric``, ``best_metric`` and
-        ``completed``.
+        ``train_loss``, ``train_metric``, ``test_metric`` (``None`` at the epochs that did not read the test split),
+        ``validation_metric`` (with a validation part), ``lr``, ``epoch_time`` (training seconds),
+        ``eval_time`` and ``skipped`` (non-finite batches skipped), and ``final_metric``, ``best_metric``,
+        ``completed`` and, with validation, ``best_epoch`` (see :func:`~uniloss.train.history.finish_history`).
 
     Raises:
         NonFiniteLossError: if a loss is NaN or infinite (the last good checkpoint is kept), or with
