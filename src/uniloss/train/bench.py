@@ -115,7 +115,7 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
 
     Example:
         >>> list(bench_losses("quality", task="f1")[0])
-        ['uniloss', 'baseline', 'sigmoid_f1']
+        ['uniloss', 'baseline', 'uniloss-plus-task', 'sigmoid_f1']
         >>> bench_losses()
         [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
     """
