@@ -178,6 +178,15 @@ def test_monai_dice_wrapper_equals_monais_dice_loss(binary):
     torch.testing.assert_close(MonaiDice()(scores, targets), expected)
 
 
+def test_monai_dice_ce_wrapper_equals_monais_dice_ce_loss():
+    losses = pytest.importorskip("monai.losses")
+    scores, targets = _class_masks()
+    expected = losses.DiceCELoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])
+    torch.testing.assert_close(build_peer("monai_dice_ce")(scores, targets), expected)
+    dice = losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])
+    torch.testing.assert_close(expected, dice + torch.nn.functional.cross_entropy(scores, targets))
+
+
 # --- every peer: finite gradients, and a clear error when its package is missing ------------------------------------
 
 
@@ -240,7 +249,7 @@ def test_soap_adam_without_libauc_raises_naming_the_extra(monkeypatch):
 def test_peer_names_lists_the_peers_of_each_task():
     assert peer_names("ap") == ("pairwise_logistic", "libauc_ap", "libauc_ap_recipe", "bce_weighted", "focal")
     assert peer_names("f1") == ("sigmoid_f1", "bce_weighted", "focal", "anyloss")
-    assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice")
+    assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice", "monai_dice_ce")
     assert peer_names() == tuple(PEERS)
     assert {peer.package for peer in PEERS.values()} == {None, "libauc", "kornia", "monai"}
 

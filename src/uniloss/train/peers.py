@@ -302,7 +302,11 @@ class MonaiDice(nn.Module):
     Formally ``monai.losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])`` for
     ``(B, C, H, W)`` logits and ``monai.losses.DiceLoss(sigmoid=True)(scores[:, None], targets[:, None])`` for binary
     ``(B, H, W)`` logits: per image and class ``1 - (2 |X n Y| + 1e-5) / (|X| + |Y| + 1e-5)``, background included,
-    averaged (MONAI's defaults otherwise).
+    averaged (MONAI's defaults otherwise). With ``cross_entropy`` MONAI's ``DiceCELoss`` with the same options: that
+    Dice loss plus the (per-pixel, binary for binary logits) cross-entropy, weight 1 each.
+
+    Args:
+        cross_entropy: ``DiceCELoss`` instead of ``DiceLoss``.
 
     Shape:
         - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
@@ -319,11 +323,13 @@ class MonaiDice(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cross_entropy: bool = False) -> None:
         super().__init__()
         losses = _require("monai.losses", "monai")
-        self.softmax = losses.DiceLoss(softmax=True, to_onehot_y=True)
-        self.sigmoid = losses.DiceLoss(sigmoid=True)
+        kind = losses.DiceCELoss if cross_entropy else losses.DiceLoss
+        self.cross_entropy = cross_entropy
+        self.softmax = kind(softmax=True, to_onehot_y=True)
+        self.sigmoid = kind(sigmoid=True)
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return MONAI's Dice loss of the softmax (classes) or sigmoid (binary) of the logits."""
@@ -364,6 +370,10 @@ def _libauc_recipe(data_len: int) -> LibAUCAP:
     return LibAUCAP(data_len, margin=0.6, gamma=0.1)
 
 
+def _monai_dice_ce() -> MonaiDice:
+    return MonaiDice(cross_entropy=True)
+
+
 PEERS: dict[str, Peer] = {
     peer.name: peer
     for peer in (
@@ -385,6 +395,7 @@ PEERS: dict[str, Peer] = {
         Peer("kornia_lovasz", ("segmentation",), "kornia", KorniaLovasz),
         Peer("kornia_dice", ("segmentation",), "kornia", KorniaDice),
         Peer("monai_dice", ("segmentation",), "monai", MonaiDice),
+        Peer("monai_dice_ce", ("segmentation",), "monai", _monai_dice_ce),
     )
 }
 
