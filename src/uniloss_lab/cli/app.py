@@ -60,9 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=describe_suites() + "\n\n" + describe_presets(),
         formatter_class=formatter,
     )
-    choice = bench.add_mutually_exclusive_group()
-    choice.add_argument("--suite", choices=sorted(BENCH_SUITES), help="a named list of settings (see below)")
-    choice.add_argument("--quick", action="store_true", help="the quick suite: digits AP and accuracy, keypoints PCK")
+    bench.add_argument("--suite", choices=sorted(BENCH_SUITES), help="a named list of settings (see below)")
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="alone: the quick suite (digits AP and accuracy, keypoints PCK); with --suite: that suite's quick form "
+        "(a few hundred examples, two epochs, two rates of its grid)",
+    )
     bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default: 0 1 2)")
     bench.add_argument(
         "--lrs",
@@ -232,7 +236,8 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         setting_name,
     )
 
-    suite = "quick" if args.quick else args.suite
+    suite = "quick" if args.quick and args.suite is None else args.suite
+    quick = bool(args.quick and args.suite is not None)  # the suite's quick form
     overrides = _overrides(args)
     out = overrides.pop("out", None)
     resume = overrides.pop("resume", False)
@@ -240,7 +245,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     try:
         if args.jobs < 1:
             raise ValueError(f"`jobs` must be a positive int, but got {args.jobs}.")
-        settings = bench_settings(suite, args.preset, **overrides)
+        settings = bench_settings(suite, args.preset, quick, **overrides)
         losses = bench_losses(suite, overrides.get("task"))  # each setting's loss rows
         pairs = zip(settings, losses, strict=True)
         runs = [setting.replace(**row) for setting, rows in pairs for row in rows.values()]
@@ -253,7 +258,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     check_file(args.markdown, overwrite or resume, "markdown")
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
-    lrs = args.lrs if args.lrs is not None else bench_lrs(suite, overrides.get("task"))  # each setting's grid
+    lrs = args.lrs if args.lrs is not None else bench_lrs(suite, overrides.get("task"), quick)  # each setting's grid
     results = run_bench(
         settings,
         args.seeds,

@@ -112,6 +112,8 @@ def _task_defaults(name: str) -> dict[str, str]:
         return {task: f"{parts[name]:g}" for task, parts in metric_defaults().items()}
     if name in ("dataset", "model"):
         return {task: getattr(make_config(task=task), f"{name}_name") for task in TASKS}
+    if name == "validation":
+        return {task: f"{make_config(task=task).validation_fraction:g}" for task in TASKS}
     return {}
 
 
@@ -238,7 +240,7 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
         elif typing.get_origin(hint) is typing.Literal:
             options["choices"] = args
         elif typing.get_origin(hint) is tuple:
-            options.update(type=args[0], nargs="+")
+            options.update(type=args[0], nargs="*")  # `--hidden` alone: no hidden layer (a linear model)
         elif field.name in _FIELD_CHOICES:
             options["choices"] = _FIELD_CHOICES[field.name]
         elif args and args[0] in (int, float):
@@ -251,7 +253,9 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 _USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
-    "positive_class": ("--task ap or f1", lambda config: config.task in ("ap", "f1")),
+    "positive_class": ("--task ap, f1 or fbeta", lambda config: config.task in ("ap", "f1", "fbeta")),
+    "beta": ("--task fbeta", lambda config: config.task == "fbeta"),
+    "top_k": ("--task topk", lambda config: config.task == "topk"),
     "threshold": ("--task pck", lambda config: config.task == "pck"),
     "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),

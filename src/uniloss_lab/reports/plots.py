@@ -1,4 +1,4 @@
-"""PNG plots of benchmark results: the test metric per epoch, every loss row of a setting on one chart."""
+"""PNG plots of benchmark results: the validation (else test) metric per epoch, every loss row of a setting."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _LEGEND_COLUMNS = 1  # legend entries per line when a chart has more than three 
 
 
 def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
-    """Draw one setting's test metric per epoch, every loss on the same axes, and save it as a PNG.
+    """Draw one setting's validation metric per epoch (test without one), every loss on one chart; save a PNG.
 
     Formally, for each loss, the mean over seeds of the test metric at each epoch (a line) and the range
     over seeds (a shaded band); epochs that not every seed reached are left out. The legend sits below the
@@ -44,7 +44,11 @@ def _figure(setting: Mapping[str, Any]) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    by_loss = loss_curves(setting)
+    by_loss = {  # a row without a curve (the tuned threshold's, read on the test split once) is not drawn
+        loss: row
+        for loss, row in loss_curves(setting).items()
+        if all(value is not None for _, metrics, _, _ in row["runs"] for value in metrics)
+    }
     columns_of_legend = len(by_loss) if len(by_loss) <= 3 else _LEGEND_COLUMNS
     legend_lines = -(-len(by_loss) // max(columns_of_legend, 1))
     figure = Figure(figsize=(6.4, 4.0 + 0.25 * legend_lines), dpi=110, layout="constrained")
@@ -52,7 +56,7 @@ def _figure(setting: Mapping[str, Any]) -> Figure:
     axes = figure.add_subplot()
     others = iter(_OTHER_COLOURS)
     for loss, row in by_loss.items():
-        curves = [[float(value) for value in metrics] for _, metrics, _ in row["runs"]]
+        curves = [[float(value) for value in metrics] for _, metrics, _, _ in row["runs"]]
         length = min(len(curve) for curve in curves)
         epochs = list(range(1, length + 1))
         columns = [[curve[index] for curve in curves] for index in range(length)]
@@ -70,9 +74,11 @@ def _figure(setting: Mapping[str, Any]) -> Figure:
                 alpha=0.2,
             )
     metric = METRIC_LABELS.get(setting.get("metric") or "", setting.get("metric") or "metric")
+    splits = {row["split"] for row in by_loss.values()}
+    split = "validation" if splits == {"validation"} else "/".join(sorted(splits)) or "test"
     axes.set_xlabel("epoch")
-    axes.set_ylabel(f"test {metric}")
-    axes.set_title(f"{setting['name']}: test {metric} per epoch ({setting.get('model', '?')})")
+    axes.set_ylabel(f"{split} {metric}")
+    axes.set_title(f"{setting['name']}: {split} {metric} per epoch ({setting.get('model', '?')})")
     axes.grid(alpha=0.3)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if by_loss:  # below the axes, where it cannot cover a line

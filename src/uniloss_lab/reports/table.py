@@ -67,19 +67,21 @@ def _std(values: Sequence[float]) -> float:
 
 
 def loss_curves(setting: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The test metric per epoch of each loss row of one setting, the rows UniLoss first, then in run order.
+    """The metric per epoch of each loss row of one setting, the rows UniLoss first, then in run order.
 
     Formally, each row is the runs sharing a ``loss`` (the row name of :func:`uniloss_lab.train.run_bench`; older
     results have ``uniloss`` and ``baseline``), labelled with its ``loss_name`` (and the row name where it says
-    more, e.g. ``UniLoss [uniloss-memory512]``); runs without a finished epoch are left out. A baseline whose
-    history also records ``tuned_test_metric`` (the ``f1`` task) adds the row ``baseline-tuned``: its test metric
-    at the threshold tuned on held-out training data.
+    more, e.g. ``UniLoss [uniloss-memory512]``); runs without a finished epoch are left out. Each run's curve is its
+    validation metric per epoch where it has a validation split (``split`` is then ``"validation"``; its test
+    metric was read once, after the last epoch), else its test metric per epoch; ``final`` is its test metric
+    after the last epoch. A baseline whose history also records ``tuned_test_metric`` (the ``f1`` and ``fbeta``
+    tasks) adds the row ``baseline-tuned``: its test metric at the threshold tuned on validation data.
 
     Args:
         setting: one entry of ``results["settings"]``.
 
     Returns:
-        ``{row: {"label": str, "runs": [(seed, test metrics, history), ...]}}``.
+        ``{row: {"label": str, "split": str, "runs": [(seed, curve, history, final), ...]}}``.
 
     Example:
         >>> run = lambda loss, name: {"loss": loss, "loss_name": name, "seed": 0,
@@ -95,14 +97,16 @@ def loss_curves(setting: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         loss, name = str(run["loss"]), str(run.get("loss_name", run["loss"]))
         label = name if loss in ("uniloss", "baseline") or loss == name else f"{name} [{loss}]"
-        row = curves.setdefault(loss, {"label": label, "runs": []})
-        row["runs"].append((run["seed"], history["test_metric"], history))
+        validation = history.get("validation_metric")
+        split = "validation" if validation else "test"
+        row = curves.setdefault(loss, {"label": label, "split": split, "runs": []})
+        row["runs"].append((run["seed"], validation or history["test_metric"], history, history["test_metric"][-1]))
         tuned = history.get("tuned_test_metric")
         if loss == "baseline" and tuned:
             tuned_row = curves.setdefault(
-                loss + _TUNED, {"label": f"{name}, threshold tuned on held-out data", "runs": []}
+                loss + _TUNED, {"label": f"{name}, threshold tuned on validation data", "split": "test", "runs": []}
             )
-            tuned_row["runs"].append((run["seed"], tuned, history))
+            tuned_row["runs"].append((run["seed"], tuned, history, tuned[-1]))
     return dict(sorted(curves.items(), key=lambda item: item[0] != "uniloss"))
 
 
@@ -110,8 +114,9 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per setting and loss row: final test metric over seeds, wall time per epoch, and gaps to UniLoss.
 
     Formally, for the runs of one setting and loss row (:func:`loss_curves`), ``mean``, ``std`` (sample standard
-    deviation, 0 for one seed), ``min`` and ``max`` of the final-epoch test metric; ``best_mean`` of the best
-    epoch's; the median over all epochs and seeds of the training seconds per epoch (``train_seconds``) and of the
+    deviation, 0 for one seed), ``min`` and ``max`` of the final-epoch test metric; ``best_epoch``, the mean over
+    seeds of the epoch with the best validation metric (``None`` without validation: no epoch is chosen on the
+    test split); the median over all epochs and seeds of the training seconds per epoch (``train_seconds``) and of the
     evaluation seconds (``eval_seconds``), robust to a busy machine slowing down a few epochs; for the ``uniloss``
     row ``delta``, its mean minus the baseline's (``None`` otherwise); and for every other row ``gap``, the
     ``uniloss`` row's mean minus this row's (positive: UniLoss ahead; ``None`` for the ``uniloss`` row or without
@@ -122,7 +127,7 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     Returns:
         Rows as dicts with ``setting``, ``task``, ``dataset``, ``model``, ``metric``, ``loss``, ``loss_name``,
-        ``seeds``, ``epochs``, ``mean``, ``std``, ``min``, ``max``, ``best_mean``, ``train_seconds``,
+        ``seeds``, ``epochs``, ``mean``, ``std``, ``min``, ``max``, ``best_epoch``, ``train_seconds``,
         ``eval_seconds``, ``delta`` and ``gap``. Settings and losses without a finished epoch are left out.
 
     Raises:
@@ -142,11 +147,13 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     for setting in results["settings"]:
         setting_rows = []
         for loss, curve in loss_curves(setting).items():
-            runs = curve["runs"]
-            finals = [float(metrics[-1]) for _, metrics, _ in runs]
-            bests = [max(float(value) for value in metrics) for _, metrics, _ in runs]
-            train_times = [float(time) for _, _, history in runs for time in history["epoch_time"]]
-            eval_times = [float(time) for _, _, history in runs for time in history.get("eval_time", [])]
+            runs = [run for run in curve["runs"] if run[3] is not None]  # a run stopped early read no test
+            if not runs:
+                continue
+            finals = [float(final) for *_, final in runs]
+            bests = [history.get("best_epoch") for _, _, history, _ in runs]
+            train_times = [float(time) for _, _, history, _ in runs for time in history["epoch_time"]]
+            eval_times = [float(time) for _, _, history, _ in runs for time in history.get("eval_time", [])]
             setting_rows.append(
                 {
                     "setting": setting["name"],
@@ -156,13 +163,13 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "metric": setting.get("metric"),
                     "loss": loss,
                     "loss_name": curve["label"],
-                    "seeds": sorted(seed for seed, _, _ in runs),
-                    "epochs": min(len(metrics) for _, metrics, _ in runs),
+                    "seeds": sorted(seed for seed, *_ in runs),
+                    "epochs": min(len(metrics) for _, metrics, _, _ in runs),
                     "mean": _mean(finals),
                     "std": _std(finals),
                     "min": min(finals),
                     "max": max(finals),
-                    "best_mean": _mean(bests),
+                    "best_epoch": None if None in bests else _mean([float(best) for best in bests]),
                     "train_seconds": _median(train_times),
                     "eval_seconds": _median(eval_times),
                     "delta": None,
@@ -276,7 +283,19 @@ def _format_seconds(seconds: float) -> str:
 def _settings_line(setting: Mapping[str, Any]) -> str:
     config = setting.get("config", {})
     parts = [f"model `{setting.get('model')}`"]
-    keys = ("epochs", "batch_size", "optimizer", "lr", "scheduler", "temperature", "power", "limit_train", "limit_test")
+    keys = (
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "lr",
+        "scheduler",
+        "temperature",
+        "power",
+        "limit_train",
+        "limit_test",
+        "validation",
+        "positive_fraction",
+    )
     for key in keys:
         if key in config and config[key] is not None:
             parts.append(f"{key} {config[key]}")
@@ -284,8 +303,12 @@ def _settings_line(setting: Mapping[str, Any]) -> str:
         if config.get(key) is not None:
             value = config[key]
             parts.append(f"{key} {' '.join(map(str, value)) if isinstance(value, (list, tuple)) else value}")
-    if setting.get("task") in ("ap", "f1") and "positive_class" in config:
+    if setting.get("task") in ("ap", "f1", "fbeta") and "positive_class" in config:
         parts.append(f"positive class {config['positive_class']}")
+    if setting.get("task") == "fbeta":
+        parts.append(f"beta {config.get('beta')}")
+    if setting.get("task") == "topk":
+        parts.append(f"top_k {config.get('top_k')}")
     if config.get("memory"):
         parts.append(f"UniLoss memory {config['memory']}")
     rows = setting.get("losses") or {}
@@ -338,12 +361,14 @@ def markdown_report(results: Mapping[str, Any], plots: Mapping[str, str] | None 
         "",
         "Every row in full:",
         "",
-        "Final test metric after the last epoch (exact metric on the whole test split: AP pooled over the split), "
-        "mean ± sample standard deviation over seeds, with the range; Δ is UniLoss minus the baseline; "
+        "Final test metric after the last epoch (exact metric on the whole test split: AP pooled over the split; "
+        "with a validation split the test split is read only then), mean ± sample standard deviation over seeds, "
+        "with the range; best epoch is the mean over seeds of the epoch with the best validation metric (reported, "
+        "not used: the table is the last epoch's); Δ is UniLoss minus the baseline; "
         "UniLoss − this is the UniLoss row's mean minus this row's (positive: UniLoss ahead); "
         "s/epoch is the median training wall time per epoch over epochs and seeds (evaluation excluded).",
         "",
-        "| setting | metric | loss | final test metric | min – max | best epoch (mean) | Δ vs baseline "
+        "| setting | metric | loss | final test metric | min – max | best epoch on validation | Δ vs baseline "
         "| UniLoss − this | s/epoch | seeds | epochs |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -351,16 +376,18 @@ def markdown_report(results: Mapping[str, Any], plots: Mapping[str, str] | None 
         metric = METRIC_LABELS.get(row["metric"] or "", row["metric"] or "?")
         delta = "—" if row["delta"] is None else f"{row['delta']:+.4f}"
         gap = "—" if row["gap"] is None else f"{row['gap']:+.4f}"
+        best = "—" if row["best_epoch"] is None else f"{row['best_epoch']:.1f}"
         lines.append(
             f"| {row['setting']} | {metric} | {row['loss_name']} | {row['mean']:.4f} ± {row['std']:.4f} "
-            f"| {row['min']:.4f} – {row['max']:.4f} | {row['best_mean']:.4f} | {delta} | {gap} "
+            f"| {row['min']:.4f} – {row['max']:.4f} | {best} | {delta} | {gap} "
             f"| {_format_seconds(row['train_seconds'])} | {len(row['seeds'])} | {row['epochs']} |"
         )
     lines += ["", "## Settings", ""]
     for setting in results["settings"]:
         lines.append(f"- **{setting['name']}** ({setting.get('dataset')}): {_settings_line(setting)}.")
     if plots:
-        lines += ["", "## Test metric per epoch", ""]
+        validated = any(run["history"].get("validation_metric") for item in results["settings"] for run in item["runs"])
+        lines += ["", f"## {'Validation' if validated else 'Test'} metric per epoch", ""]
         for name, file_name in plots.items():
             lines += [f"![{name}]({file_name})", ""]
     return "\n".join(lines).rstrip() + "\n"

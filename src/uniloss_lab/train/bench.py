@@ -19,7 +19,8 @@ from uniloss_lab.train.config import TrainConfig, make_config
 from uniloss_lab.train.loop import train
 from uniloss_lab.train.outputs import check_output, run_label
 from uniloss_lab.train.peers import PEERS, require_peer
-from uniloss_lab.train.suites import BENCH_LR_GRIDS, BENCH_SUITES, DEFAULT_LOSSES
+from uniloss_lab.train.provenance import source_commit
+from uniloss_lab.train.suites import BENCH_LR_GRIDS, BENCH_SUITES, BENCH_VALIDATION, DEFAULT_LOSSES, QUICK
 
 __all__ = [
     "RESULTS_NAME",
@@ -28,6 +29,7 @@ __all__ = [
     "bench_settings",
     "lr_search_markdown",
     "run_bench",
+    "setting_name",
     "setting_names",
     "source_commit",
 ]
@@ -38,18 +40,24 @@ _ROW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _ROWS_AND_GRID = ("losses", "lrs")  # keys of a suite's setting that are not TrainConfig fields
 
 
-def bench_settings(suite: str | None = None, preset: str | None = None, **overrides: Any) -> list[TrainConfig]:
+def bench_settings(
+    suite: str | None = None, preset: str | None = None, quick: bool = False, **overrides: Any
+) -> list[TrainConfig]:
     """The configurations a benchmark compares, each run later with its loss rows and every seed.
 
     Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`BENCH_SUITES`, its loss rows
     ``"losses"`` and grid ``"lrs"`` left out: see :func:`bench_losses` and :func:`bench_lrs`) is combined with
     ``overrides`` (which win); an override of ``task`` selects the suite's settings of that task. Without a suite
-    there is one setting, ``make_config(preset, **overrides)``.
+    there is one setting, ``make_config(preset, **overrides)``. Every setting holds out
+    :data:`~uniloss_lab.train.suites.BENCH_VALIDATION` of its training split as validation (where neither it nor the
+    overrides set ``validation``), so that the learning rate and the best epoch are chosen there and the test
+    split is read once per run. ``quick`` applies :data:`~uniloss_lab.train.suites.QUICK` under the overrides: the
+    same settings on a few hundred examples for two epochs, for the tests.
 
     Args:
-        suite: a key of :data:`BENCH_SUITES` (``"quick"``, ``"digits"``, ``"keypoints"``, ``"fashion-mnist"``,
-            ``"quality"``) or ``None``.
+        suite: a key of :data:`BENCH_SUITES` or ``None``.
         preset: a key of :data:`~uniloss_lab.train.presets.PRESETS` applied under the overrides, or ``None``.
+        quick: the suite's quick form.
         **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (the loss rows are run).
 
     Returns:
@@ -61,19 +69,21 @@ def bench_settings(suite: str | None = None, preset: str | None = None, **overri
     Example:
         >>> [config.task for config in bench_settings("quick")]
         ['ap', 'accuracy', 'pck']
-        >>> bench_settings("quick", task="pck")[0].dataset_name
-        'keypoints'
+        >>> config = bench_settings("quick", task="pck")[0]
+        >>> config.dataset_name, config.validation
+        ('keypoints', 0.2)
     """
     if "loss" in overrides:
         raise ValueError(
             f"`loss` cannot be set for a benchmark (it runs every loss row), but got {overrides['loss']!r}."
         )
+    overrides = {**(QUICK if quick else {}), **overrides}
     if suite is None:
-        return [make_config(preset, **overrides)]
+        return [make_config(preset, **{"validation": BENCH_VALIDATION, **overrides})]
     settings = [
         {key: value for key, value in row.items() if key not in _ROWS_AND_GRID} for row in _suite(suite, overrides)
     ]
-    return [make_config(preset, **{**setting, **overrides}) for setting in settings]
+    return [make_config(preset, **{"validation": BENCH_VALIDATION, **setting, **overrides}) for setting in settings]
 
 
 def _suite(suite: str, overrides: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -105,7 +115,7 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
 
     Example:
         >>> list(bench_losses("quality", task="f1")[0])
-        ['uniloss', 'baseline', 'sigmoid_f1']
+        ['uniloss', 'baseline', 'uniloss-plus-task', 'sigmoid_f1']
         >>> bench_losses()
         [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
     """
@@ -118,15 +128,16 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
     ]
 
 
-def bench_lrs(suite: str | None = None, task: str | None = None) -> list[tuple[float, ...] | None]:
+def bench_lrs(suite: str | None = None, task: str | None = None, quick: bool = False) -> list[tuple[float, ...] | None]:
     """The learning-rate grid of each setting of :func:`bench_settings` (same suite and task), in the same order.
 
     A setting's own ``"lrs"`` wins over its suite's entry in :data:`BENCH_LR_GRIDS`; ``None`` means no search (the
-    setting's ``lr``).
+    setting's ``lr``). The quick form searches the grid's first two rates.
 
     Args:
         suite: a key of :data:`BENCH_SUITES`, or ``None`` for the one setting of a benchmark without a suite.
         task: the task that selects the suite's settings, or ``None`` for all.
+        quick: the grids of the suite's quick form.
 
     Returns:
         One grid (a tuple) or ``None`` per setting.
@@ -145,7 +156,7 @@ def bench_lrs(suite: str | None = None, task: str | None = None) -> list[tuple[f
     grids: list[tuple[float, ...] | None] = []
     for setting in _suite(suite, overrides):
         grid = setting.get("lrs", default)
-        grids.append(tuple(grid) if grid else None)
+        grids.append((tuple(grid)[:2] if quick else tuple(grid)) if grid else None)
     return grids
 
 
@@ -154,22 +165,39 @@ def setting_name(config: TrainConfig) -> str:
     return f"{config.task}-{config.dataset_name}"
 
 
+_NAME_PARTS = (
+    lambda config: "linear" if config.model_name == "mlp" and not config.hidden else config.model_name,
+    lambda config: f"class{config.positive_class}",
+    lambda config: f"k{config.top_k}",
+    lambda config: f"beta{config.beta:g}",
+)  # what tells apart the settings that share a task-dataset name, in the order the suffixes are added
+
+
 def setting_names(settings: Sequence[TrainConfig]) -> list[str]:
-    """Names of several settings: :func:`setting_name`, with ``-class<K>`` for AP settings that share one.
+    """Names of several settings: :func:`setting_name`, with suffixes where settings share one.
+
+    Formally, within each group of settings that share ``task-dataset``, each of the model (``linear`` for an MLP
+    without hidden layers), the class scored against the rest (``class<K>``, one-vs-rest tasks), ``k<top_k>``
+    (``topk``) and ``beta<beta>`` (``fbeta``) that differs within the group is appended; ``-memory<M>`` is appended
+    to any setting with a UniLoss memory.
 
     Example:
         >>> configs = [TrainConfig(task="ap", positive_class=0), TrainConfig(task="ap", positive_class=6, memory=8)]
         >>> setting_names(configs)
         ['ap-digits-class0', 'ap-digits-class6-memory8']
+        >>> setting_names([TrainConfig(task="topk", hidden=(), top_k=k) for k in (3, 5)])
+        ['topk-digits-k3', 'topk-digits-k5']
     """
-    names = [setting_name(config) for config in settings]
-    names = [
-        f"{name}-class{config.positive_class}" if names.count(name) > 1 and config.task == "ap" else name
-        for name, config in zip(names, settings, strict=True)
-    ]
-    return [
-        f"{name}-memory{config.memory}" if config.memory else name for name, config in zip(names, settings, strict=True)
-    ]
+    bases = [setting_name(config) for config in settings]
+    names = []
+    for base, config in zip(bases, settings, strict=True):
+        group = [other for name, other in zip(bases, settings, strict=True) if name == base]
+        name = base
+        for part in _NAME_PARTS:
+            if len({part(other) for other in group}) > 1:
+                name += f"-{part(config)}"
+        names.append(f"{name}-memory{config.memory}" if config.memory else name)
+    return names
 
 
 def _train_quietly(config: TrainConfig, threads: int) -> dict[str, Any]:
@@ -202,10 +230,12 @@ def run_bench(
     refused unless ``resume`` or ``overwrite`` (replace it: ``results.json`` and each run are replaced).
 
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
-    at the one with the best mean final test metric over the seeds (the same grid for every loss; the choice
-    is made on the test split for all, so it favours none). The setting's entry keeps every run under
-    ``lr_search`` (``{loss: {lr: [final metric per seed]}}``), the chosen rate under ``chosen_lr`` and its grid
-    under ``lrs``; the results' ``lrs`` lists every rate of any setting's grid.
+    at the one with the best mean final validation metric over the seeds (the same grid for every loss; the test
+    split is read once per run, after its last epoch, and chooses nothing). Runs without a validation split
+    (``validation=0``) are chosen on their final test metric instead, and the entry's ``selected_on`` says which
+    split chose. The setting's entry keeps every run under ``lr_search`` (``{loss: {lr: [final metric of the
+    selecting split per seed]}}``), the chosen rate under ``chosen_lr`` and its grid under ``lrs``; the results'
+    ``lrs`` lists every rate of any setting's grid.
 
     Args:
         settings: configurations from :func:`bench_settings` (their ``loss``, ``seed`` and ``out`` are replaced).
@@ -323,7 +353,7 @@ def run_bench(
                     count += 1
                     if progress:
                         final = done[-1][3]["final_metric"]
-                        print(f"run {count}/{total} done: {run_label(config)}, final test {final:.4f}", flush=True)
+                        print(f"run {count}/{total} done: {run_label(config)}, final test {final}", flush=True)
             _select(entry, done, lrs_)
             write_json(root / RESULTS_NAME, results)
     finally:
@@ -384,17 +414,33 @@ def _run_entry(loss: str, seed: int, history: dict[str, Any]) -> dict[str, Any]:
     return {"loss": loss, "loss_name": history["loss_name"], "seed": seed, "history": history}
 
 
+def _selection_value(history: Mapping[str, Any]) -> tuple[str, float]:
+    """The split a run's rate is chosen on and its value there: the final validation metric, else the final test."""
+    validation = history.get("validation_metric")
+    if validation:
+        value = validation[-1]
+        return "validation", math.nan if value is None else float(value)
+    final = history["final_metric"]
+    return "test", math.nan if final is None else float(final)
+
+
 def _select(
     entry: dict[str, Any], done: Sequence[tuple[float | None, int, str, dict[str, Any]]], lrs: Sequence[float] | None
 ) -> None:
-    """Fill ``entry["runs"]`` with each loss's runs at its best learning rate (all runs without a grid)."""
+    """Fill ``entry["runs"]`` with each loss's runs at its best learning rate (all runs without a grid).
+
+    The rate is the one with the best mean over the seeds of the final validation metric (of the final test metric
+    for runs without a validation split, which ``entry["selected_on"]`` then says).
+    """
     if lrs is None:
         entry["runs"] = [_run_entry(loss, seed, history) for _, seed, loss, history in done]
         return
     search: dict[str, dict[str, list[float]]] = {}
+    splits = set()
     for lr, _seed, loss, history in done:
-        final = history["final_metric"]
-        search.setdefault(loss, {}).setdefault(f"{lr:g}", []).append(math.nan if final is None else float(final))
+        split, value = _selection_value(history)
+        splits.add(split)
+        search.setdefault(loss, {}).setdefault(f"{lr:g}", []).append(value)
     chosen: dict[str, float] = {}
     for loss, by_lr in search.items():
 
@@ -404,6 +450,7 @@ def _select(
             return mean if math.isfinite(mean) else -math.inf
 
         chosen[loss] = float(max(by_lr.items(), key=score)[0])
+    entry["selected_on"] = "validation" if splits == {"validation"} else "test"
     entry["lr_search"] = search
     entry["chosen_lr"] = chosen
     entry["runs"] = [
@@ -414,7 +461,7 @@ def _select(
 
 
 def lr_search_markdown(results: Mapping[str, Any]) -> str:
-    """A Markdown section listing, per setting and loss, the mean final test metric at every searched rate.
+    """A Markdown section listing, per setting and loss, the mean final selecting metric at every searched rate.
 
     Example:
         >>> results = {"lrs": [0.001], "settings": [{"name": "ap-digits", "chosen_lr": {"uniloss": 0.001},
@@ -423,13 +470,16 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
         | ap-digits | uniloss | **0.8500** (0.001) |
     """
     lrs = [f"{lr:g}" for lr in results.get("lrs") or []]
+    splits = {setting.get("selected_on", "test") for setting in results.get("settings", []) if "lr_search" in setting}
+    split = " or ".join(sorted(splits)) or "validation"
+    once = ", held out of the training split; the test split is read once per run, after its last epoch."
     lines = [
         "",
         "## Learning-rate search",
         "",
-        "Mean final test metric over the seeds at each learning rate (the same grid for every loss of a setting; "
+        f"Mean final {split} metric over the seeds at each learning rate (the same grid for every loss of a setting; "
         "— where a setting's grid lacks the rate); each loss is reported above at its best rate (in bold). The "
-        "rate is chosen on the test split for every loss alike.",
+        f"rate is chosen on the {split} split for every loss alike" + (once if splits == {"validation"} else "."),
         "",
         "| setting | loss | " + " | ".join(f"lr {lr}" for lr in lrs) + " |",
         "|---|---|" + "---|" * len(lrs),
@@ -447,39 +497,3 @@ def lr_search_markdown(results: Mapping[str, Any]) -> str:
                 cells.append(f"**{cell}** ({lr})" if lr == chosen else cell)
             lines.append(f"| {setting['name']} | {loss} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def source_commit(start: str | Path | None = None) -> str | None:
-    """The commit checked out in the git repository holding ``start`` (default: this package), read from ``.git``.
-
-    Reads ``HEAD`` and the ref it names (loose or packed) without running git; ``None`` outside a repository.
-    """
-    folder = Path(start if start is not None else __file__).resolve()
-    for candidate in (folder, *folder.parents):
-        git = candidate / ".git"
-        if git.is_file():  # a worktree or submodule: "gitdir: PATH"
-            text = git.read_text().strip()
-            if text.startswith("gitdir:"):
-                git = (candidate / text.split(":", 1)[1].strip()).resolve()
-        if not git.is_dir():
-            continue
-        try:
-            head = (git / "HEAD").read_text().strip()
-            if not head.startswith("ref:"):
-                return head or None
-            ref = head.split(":", 1)[1].strip()
-            common = git
-            if (git / "commondir").is_file():
-                common = (git / (git / "commondir").read_text().strip()).resolve()
-            for base in (git, common):
-                if (base / ref).is_file():
-                    return (base / ref).read_text().strip()
-                packed = base / "packed-refs"
-                if packed.is_file():
-                    for line in packed.read_text().splitlines():
-                        if line.endswith(" " + ref):
-                            return line.split()[0]
-        except OSError:
-            return None
-        return None
-    return None

@@ -22,19 +22,22 @@ from uniloss_lab.train.presets import PRESETS
 __all__ = [
     "CLASSIFICATION_DATASETS",
     "DATASETS",
+    "DEFAULT_VALIDATION",
     "LOSSES",
     "METRIC_LABELS",
     "MODELS",
+    "ONE_VS_REST",
     "OPTIMIZERS",
     "POSE_DATASETS",
     "SCHEDULERS",
     "SEGMENTATION_DATASETS",
     "TASKS",
+    "THRESHOLD_TASKS",
     "TrainConfig",
     "make_config",
 ]
 
-TaskName = Literal["ap", "accuracy", "pck", "f1", "segmentation"]
+TaskName = Literal["ap", "accuracy", "pck", "f1", "segmentation", "fbeta", "topk"]
 OptimizerName = Literal["sgd", "adam", "rmsprop"]
 SchedulerName = Literal["none", "multistep", "cosine"]
 ApMode = Literal["step", "interpolated"]
@@ -57,6 +60,8 @@ _DEFAULT_DATASET: dict[str, str] = {
     "pck": "keypoints",
     "f1": "digits",
     "segmentation": "shapes",
+    "fbeta": "digits",
+    "topk": "digits",
 }
 _DEFAULT_MODEL: dict[str, str] = {
     "ap": "mlp",
@@ -64,6 +69,8 @@ _DEFAULT_MODEL: dict[str, str] = {
     "pck": "hourglass",
     "f1": "mlp",
     "segmentation": "unet",
+    "fbeta": "mlp",
+    "topk": "mlp",
 }
 _METRIC_NAME: dict[str, str] = {
     "ap": "average_precision",
@@ -71,6 +78,8 @@ _METRIC_NAME: dict[str, str] = {
     "pck": "pck",
     "f1": "f1",
     "segmentation": "iou",
+    "fbeta": "fbeta",
+    "topk": "top_k_accuracy",
 }
 _BASELINE_NAME: dict[str, str] = {
     "ap": "binary cross-entropy",
@@ -78,6 +87,8 @@ _BASELINE_NAME: dict[str, str] = {
     "pck": "heatmap MSE",
     "f1": "binary cross-entropy",
     "segmentation": "cross-entropy",
+    "fbeta": "binary cross-entropy",
+    "topk": "cross-entropy",
 }
 # The datasets and models each task takes: pose sets and the hourglass for PCK, the shapes and the U-Net for
 # segmentation, classification sets and the classifiers for the other tasks.
@@ -86,13 +97,20 @@ _TASK_DATASETS: dict[str, tuple[str, ...]] = {
     "segmentation": SEGMENTATION_DATASETS,
 }
 _TASK_MODELS: dict[str, tuple[str, ...]] = {"pck": ("hourglass",), "segmentation": ("unet",)}
-_ONE_VS_REST = ("ap", "f1")  # tasks that score one class against the rest
+ONE_VS_REST: tuple[str, ...] = ("ap", "f1", "fbeta")
+"""The tasks that score one class against the rest (one logit per example)."""
+THRESHOLD_TASKS: tuple[str, ...] = ("f1", "fbeta")
+"""The tasks of a metric at a threshold: they hold out part of the training split by default to tune one."""
+DEFAULT_VALIDATION = 0.1
+"""The part of the training split a threshold task holds out when ``validation`` is ``None``."""
 METRIC_LABELS: dict[str, str] = {
     "average_precision": "AP",
     "accuracy": "accuracy",
     "pck": "PCKh",
     "f1": "F1",
     "iou": "mean IoU",
+    "fbeta": "Fβ",
+    "top_k_accuracy": "top-k accuracy",
 }
 """Short label of each task metric, in progress lines, tables and plots (the one set)."""
 
@@ -111,7 +129,9 @@ class TrainConfig:
     Args:
         task: ``"ap"`` (one class against the rest), ``"accuracy"`` (multi-class), ``"pck"`` (keypoints),
             ``"f1"`` (F1 at logit 0 of one class against the rest; the last tenth of the training split is held
-            out to tune a threshold, see :mod:`uniloss_lab.train.thresholds`) or ``"segmentation"`` (mean IoU).
+            out to tune a threshold, see :mod:`uniloss_lab.train.thresholds`), ``"fbeta"`` (F-beta at logit 0 with
+            ``beta``, as ``f1`` otherwise), ``"topk"`` (top-``top_k`` accuracy, multi-class) or ``"segmentation"``
+            (mean IoU).
         dataset: one of :data:`DATASETS`; ``None`` for the task's default.
         loss: ``"uniloss"``, ``"baseline"`` (binary cross-entropy, cross-entropy or heatmap MSE) or a peer loss of
             the task (:data:`~uniloss_lab.train.peers.PEERS`: ``pairwise_logistic``, ``libauc_ap`` and
@@ -119,7 +139,18 @@ class TrainConfig:
             ``monai_dice`` for ``segmentation``; the libraries come with the ``peers`` extra).
         model: ``"mlp"``, ``"small_cnn"``, ``"resnet20"``, ``"hourglass"`` or ``"unet"``; ``None`` for the task's
             default.
-        positive_class: the class scored against the rest for ``ap`` and ``f1``.
+        positive_class: the class scored against the rest for ``ap``, ``f1`` and ``fbeta``.
+        positive_fraction: cut the training positives (of the limited split, before the validation part is held
+            out) to this fraction of the training split, keeping a random subset drawn with a fixed seed
+            (one-vs-rest tasks; see :func:`uniloss_lab.train.splits.cut_positives`); ``None`` to keep them all.
+        validation: part of the training split held out as a validation split (stratified by class, drawn with a
+            fixed seed, the same for every seed and loss) and evaluated every epoch; the test split is then read
+            once, after the last epoch; ``None`` for the task's default (0.1 for ``f1`` and ``fbeta``, which tune
+            their threshold there; 0 otherwise: no validation, the test split read every epoch).
+        beta: the ``beta`` of the ``fbeta`` task (weight of recall).
+        top_k: the ``k`` of the ``topk`` task.
+        task_weight: with ``loss="uniloss"``, train on UniLoss plus ``task_weight`` times the task's baseline loss
+            (0: UniLoss alone); not for ``pck`` or ``nproc > 1``.
         epochs: number of epochs (the total, also when resuming).
         batch_size: training batch size.
         eval_batch_size: batch size of the evaluation passes.
@@ -195,6 +226,11 @@ class TrainConfig:
     loss: str = "uniloss"
     model: str | None = None
     positive_class: int = 0
+    positive_fraction: float | None = None
+    validation: float | None = None
+    beta: float = 1.0
+    top_k: int = 5
+    task_weight: float = 0.0
     epochs: int = 10
     batch_size: int = 128
     eval_batch_size: int = 512
@@ -257,6 +293,13 @@ class TrainConfig:
         return _METRIC_NAME[self.task]
 
     @property
+    def validation_fraction(self) -> float:
+        """The part of the training split held out for validation, with the task's default filled in."""
+        if self.validation is not None:
+            return self.validation
+        return DEFAULT_VALIDATION if self.task in THRESHOLD_TASKS else 0.0
+
+    @property
     def baseline_name(self) -> str:
         """Human name of the task's baseline loss."""
         return _BASELINE_NAME[self.task]
@@ -292,17 +335,22 @@ class TrainConfig:
             check_choice("dataset", self.dataset, DATASETS)
         if self.model is not None:
             check_choice("model", self.model, MODELS)
-        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc", "top_k"):
             check_positive_int(name, getattr(self, name))
         for name in ("width", "limit_train", "limit_test", "stop_after", "threads"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
         for name in ("positive_class", "seed", "num_workers", "memory"):
             check_nonnegative_int(name, getattr(self, name))
-        for name in ("lr", "threshold"):
+        for name in ("lr", "threshold", "beta"):
             check_positive(name, getattr(self, name))
         if self.metric is not None and (not isinstance(self.metric, str) or ":" not in self.metric):
             raise ValueError(f"`metric` must be FILE:FUNC (e.g. my_metrics.py:hit_rate), but got {self.metric!r}.")
+        check_nonnegative("task_weight", self.task_weight)
+        if self.positive_fraction is not None and check_positive("positive_fraction", self.positive_fraction) >= 1:
+            raise ValueError(f"`positive_fraction` must be in (0, 1), but got {self.positive_fraction!r}.")
+        if self.validation is not None and check_nonnegative("validation", self.validation) >= 1:
+            raise ValueError(f"`validation` must be in [0, 1), but got {self.validation!r}.")
         for name in ("temperature", "power"):
             if getattr(self, name) is not None:
                 check_positive(name, getattr(self, name))
@@ -359,18 +407,34 @@ class TrainConfig:
             raise ValueError(
                 "`augment` must be False for task 'segmentation' (masks would not move with the image), but got True."
             )
-        if self.loss in PEERS and PEERS[self.loss].task != self.task:
-            peers = [name for name, peer in PEERS.items() if peer.task == self.task]
+        if self.loss in PEERS and self.task not in PEERS[self.loss].tasks:
+            peers = [name for name, peer in PEERS.items() if self.task in peer.tasks]
             raise ValueError(
                 f"`loss` must be 'uniloss', 'baseline' or a peer of task {self.task!r} {peers}, "
-                f"but got the {PEERS[self.loss].task!r} peer {self.loss!r}."
+                f"but got the {'/'.join(PEERS[self.loss].tasks)!r} peer {self.loss!r}."
             )
-        if self.memory and self.task not in _ONE_VS_REST:
+        if self.positive_fraction is not None and self.task not in ONE_VS_REST:
+            raise ValueError(
+                f"`positive_fraction` cuts the positives of a one-vs-rest task {list(ONE_VS_REST)}; it must be None "
+                f"for task {self.task!r}, but got {self.positive_fraction}."
+            )
+        if self.task_weight and (self.loss != "uniloss" or self.task == "pck" or self.nproc > 1):
+            raise ValueError(
+                "`task_weight` adds the task loss to UniLoss: it needs loss 'uniloss', a task other than 'pck' and "
+                f"nproc 1, but got {self.task_weight} with loss {self.loss!r}, task {self.task!r}, nproc {self.nproc}."
+            )
+        if self.task == "topk":
+            num_classes = dataset_info(self.dataset_name)["num_classes"]
+            if self.top_k >= num_classes:
+                raise ValueError(
+                    f"`top_k` must be below the {num_classes} classes of {self.dataset_name!r}, but got {self.top_k}."
+                )
+        if self.memory and self.task not in ONE_VS_REST:
             raise ValueError(
                 f"`memory` pools batches for the batch-level AP and F1; it must be 0 for task {self.task!r}, "
                 f"but got {self.memory}."
             )
-        if self.task in _ONE_VS_REST:
+        if self.task in ONE_VS_REST:
             num_classes = dataset_info(self.dataset_name)["num_classes"]
             if self.positive_class >= num_classes:
                 raise ValueError(

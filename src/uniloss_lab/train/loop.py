@@ -35,11 +35,19 @@ from uniloss_lab.train.checkpoints import (
     set_rng_state,
 )
 from uniloss_lab.train.config import METRIC_LABELS, TrainConfig
-from uniloss_lab.train.history import HISTORY_NAME, HISTORY_SERIES, finish_history, new_history, save_history
+from uniloss_lab.train.history import (
+    HISTORY_NAME,
+    HISTORY_SERIES,
+    VALIDATION_SERIES,
+    finish_history,
+    new_history,
+    save_history,
+)
 from uniloss_lab.train.outputs import check_output, run_label
 from uniloss_lab.train.processes import broadcast_float, train_processes, train_torchrun, world
+from uniloss_lab.train.splits import cut_positives, holdout, positive_count
 from uniloss_lab.train.tasks import Criterion, Task, build_task
-from uniloss_lab.train.thresholds import TUNED_SERIES, holdout, tuned_metric
+from uniloss_lab.train.thresholds import TUNED_SERIES, tuned_metric
 
 __all__ = ["CHECKPOINT_NAME", "HISTORY_NAME", "NonFiniteLossError", "evaluate", "train"]
 
@@ -153,9 +161,12 @@ def train(
 ) -> dict[str, Any]:
     """Train ``config.model`` on ``config.dataset`` with UniLoss or the baseline, evaluating every epoch.
 
-    Formally, for each epoch: shuffle the training split with a generator seeded by ``(seed, epoch)``, take a
-    step of ``config.optimizer`` on ``task.loss`` for each batch, compute the exact metric on the test split,
-    step the learning-rate schedule, and (with ``config.out``) write ``checkpoint.pt`` (model, optimiser,
+    Formally, the training split is first cut (``config.positive_fraction``) and a validation part held out of it
+    (``config.validation``; see :mod:`uniloss_lab.train.splits`); then for each epoch: shuffle the training part with a
+    generator seeded by ``(seed, epoch)``, take a step of ``config.optimizer`` on ``task.loss`` for each batch,
+    compute the exact metric on the validation part (with one) and on the test split (without one; with one, only
+    after the last epoch: the test split is read once and chooses nothing), step the learning-rate schedule,
+    and (with ``config.out``) write ``checkpoint.pt`` (model, optimiser,
     scheduler, every RNG state, epoch and history) and then ``history.json``, each to a temporary file renamed
     over the old one. A run killed at any moment loses at most the epoch in progress: with ``config.resume``
     it continues from ``out/checkpoint.pt`` (whose history is authoritative: ``history.json`` is rewritten
@@ -186,9 +197,10 @@ def train(
 
     Returns:
         The history: ``config``, ``metric``, ``loss_name`` and other metadata, the per-epoch lists ``epoch``,
-        ``train_loss``, ``train_metric``, ``test_metric``, ``lr``, ``epoch_time`` (training seconds),
-        ``eval_time`` and ``skipped`` (non-finite batches skipped), and ``final_metric``, ``best_metric`` and
-        ``completed``.
+        ``train_loss``, ``train_metric``, ``test_metric`` (``None`` at the epochs that did not read the test split),
+        ``validation_metric`` (with a validation part), ``lr``, ``epoch_time`` (training seconds),
+        ``eval_time`` and ``skipped`` (non-finite batches skipped), and ``final_metric``, ``best_metric``,
+        ``completed`` and, with validation, ``best_epoch`` (see :func:`~uniloss_lab.train.history.finish_history`).
 
     Raises:
         NonFiniteLossError: if a loss is NaN or infinite (the last good checkpoint is kept), or with
@@ -252,18 +264,24 @@ def _train_process(
     rank, size = world()
     seed_everything(config.seed)
     train_set, test_set = load_data(config)
-    train_set, validation_set = holdout(config, train_set)  # the f1 task's held-out tenth, else None
+    train_set = cut_positives(config, train_set)  # rare positives: a fixed subset, the same for every run
+    train_set, validation_set = holdout(config, train_set)  # the validation part (fixed, stratified), or None
     model = build_model_for(config)
     if size > 1 and device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # BatchNorm statistics of the whole batch
     model = model.to(device)
     train_size = len(train_set)  # type: ignore[arg-type]
-    task = build_task(config, device, distributed=size > 1, criterion=criterion, train_size=train_size)
+    counts = positive_count(config, train_set)
+    pos_weight = counts[1] / max(counts[0], 1) if counts is not None else None  # negatives / positives
+    task = build_task(
+        config, device, distributed=size > 1, criterion=criterion, train_size=train_size, pos_weight=pos_weight
+    )
     optimizer = make_optimizer(config, model)
     scheduler = make_scheduler(config, optimizer)
     augment_generator = torch.Generator().manual_seed(config.seed + 1)
     sizes = (len(train_set), len(test_set))  # type: ignore[arg-type]
-    history = new_history(config, task, model, device, sizes)
+    num_validation = 0 if validation_set is None else len(validation_set)  # type: ignore[arg-type]
+    history = new_history(config, task, model, device, sizes, num_validation)
 
     out = Path(config.out) if config.out is not None else None
     checkpoint_path = out / CHECKPOINT_NAME if out is not None else None
@@ -283,7 +301,7 @@ def _train_process(
         saved = checkpoint["history"]
         for key in HISTORY_SERIES:
             history[key] = list(saved.get(key, [0] * len(saved["epoch"])))  # "skipped" is newer than version 1
-        for key in TUNED_SERIES:
+        for key in (*TUNED_SERIES, *VALIDATION_SERIES):
             if key in history:
                 history[key] = list(saved[key])
         start_epoch = int(checkpoint["epoch"])
@@ -313,12 +331,26 @@ def _train_process(
             break
         _synchronize(device)
         eval_start = time.perf_counter()
-        test_metric = evaluate(model, task, test_set, config.eval_batch_size, config.num_workers) if rank == 0 else 0.0
-        if size > 1:
-            test_metric = broadcast_float(test_metric, device)
-        tuned: tuple[float, float] | None = None
-        if validation_set is not None:  # the f1 task: process 0 alone evaluates; the others record nothing new
-            tuned = tuned_metric(model, task, validation_set, test_set, config.eval_batch_size) if rank == 0 else None
+        # With a validation split the test split is read once, after the last epoch: nothing is chosen on it.
+        reads_test = validation_set is None or epoch + 1 == config.epochs
+        validation_metric: float | None = None
+        if validation_set is not None:
+            validation_metric = (
+                evaluate(model, task, validation_set, config.eval_batch_size, config.num_workers) if rank == 0 else 0.0
+            )
+            if size > 1:
+                validation_metric = broadcast_float(validation_metric, device)
+        test_metric: float | None = None
+        if reads_test:
+            test_metric = (
+                evaluate(model, task, test_set, config.eval_batch_size, config.num_workers) if rank == 0 else 0.0
+            )
+            if size > 1:
+                test_metric = broadcast_float(test_metric, device)
+        tuned: tuple[float, float | None] | None = None
+        if task.tunes_threshold and validation_set is not None:  # process 0 alone evaluates
+            tested = test_set if reads_test else None
+            tuned = tuned_metric(model, task, validation_set, tested, config.eval_batch_size) if rank == 0 else None
         eval_seconds = time.perf_counter() - eval_start
         if config.scheduler != "none":
             scheduler.step()  # "none" leaves the rate alone, to a callback that sets it
@@ -331,14 +363,18 @@ def _train_process(
         if tuned is not None:
             for key, value in zip(TUNED_SERIES, tuned, strict=True):
                 history[key].append(value)
+        if validation_set is not None:
+            history["validation_metric"].append(validation_metric)
         finish_history(history, config)
         if progress:
             note = f", skipped {skipped} non-finite batch{'es' if skipped > 1 else ''}" if skipped else ""
-            if tuned is not None:
-                note += f"; test {label} {tuned[1]:.4f} at threshold {tuned[0]:.3g} tuned on held-out data"
+            if tuned is not None and tuned[1] is not None:
+                note += f"; test {label} {tuned[1]:.4f} at threshold {tuned[0]:.3g} tuned on validation"
+            read = f"  validation {label} {validation_metric:.4f}" if validation_metric is not None else ""
+            read += f"  test {label} {test_metric:.4f}" if test_metric is not None else ""
             tqdm.write(
                 f"{run_label(config, task.loss_name)} epoch {epoch + 1}/{config.epochs}: loss {train_loss:.4f}  "
-                f"train {label} {train_metric:.4f}  test {label} {test_metric:.4f}  ({seconds:.1f} s{note})"
+                f"train {label} {train_metric:.4f}{read}  ({seconds:.1f} s{note})"
             )
         for callback in callbacks:
             callback.on_epoch_end(run)

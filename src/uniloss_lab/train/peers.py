@@ -4,11 +4,13 @@ Each peer is a small :class:`torch.nn.Module` that takes the tensors our tasks u
 probabilities) and returns a scalar loss:
 
 - average precision: logits ``(B,)``, labels ``(B,)`` in ``{0, 1}``;
-- F1 at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
+- F1 and F-beta at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
 - segmentation: logits ``(B, C, H, W)`` with class indices ``(B, H, W)``, or binary logits ``(B, H, W)`` with
   ``{0, 1}`` masks ``(B, H, W)``.
 
-Two peers are ours (:class:`PairwiseLogistic`, :class:`SigmoidF1`); the others wrap LibAUC, kornia and MONAI,
+Some are written here from their papers' formulas (:class:`PairwiseLogistic`, :class:`SigmoidF1`, and for rare
+positives in :mod:`uniloss_lab.train.binary_peers` :class:`WeightedBCE`, :class:`FocalLoss`, :class:`AnyLoss`);
+the others wrap LibAUC, kornia and MONAI,
 imported only when a peer is built. Install those with the ``peers`` extra, and LibAUC on its own without its
 dependencies (its wheel requires torchvision, opencv and torch_geometric, which its losses and optimisers never
 import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
@@ -20,7 +22,6 @@ import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
 from __future__ import annotations
 
 import importlib
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
@@ -31,24 +32,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from uniloss.core.checks import check_floating, check_positive, check_positive_int, check_shape, check_tensor
+from uniloss_lab.train.binary_peers import AnyLoss, FocalLoss, SigmoidF1, WeightedBCE
 
 __all__ = [
     "PEERS",
+    "AnyLoss",
+    "FocalLoss",
     "KorniaDice",
     "KorniaLovasz",
     "LibAUCAP",
     "MonaiDice",
-    "MonaiDiceCE",
     "PairwiseLogistic",
     "Peer",
     "SigmoidF1",
+    "WeightedBCE",
     "build_peer",
     "peer_names",
     "require_peer",
     "soap_adam",
 ]
 
-PeerTask = Literal["ap", "f1", "segmentation"]
+PeerTask = Literal["ap", "f1", "fbeta", "segmentation"]
+PeerOption = Literal["data_len", "pos_weight", "beta"]
+_PEER_TASKS = ("ap", "f1", "fbeta", "segmentation")
 INSTALL_HINT = 'pip install -e ".[peers]" (kornia, monai), and for LibAUC: pip install --no-deps libauc==2.0.1'
 
 
@@ -121,61 +127,6 @@ class PairwiseLogistic(nn.Module):
         if differences.numel() == 0:
             return scores.sum() * 0.0
         return F.softplus(-differences).mean()
-
-
-class SigmoidF1(nn.Module):
-    """The sigmoidF1 surrogate of F1 (Bénédict et al., TMLR 2022, arXiv:2108.10566), written from its formula.
-
-    Formally, with ``S(u) = 1 / (1 + exp(-beta (u + eta)))`` of each logit ``u`` and labels ``y``, summed over
-    the batch (per label for ``(B, K)`` inputs): ``tp = sum S(u) y``, ``fp = sum S(u) (1 - y)``,
-    ``fn = sum (1 - S(u)) y``, ``F1 = 2 tp / (2 tp + fn + fp + 1e-16)`` and the loss is ``1 - F1``, averaged over
-    the ``K`` labels. This is the sigmoid with slope ``beta`` and offset ``eta`` on the last layer's output, as
-    the authors state it (``1 / (1 + exp(b (z + c)))`` with ``b = -beta``, ``c = eta``); their PyTorch file applies
-    it to ``sigmoid(u)`` instead (a sigmoid of a sigmoid), which we do not copy. ``beta = 1, eta = 0`` is the
-    plain soft F1 of ``sigmoid(u)``.
-
-    Args:
-        beta: slope of the sigmoid (default 1).
-        eta: offset added to the logits (default 0).
-
-    Shape:
-        - scores: ``(B,)`` or ``(B, K)`` float logits; targets: the same shape, in ``{0, 1}``.
-        - Output: a scalar.
-
-    Raises:
-        TypeError: if an option is not a number, an input is not a tensor or ``scores`` is not floating-point.
-        ValueError: if ``beta`` is not positive, ``eta`` is not finite, or the shapes differ.
-
-    Example:
-        >>> loss = SigmoidF1()(torch.tensor([0.0, 0.0]), torch.tensor([1, 0]))
-        >>> float(loss)  # tp = fp = fn = 1/2: F1 = 1/2
-        0.5
-    """
-
-    def __init__(self, beta: float = 1.0, eta: float = 0.0) -> None:
-        super().__init__()
-        self.beta = check_positive("beta", beta)
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)):
-            raise TypeError(f"`eta` must be a finite float, but got {type(eta).__name__} {eta!r}.")
-        if not math.isfinite(eta):
-            raise ValueError(f"`eta` must be a finite float, but got {eta!r}.")
-        self.eta = float(eta)
-
-    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Return ``1 - F1`` of the soft counts, averaged over labels."""
-        scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
-        shape = ("B",) if scores.ndim <= 1 else ("B", "K")
-        scores, targets = _check_binary_pair(scores, targets, shape)
-        soft = torch.sigmoid(self.beta * (scores + self.eta))
-        labels = targets.to(soft.dtype)
-        tp = (soft * labels).sum(0)
-        fp = (soft * (1 - labels)).sum(0)
-        fn = ((1 - soft) * labels).sum(0)
-        return (1 - 2 * tp / (2 * tp + fn + fp + 1e-16)).mean()
-
-    def extra_repr(self) -> str:
-        """Show the options."""
-        return f"beta={self.beta}, eta={self.eta}"
 
 
 class LibAUCAP(nn.Module):
@@ -351,7 +302,11 @@ class MonaiDice(nn.Module):
     Formally ``monai.losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])`` for
     ``(B, C, H, W)`` logits and ``monai.losses.DiceLoss(sigmoid=True)(scores[:, None], targets[:, None])`` for binary
     ``(B, H, W)`` logits: per image and class ``1 - (2 |X n Y| + 1e-5) / (|X| + |Y| + 1e-5)``, background included,
-    averaged (MONAI's defaults otherwise).
+    averaged (MONAI's defaults otherwise). With ``cross_entropy`` MONAI's ``DiceCELoss`` with the same options: that
+    Dice loss plus the (per-pixel, binary for binary logits) cross-entropy, weight 1 each.
+
+    Args:
+        cross_entropy: ``DiceCELoss`` instead of ``DiceLoss``.
 
     Shape:
         - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
@@ -368,53 +323,16 @@ class MonaiDice(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cross_entropy: bool = False) -> None:
         super().__init__()
         losses = _require("monai.losses", "monai")
-        self.softmax = losses.DiceLoss(softmax=True, to_onehot_y=True)
-        self.sigmoid = losses.DiceLoss(sigmoid=True)
+        kind = losses.DiceCELoss if cross_entropy else losses.DiceLoss
+        self.cross_entropy = cross_entropy
+        self.softmax = kind(softmax=True, to_onehot_y=True)
+        self.sigmoid = kind(sigmoid=True)
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return MONAI's Dice loss of the softmax (classes) or sigmoid (binary) of the logits."""
-        scores, targets = _check_masks(scores, targets)
-        if scores.ndim == 3:
-            loss: torch.Tensor = self.sigmoid(scores[:, None], targets[:, None].to(scores.dtype))
-        else:
-            loss = self.softmax(scores, targets[:, None].long())
-        return loss
-
-
-class MonaiDiceCE(nn.Module):
-    """MONAI's ``DiceCELoss``: its Dice loss plus the cross-entropy, activation chosen from the shape as in MonaiDice.
-
-    Formally ``monai.losses.DiceCELoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])`` for
-    ``(B, C, H, W)`` logits (``DiceLoss`` of the softmax plus ``cross_entropy(scores, targets)``) and
-    ``monai.losses.DiceCELoss(sigmoid=True)(scores[:, None], targets[:, None])`` for binary ``(B, H, W)`` logits (plus
-    the binary cross-entropy of the logits); both terms weighted 1, MONAI's defaults otherwise.
-
-    Shape:
-        - scores: ``(B, C, H, W)`` (``C >= 2``) or ``(B, H, W)`` float logits; targets: ``(B, H, W)``.
-        - Output: a scalar.
-
-    Raises:
-        ModuleNotFoundError: if MONAI is not installed, naming the install line.
-        TypeError: if an input is not a tensor or ``scores`` is not floating-point.
-        ValueError: for mismatched shapes.
-
-    Example:
-        >>> peer = MonaiDiceCE()  # doctest: +SKIP
-        >>> peer(torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))).shape  # doctest: +SKIP
-        torch.Size([])
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        losses = _require("monai.losses", "monai")
-        self.softmax = losses.DiceCELoss(softmax=True, to_onehot_y=True)
-        self.sigmoid = losses.DiceCELoss(sigmoid=True)
-
-    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Return MONAI's Dice plus cross-entropy loss of the logits."""
         scores, targets = _check_masks(scores, targets)
         if scores.ndim == 3:
             loss: torch.Tensor = self.sigmoid(scores[:, None], targets[:, None].to(scores.dtype))
@@ -429,36 +347,55 @@ class Peer:
 
     Attributes:
         name: the registry key.
-        task: ``"ap"``, ``"f1"`` or ``"segmentation"``: which scores and targets the loss takes.
+        tasks: the tasks whose scores and targets the loss takes (of ``"ap"``, ``"f1"``, ``"fbeta"``,
+            ``"segmentation"``).
         package: the optional package it wraps, or ``None`` for ours.
-        build: makes the loss module; LibAUC's takes ``data_len``.
+        build: makes the loss module, given the ``options`` it names.
         needs_index: the loss takes the examples' dataset indices as a third argument.
         optimizer: the peer's own optimiser ``(parameters, lr) -> Optimizer``, or ``None`` for the bench's.
+        options: what the task passes to ``build``: ``"data_len"`` (training examples, LibAUC's),
+            ``"pos_weight"`` (negatives / positives of the training split), ``"beta"`` (the task's F-beta).
     """
 
     name: str
-    task: PeerTask
+    tasks: tuple[PeerTask, ...]
     package: str | None
     build: Callable[..., nn.Module]
     needs_index: bool = False
     optimizer: Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer] | None = None
+    options: tuple[PeerOption, ...] = ()
 
 
 def _libauc_recipe(data_len: int) -> LibAUCAP:
     return LibAUCAP(data_len, margin=0.6, gamma=0.1)
 
 
+def _monai_dice_ce() -> MonaiDice:
+    return MonaiDice(cross_entropy=True)
+
+
 PEERS: dict[str, Peer] = {
     peer.name: peer
     for peer in (
-        Peer("pairwise_logistic", "ap", None, PairwiseLogistic),
-        Peer("libauc_ap", "ap", "libauc", LibAUCAP, needs_index=True),
-        Peer("libauc_ap_recipe", "ap", "libauc", _libauc_recipe, needs_index=True, optimizer=soap_adam),
-        Peer("sigmoid_f1", "f1", None, SigmoidF1),
-        Peer("kornia_lovasz", "segmentation", "kornia", KorniaLovasz),
-        Peer("kornia_dice", "segmentation", "kornia", KorniaDice),
-        Peer("monai_dice", "segmentation", "monai", MonaiDice),
-        Peer("monai_dice_ce", "segmentation", "monai", MonaiDiceCE),
+        Peer("pairwise_logistic", ("ap",), None, PairwiseLogistic),
+        Peer("libauc_ap", ("ap",), "libauc", LibAUCAP, needs_index=True, options=("data_len",)),
+        Peer(
+            "libauc_ap_recipe",
+            ("ap",),
+            "libauc",
+            _libauc_recipe,
+            needs_index=True,
+            optimizer=soap_adam,
+            options=("data_len",),
+        ),
+        Peer("sigmoid_f1", ("f1", "fbeta"), None, SigmoidF1),
+        Peer("bce_weighted", ("ap", "f1", "fbeta"), None, WeightedBCE, options=("pos_weight",)),
+        Peer("focal", ("ap", "f1", "fbeta"), None, FocalLoss),
+        Peer("anyloss", ("f1", "fbeta"), None, AnyLoss, options=("beta",)),
+        Peer("kornia_lovasz", ("segmentation",), "kornia", KorniaLovasz),
+        Peer("kornia_dice", ("segmentation",), "kornia", KorniaDice),
+        Peer("monai_dice", ("segmentation",), "monai", MonaiDice),
+        Peer("monai_dice_ce", ("segmentation",), "monai", _monai_dice_ce),
     )
 }
 
@@ -467,7 +404,7 @@ def peer_names(task: str | None = None) -> tuple[str, ...]:
     """Names of the registered peers, all or those of one task, in registry order.
 
     Args:
-        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"segmentation"``.
+        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"fbeta"``, ``"segmentation"``.
 
     Returns:
         The names.
@@ -477,12 +414,11 @@ def peer_names(task: str | None = None) -> tuple[str, ...]:
 
     Example:
         >>> peer_names("ap")
-        ('pairwise_logistic', 'libauc_ap', 'libauc_ap_recipe')
+        ('pairwise_logistic', 'libauc_ap', 'libauc_ap_recipe', 'bce_weighted', 'focal')
     """
-    tasks = ("ap", "f1", "segmentation")
-    if task is not None and task not in tasks:
-        raise ValueError(f"`task` must be None or one of {', '.join(map(repr, tasks))}, but got {task!r}.")
-    return tuple(name for name, peer in PEERS.items() if task is None or peer.task == task)
+    if task is not None and task not in _PEER_TASKS:
+        raise ValueError(f"`task` must be None or one of {', '.join(map(repr, _PEER_TASKS))}, but got {task!r}.")
+    return tuple(name for name, peer in PEERS.items() if task is None or task in peer.tasks)
 
 
 def build_peer(name: str, **options: Any) -> nn.Module:
@@ -491,7 +427,8 @@ def build_peer(name: str, **options: Any) -> nn.Module:
     Args:
         name: a key of :data:`PEERS` (see :func:`peer_names`).
         **options: passed to the peer's constructor (``data_len`` for LibAUC's, ``beta``/``eta`` for sigmoidF1,
-            ``average`` for kornia's Dice).
+            ``average`` for kornia's Dice, ``pos_weight`` for the weighted BCE, ``alpha``/``gamma`` for the focal
+            loss, ``beta``/``amplifier`` for AnyLoss).
 
     Returns:
         The loss module.

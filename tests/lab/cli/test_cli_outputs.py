@@ -187,7 +187,8 @@ def test_diagnose_takes_the_options_of_the_run_it_trains(option):
 def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, capsys):
     status, err = run(["train", "--task", "f1", "--loss", "kornia_dice", "--out", str(tmp_path / "x")], capsys)
     assert status == 2
-    assert "--loss must be 'uniloss', 'baseline' or a peer of task 'f1' ['sigmoid_f1']" in err
+    peers = "['sigmoid_f1', 'bce_weighted', 'focal', 'anyloss']"
+    assert f"--loss must be 'uniloss', 'baseline' or a peer of task 'f1' {peers}" in err
 
 
 @pytest.mark.parametrize(
@@ -221,7 +222,7 @@ def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, cap
         ),
         (
             ["train", "--task", "segmentation", "--positive-class", "1"],
-            "--positive-class is used only with --task ap or",
+            "--positive-class is used only with --task ap, f1 or fbeta",
         ),
         (
             ["bench", "--suite", "quality", "--task", "segmentation", "--hidden", "8"],
@@ -264,12 +265,12 @@ def test_help_shows_the_real_defaults_of_temperature_and_power(capsys):
     assert power == [1.5, 2.0, 1.0]  # README: 1.5 for AP, 2 for accuracy, 1 for PCK
     assert (
         "--power POWER power of UniLoss's inverse-distance weighting (default: 1.5 for ap, 2 for accuracy, 1 for pck, "
-        "1 for f1, 1 for segmentation)" in text
+        "1 for f1, 1 for segmentation, 1 for fbeta, 1 for topk)" in text
     )
     assert "--temperature TEMPERATURE temperature of UniLoss's sigmoid relaxation (default: 1)" in text
     assert (
-        "(default: digits for ap, digits for accuracy, keypoints for pck, digits for f1, shapes for segmentation)"
-        in text
+        "(default: digits for ap, digits for accuracy, keypoints for pck, digits for f1, shapes for segmentation, "
+        "digits for fbeta, digits for topk)" in text
     )
 
 

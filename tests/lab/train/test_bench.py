@@ -18,14 +18,14 @@ def test_run_bench_trains_both_losses_for_every_seed_and_writes_results(tmp_path
     ]  # fmt: skip
     for run in setting["runs"]:
         history = run["history"]
-        assert len(history["test_metric"]) == 2
+        assert len(history["test_metric"]) == len(history["validation_metric"]) == 2
         assert history["config"]["seed"] == run["seed"]
         assert history["config"]["loss"] == run["loss"]
         assert (tmp_path / "ap-digits" / f"{run['loss']}-seed{run['seed']}" / "checkpoint.pt").is_file()
     # same model, budget and data for both losses
     first, second = setting["runs"][0]["history"], setting["runs"][1]["history"]
     assert first["num_parameters"] == second["num_parameters"]
-    assert first["num_train"] == second["num_train"] == 96
+    assert first["num_train"] + first["num_validation"] == second["num_train"] + second["num_validation"] == 96
 
 
 def test_run_bench_resume_skips_finished_runs(tmp_path):

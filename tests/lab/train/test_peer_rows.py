@@ -14,8 +14,9 @@ from uniloss_lab.train import TrainConfig, train
 from uniloss_lab.train.bench import RESULTS_NAME, bench_losses, bench_settings, run_bench, setting_names
 from uniloss_lab.train.builders import build_model_for, make_optimizer
 from uniloss_lab.train.peers import PEERS, LibAUCAP, peer_names
+from uniloss_lab.train.splits import holdout
 from uniloss_lab.train.tasks import build_task
-from uniloss_lab.train.thresholds import best_threshold, holdout
+from uniloss_lab.train.thresholds import best_threshold
 
 _SEGMENTATION = {"task": "segmentation", "width": 4, "depth": 2, "batch_size": 4, "limit_train": 4, "limit_test": 4}
 _ONE_VS_REST = {"hidden": (16,), "batch_size": 64, "limit_train": 64, "limit_test": 64}
@@ -46,7 +47,8 @@ def test_each_new_task_trains_a_step_with_uniloss_and_its_baseline(task, loss):
 
 def test_the_f1_task_holds_out_a_tenth_and_records_the_tuned_threshold_and_its_test_f1():
     history = train(tiny("f1", loss="baseline", limit_train=60), progress=False)
-    assert history["num_train"] == 54  # 6 held out
+    assert history["num_train"] + history["num_validation"] == 60  # a tenth held out, rounded per class
+    assert 5 <= history["num_validation"] <= 7
     assert len(history["tuned_threshold"]) == len(history["tuned_test_metric"]) == 1
     assert 0.0 <= history["tuned_test_metric"][0] <= 1.0
     assert "tuned_threshold" not in train(tiny("ap", loss="baseline"), progress=False)
@@ -63,7 +65,7 @@ def test_the_segmentation_task_builds_a_unet_with_a_logit_per_class_and_uniloss_
 @pytest.mark.parametrize("name", peer_names())
 def test_every_peer_runs_as_the_loss_of_a_run(name):
     _skip_without(name)
-    task = PEERS[name].task
+    task = PEERS[name].tasks[0]
     config = tiny(task, loss=name, positive_class=0) if task != "segmentation" else tiny(task, loss=name)
     history = train(config, progress=False)
     assert history["loss"] == name
@@ -139,11 +141,16 @@ def test_the_quality_suite_lists_each_tasks_rows_with_the_same_settings_for_ever
     settings = bench_settings("quality")
     names = setting_names(settings)
     losses = dict(zip(names, bench_losses("quality"), strict=True))
-    assert list(losses["ap-fashion-mnist"]) == ["uniloss", "baseline", "uniloss-memory512", *peer_names("ap")]
+    assert list(losses["ap-fashion-mnist"]) == [
+        "uniloss", "baseline", "uniloss-plus-task", "uniloss-memory512", "pairwise_logistic", "libauc_ap",
+        "libauc_ap_recipe",
+    ]  # fmt: skip
     assert losses["ap-digits"] == losses["ap-fashion-mnist"]
     assert losses["ap-fashion-mnist"]["uniloss-memory512"] == {"loss": "uniloss", "memory": 512}
-    assert list(losses["f1-fashion-mnist"]) == ["uniloss", "baseline", *peer_names("f1")]
-    assert list(losses["segmentation-shapes"]) == ["uniloss", "baseline", *peer_names("segmentation")]
+    assert list(losses["f1-fashion-mnist"]) == ["uniloss", "baseline", "uniloss-plus-task", "sigmoid_f1"]
+    segmentation = ["uniloss", "baseline", "uniloss-plus-task", *peer_names("segmentation")]
+    assert list(losses["segmentation-shapes"]) == segmentation
+    assert list(losses["accuracy-digits"]) == ["uniloss", "baseline", "uniloss-plus-task"]
     assert list(losses["pck-keypoints"]) == ["uniloss", "baseline"]
     for setting, rows in zip(settings, losses.values(), strict=True):
         for row in rows.values():
@@ -165,7 +172,7 @@ def test_the_report_adds_the_baselines_tuned_threshold_row_for_f1():
         ("baseline", 0.3),
         ("baseline-tuned", 0.55),
     ]
-    assert rows[2]["loss_name"] == "baseline, threshold tuned on held-out data"
+    assert rows[2]["loss_name"] == "baseline, threshold tuned on validation data"
     assert rows[2]["gap"] == pytest.approx(-0.05)
 
 
@@ -174,7 +181,7 @@ ERROR_CASES = [
     (
         lambda: holdout(TrainConfig(task="f1"), torch.utils.data.TensorDataset(torch.zeros(1, 1))),
         ValueError,
-        "the 'f1' task needs at least 2 training examples (one held out), but got 1.",
+        "a validation split needs at least 2 training examples (one held out), but got 1.",
     ),
     (
         lambda: build_task(TrainConfig(task="ap", loss="libauc_ap")),

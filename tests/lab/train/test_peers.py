@@ -16,7 +16,6 @@ from uniloss_lab.train.peers import (
     KorniaLovasz,
     LibAUCAP,
     MonaiDice,
-    MonaiDiceCE,
     PairwiseLogistic,
     SigmoidF1,
     build_peer,
@@ -40,7 +39,7 @@ def _class_masks():
 
 def _inputs(peer):
     """A small batch of the peer's task: class masks for segmentation, 8 scores with 2 positives otherwise."""
-    if peer.task == "segmentation":
+    if peer.tasks == ("segmentation",):
         return _class_masks()
     return torch.randn(8), torch.tensor([1, 0, 0, 1, 0, 0, 0, 0])
 
@@ -190,7 +189,7 @@ def test_monai_dice_ce_wrapper_equals_monais_dice_loss_plus_the_cross_entropy(bi
         scores, targets = _class_masks()
         dice = losses.DiceLoss(softmax=True, to_onehot_y=True)(scores, targets[:, None])
         expected = dice + torch.nn.functional.cross_entropy(scores, targets)
-    torch.testing.assert_close(MonaiDiceCE()(scores, targets), expected)
+    torch.testing.assert_close(MonaiDice(cross_entropy=True)(scores, targets), expected)
 
 
 # --- every peer: finite gradients, and a clear error when its package is missing ------------------------------------
@@ -256,6 +255,8 @@ def test_soap_adam_without_libauc_raises_naming_the_extra(monkeypatch):
 def test_peer_names_lists_the_peers_of_each_task():
     assert peer_names("ap") == ("pairwise_logistic", "libauc_ap", "libauc_ap_recipe")
     assert peer_names("f1") == ("sigmoid_f1",)
+    assert peer_names("ap") == ("pairwise_logistic", "libauc_ap", "libauc_ap_recipe", "bce_weighted", "focal")
+    assert peer_names("f1") == ("sigmoid_f1", "bce_weighted", "focal", "anyloss")
     assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice", "monai_dice_ce")
     assert peer_names() == tuple(PEERS)
     assert {peer.package for peer in PEERS.values()} == {None, "libauc", "kornia", "monai"}
@@ -312,8 +313,8 @@ ERRORS = [
     ("soap lr", lambda: (pytest.importorskip("libauc.optimizers"), soap_adam([], lr=0.0)), ValueError,
      r"`lr` must be a positive float, but got 0.0"),
     ("unknown task", lambda: peer_names("iou"), ValueError,
-     r"`task` must be None or one of 'ap', 'f1', 'segmentation', but got 'iou'"),
-    ("unknown peer", lambda: build_peer("focal"), ValueError, r"`name` must be one of pairwise_logistic, .*'focal'"),
+     r"`task` must be None or one of 'ap', 'f1', 'fbeta', 'segmentation', but got 'iou'"),
+    ("unknown peer", lambda: build_peer("focall"), ValueError, r"`name` must be one of pairwise_logistic, .*'focall'"),
     ("unknown option", lambda: build_peer("pairwise_logistic", margin=1.0), TypeError, r"unexpected keyword"),
 ]  # fmt: skip
 

@@ -25,27 +25,29 @@ def test_quality_suite_settings() -> None:
     settings = bench_settings("quality")
     assert [(c.task, c.dataset_name, c.model_name) for c in settings] == [
         ("ap", "digits", "mlp"),
+        ("accuracy", "digits", "small_cnn"),
         ("ap", "fashion-mnist", "mlp"),
         ("f1", "fashion-mnist", "mlp"),
         ("accuracy", "fashion-mnist", "small_cnn"),
-        ("accuracy", "digits", "small_cnn"),
         ("segmentation", "shapes", "unet"),
         ("pck", "keypoints", "hourglass"),
     ]
     assert setting_names(settings) == [
         "ap-digits",
+        "accuracy-digits",
         "ap-fashion-mnist",
         "f1-fashion-mnist",
         "accuracy-fashion-mnist",
-        "accuracy-digits",
         "segmentation-shapes",
         "pck-keypoints",
     ]
     assert all(c.temperature is None and c.power is None and c.memory == 0 for c in settings)  # the defaults
-    assert [c.positive_class for c in settings[1:3]] == [6, 6]  # AP and F1 on the same split
+    assert [c.positive_class for c in settings[2:4]] == [6, 6]  # AP and F1 on the same split
     assert bench_lrs("quality") == [(1e-3, 3e-3)] * 5 + [(1e-3,), (3e-3,)]
     assert len(BENCH_LR_GRIDS["quality"]) >= 2
     assert make_config("paper-mnist-ap").temperature == 1.0  # the paper presets keep their recipe
+    parts = ("quality-digits", "quality-fashion-ap", "quality-fashion-f1-accuracy", "quality-dense")
+    assert [setting for part in parts for setting in BENCH_SUITES[part]] == BENCH_SUITES["quality"]
 
 
 def test_a_settings_own_grid_replaces_the_suites(monkeypatch, tmp_path: Path) -> None:
@@ -97,7 +99,8 @@ def test_quality_setting_takes_one_training_step(index: int) -> None:
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     tiny = config.replace(epochs=1, limit_train=16, limit_test=16, batch_size=16, eval_batch_size=16, device="cpu")
     history = train(tiny, progress=False)
-    assert history["num_train"] == (15 if config.task == "f1" else 16)  # f1 holds out a tenth (at least one)
+    assert history["num_train"] + history["num_validation"] == 16  # every bench setting holds out validation
+    assert history["num_validation"] >= 1
     assert len(history["test_metric"]) == 1
     assert 0.0 <= history["final_metric"] <= 1.0
 

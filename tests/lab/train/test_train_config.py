@@ -33,14 +33,14 @@ ERROR_CASES = [
     (
         {"task": "top5"},
         ValueError,
-        r"`task` must be one of \['ap', 'accuracy', 'pck', 'f1', 'segmentation'\], but got 'top5'",
+        r"`task` must be one of \['ap', 'accuracy', 'pck', 'f1', 'segmentation', 'fbeta', 'topk'\], but got 'top5'",
     ),
     ({"loss": "hinge"}, ValueError, r"`loss` must be one of \['uniloss', 'baseline', 'pairwise_logistic', .*'hinge'"),
     (
         {"task": "f1", "loss": "kornia_dice"},
         ValueError,
-        r"`loss` must be 'uniloss', 'baseline' or a peer of task 'f1' \['sigmoid_f1'\], but got the 'segmentation' "
-        r"peer 'kornia_dice'\.",
+        r"`loss` must be 'uniloss', 'baseline' or a peer of task 'f1' \['sigmoid_f1', 'bce_weighted', 'focal', "
+        r"'anyloss'\], but got the 'segmentation' peer 'kornia_dice'\.",
     ),
     (
         {"task": "accuracy", "loss": "pairwise_logistic"},

@@ -12,7 +12,7 @@ import torch
 from uniloss_lab.data import dataset_info
 from uniloss_lab.train.config import TrainConfig
 from uniloss_lab.train.tasks.base import Criterion, Task, criterion_name
-from uniloss_lab.train.tasks.classification import _AccuracyTask, _APTask, _F1Task
+from uniloss_lab.train.tasks.classification import _AccuracyTask, _APTask, _F1Task, _FBetaTask, _TopKTask
 from uniloss_lab.train.tasks.dense import _PCKTask, _SegmentationTask
 
 __all__ = ["Criterion", "Task", "build_task", "criterion_name"]
@@ -24,11 +24,13 @@ def build_task(
     distributed: bool = False,
     criterion: Criterion | None = None,
     train_size: int | None = None,
+    pos_weight: float | None = None,
 ) -> Task:
     """Build the task object of ``config``: targets, training loss and exact metric for its model outputs.
 
     Formally, for ``ap`` and ``f1`` the targets are ``label == positive_class`` and the losses UniLoss of
-    ``AveragePrecision`` or ``F1(threshold=0)``, or binary cross-entropy on logits; for ``accuracy``
+    ``AveragePrecision`` or ``F1(threshold=0)``, or binary cross-entropy on logits (``fbeta``: ``FBeta(beta)``);
+    for ``accuracy`` (``topk``: ``TopKAccuracy(top_k)``)
     UniLoss(Accuracy) or cross-entropy; for ``pck`` UniLoss(PCK) or the heatmap MSE over visible joints, summed
     over hourglass stacks; for ``segmentation`` UniLoss(IoU(num_classes=C)) or the per-pixel cross-entropy. A
     ``config.loss`` naming a peer (:data:`~uniloss_lab.train.peers.PEERS`) builds that peer here, so a missing
@@ -46,6 +48,7 @@ def build_task(
         criterion: a training loss to use instead of ``config.loss`` (for example a UniLoss with other parts,
             or a loss under study), or ``None``.
         train_size: number of training examples; needed by a peer that keeps a state per example (LibAUC's).
+        pos_weight: negatives / positives of the training split; needed by the class-weighted BCE peer.
 
     Returns:
         The :class:`Task`.
@@ -69,12 +72,11 @@ def build_task(
     device = torch.device(device)
     if criterion is not None and not callable(criterion):
         raise TypeError(f"`criterion` must be callable or None, but got {type(criterion).__name__}.")
-    if config.task == "ap":
-        return _APTask(config, device, distributed, criterion, train_size)
-    if config.task == "f1":
-        return _F1Task(config, device, distributed, criterion, train_size)
-    if config.task in ("accuracy", "segmentation"):
+    if config.task in ("ap", "f1", "fbeta"):
+        binary = {"ap": _APTask, "f1": _F1Task, "fbeta": _FBetaTask}[config.task]
+        return binary(config, device, distributed, criterion, train_size, pos_weight)
+    if config.task in ("accuracy", "topk", "segmentation"):
         num_classes = dataset_info(config.dataset_name)["num_classes"]
-        kind = _AccuracyTask if config.task == "accuracy" else _SegmentationTask
-        return kind(config, device, num_classes, distributed, criterion, train_size)
+        kinds = {"accuracy": _AccuracyTask, "topk": _TopKTask, "segmentation": _SegmentationTask}
+        return kinds[config.task](config, device, num_classes, distributed, criterion, train_size)
     return _PCKTask(config, device, distributed, criterion, train_size)

@@ -84,6 +84,7 @@ class Task:
         distributed: bool = False,
         criterion: Criterion | None = None,
         train_size: int | None = None,
+        pos_weight: float | None = None,
     ) -> None:
         self.config = config
         self.device = device
@@ -109,9 +110,11 @@ class Task:
             self.loss_name = config.baseline_name
         else:
             self.loss_name = config.loss
-            self.criterion = self._peer(config.loss, train_size)
+            self.criterion = self._peer(config.loss, train_size, pos_weight)
+        if config.task_weight and criterion is None:
+            self.loss_name = f"UniLoss + {config.task_weight:g} x {config.baseline_name}"
 
-    def _peer(self, name: str, train_size: int | None) -> torch.nn.Module:
+    def _peer(self, name: str, train_size: int | None, pos_weight: float | None) -> torch.nn.Module:
         """Build the peer loss ``name`` (its package is imported now: a missing one fails before training)."""
         peer = PEERS[name]
         options: dict[str, Any] = {}
@@ -120,6 +123,12 @@ class Task:
                 raise ValueError(f"`train_size` must be given for the peer {name!r} (it keeps a state per example).")
             options["data_len"] = train_size
             self.needs_index = True
+        if "pos_weight" in peer.options:
+            if pos_weight is None:
+                raise ValueError(f"`pos_weight` must be given for the peer {name!r} (negatives / positives).")
+            options["pos_weight"] = pos_weight
+        if "beta" in peer.options:
+            options["beta"] = self.config.beta if self.config.task == "fbeta" else 1.0
         return build_peer(name, **options).to(self.device)
 
     def _criterion(self, *arguments: torch.Tensor, indices: torch.Tensor | None) -> torch.Tensor:
@@ -148,9 +157,12 @@ class Task:
         one target gives only its baseline (:meth:`_baseline`); a task with several overrides this method.
         """
         (target,) = targets
-        if self.criterion is not None:
-            return self._criterion(outputs, target, indices=indices)
-        return self._baseline(outputs, target)
+        if self.criterion is None:
+            return self._baseline(outputs, target)
+        loss = self._criterion(outputs, target, indices=indices)
+        if self.config.task_weight and self.config.loss == "uniloss":
+            loss = loss + self.config.task_weight * self._baseline(outputs, target)  # UniLoss + w x task loss
+        return loss
 
     def _baseline(self, outputs: Any, target: torch.Tensor) -> torch.Tensor:
         """The task's usual loss of one batch (binary or per-pixel cross-entropy, ...)."""

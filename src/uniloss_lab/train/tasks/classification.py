@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from uniloss import exact
-from uniloss.metrics import F1, Accuracy, AveragePrecision, MetricRefactoring
+from uniloss.metrics import F1, Accuracy, AveragePrecision, FBeta, MetricRefactoring, TopKAccuracy
 from uniloss_lab.train.tasks.base import Task, _Accumulator, _ClassesTask
 
 __all__: list[str] = []
@@ -77,6 +77,25 @@ class _F1Task(_OneVsRestTask):
         return _Accumulator(_pooled_f1)
 
 
+class _FBetaTask(_OneVsRestTask):
+    """F-beta of one class against the rest at logit 0 (``config.beta``), over the whole split; as :class:`_F1Task`."""
+
+    metric_name = "fbeta"
+    tunes_threshold = True
+
+    def _refactoring(self) -> MetricRefactoring:
+        return FBeta(beta=self.config.beta, threshold=0.0)
+
+    def _pooled(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return exact.fbeta(scores, labels, self.config.beta, threshold=0.0, validate_args=False)
+
+    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
+        return float(self._pooled(outputs.detach().float(), targets[0])), float(outputs.shape[0])
+
+    def accumulator(self) -> _Accumulator:
+        return _Accumulator(self._pooled)
+
+
 class _AccuracyTask(_ClassesTask):
     """Multi-class accuracy (a tie for the top score counts as wrong)."""
 
@@ -87,4 +106,17 @@ class _AccuracyTask(_ClassesTask):
 
     def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
         value = exact.accuracy(outputs.detach().float(), targets[0], validate_args=False)
+        return float(value), float(outputs.shape[0])
+
+
+class _TopKTask(_ClassesTask):
+    """Top-``config.top_k`` accuracy over classes (a class tied with the true one counts above it)."""
+
+    metric_name = "top_k_accuracy"
+
+    def _refactoring(self) -> MetricRefactoring:
+        return TopKAccuracy(num_classes=self.num_classes, top_k=self.config.top_k)
+
+    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
+        value = exact.top_k_accuracy(outputs.detach().float(), targets[0], self.config.top_k, validate_args=False)
         return float(value), float(outputs.shape[0])
