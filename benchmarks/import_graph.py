@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("metrics",),
     ("traced",),
     ("engine", "distributed"),
-    ("check", "presets", "exact", "monitor"),
+    ("verify", "presets", "exact", "monitor"),
     ("__init__",),
     ("lab.data", "lab.models"),
     ("lab.train",),

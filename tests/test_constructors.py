@@ -42,7 +42,7 @@ from uniloss.metrics import (
 PACKAGES = ("uniloss", "uniloss.metrics", "uniloss.anchors", "uniloss.interpolators", "uniloss.relaxations")
 """Packages whose ``__all__`` lists public classes; one that does not exist (yet) is skipped."""
 EXEMPT = {
-    "Comparisons": "a layout record built by metrics, not configured by users; check_metric reports bad layouts",
+    "Comparisons": "a layout record built by metrics, not configured by users; verify_metric reports bad layouts",
     "Counts": "the confusion counts a ThresholdMetric's statistic receives, built by the metric, not by users",
     "SurrogateMonitor": "a recorder of a training run, not a part of the loss: no repr to rebuild it from",
 }

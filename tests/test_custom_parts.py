@@ -2,7 +2,7 @@
 
 Each part is a subclass of ``uniloss.Relaxation``, ``uniloss.AnchorSampler``, ``uniloss.Interpolator`` or
 ``uniloss.MetricRefactoring`` that imports nothing private; each trains a step through ``uniloss.UniLoss``
-and agrees with the dense reference, and the metric passes ``uniloss.check_metric``.
+and agrees with the dense reference, and the metric passes ``uniloss.verify_metric``.
 """
 
 import ast
@@ -142,7 +142,7 @@ def test_the_custom_metric_passes_check_metric_with_a_reference():
         pos, neg = s[y.bool()], s[~y.bool()]
         return float((pos.unsqueeze(1) > neg.unsqueeze(0)).double().mean())
 
-    report = uniloss.check_metric(RightPairs(), scores, labels, reference=auroc)
+    report = uniloss.verify_metric(RightPairs(), scores, labels, reference=auroc)
     assert report.layout == (3, 2)
     assert any(check.startswith("counts: skipped") for check in report.checks)
 

@@ -64,12 +64,12 @@ _QUICK = {"limit_train": 10, "limit_test": 4, "epochs": 2, "width": 4}  # 8 trai
 
 def base_config(quick: bool = False) -> Any:
     """The suite's ``segmentation-shapes`` configuration (or the tiny ``--quick`` one), before the holdout."""
-    from uniloss_lab.train import bench_settings
-    from uniloss_lab.train.bench import setting_names
+    from uniloss_lab.train import suite_settings
+    from uniloss_lab.train.compare import setting_names
 
-    configs = bench_settings("quality")
+    configs = suite_settings("quality")
     config = dict(zip(setting_names(configs), configs, strict=True))["segmentation-shapes"]
-    config = config.replace(device="cpu", threads=1, eval_batch_size=128)
+    config = config.replace(device="cpu", threads=1, eval_batch_size=128, validation=None)  # its own holdout
     return config.replace(**_QUICK) if quick else config
 
 

@@ -37,10 +37,10 @@ _EPOCHS = {"accuracy-fashion-mnist": 3, "accuracy-digits": 8, "pck-keypoints": 5
 
 def settings(pck: bool = True) -> dict[str, Any]:
     """The quality suite's accuracy settings (and PCKh), by name."""
-    from uniloss_lab.train import bench_settings
-    from uniloss_lab.train.bench import setting_names
+    from uniloss_lab.train import suite_settings
+    from uniloss_lab.train.compare import setting_names
 
-    configs = bench_settings("quality")
+    configs = suite_settings("quality")
     return {
         name: config.replace(epochs=_EPOCHS[name])  # the budgets of docs/ablation.md, shorter than the suite's now
         for name, config in zip(setting_names(configs), configs, strict=True)

@@ -8,7 +8,6 @@ The four swappable parts each have a public base class, exported here together w
 
 from uniloss import anchors, engine, exact, interpolators, metrics, presets, relaxations, traced
 from uniloss.anchors import AnchorSampler
-from uniloss.check import check_metric
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.registry import METRICS, register
 from uniloss.engine.loss import UniLoss, uniloss
@@ -17,6 +16,7 @@ from uniloss.metrics import MetricRefactoring
 from uniloss.monitor import SurrogateMonitor
 from uniloss.relaxations import HardStep, Relaxation, Sigmoid
 from uniloss.traced import from_function
+from uniloss.verify import verify_metric
 from uniloss.version import __version__
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "UniLoss",
     "__version__",
     "anchors",
-    "check_metric",
     "engine",
     "exact",
     "from_function",
@@ -44,4 +43,5 @@ __all__ = [
     "relaxations",
     "traced",
     "uniloss",
+    "verify_metric",
 ]

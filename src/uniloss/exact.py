@@ -13,7 +13,7 @@ keyword ``ties`` of every function here:
   ``preds > threshold``); a tied argmax (multi-class IoU and Dice, PCK's peak) goes to the first index, as
   ``torch.argmax``.
 - ``ties="pessimistic"``: the refactoring's rule, a tie is a wrong binary, so the value equals
-  ``metric.evaluate`` of the hard step of ``metric.comparisons`` (what :func:`uniloss.check_metric` and the
+  ``metric.evaluate`` of the hard step of ``metric.comparisons`` (what :func:`uniloss.verify_metric` and the
   loss's limit see). Use it to compare with the refactoring; it never exceeds the standard value.
 
 Without ties the two rules agree. Each function's docstring says what its rule does there.

@@ -78,8 +78,8 @@ def test_metric_with_another_loss_is_a_usage_error(tmp_path, capsys):
 def test_bench_compares_the_metric_with_the_task_loss_in_one_command(tmp_path, capsys):
     file = tmp_path / "my_metrics.py"
     file.write_text(SOURCE)
-    out = tmp_path / "bench"
-    arguments = ["bench", "--task", "ap", "--dataset", "digits", "--seeds", "0", "--out", str(out)]
+    out = tmp_path / "compare"
+    arguments = ["compare", "--task", "ap", "--dataset", "digits", "--seeds", "0", "--out", str(out)]
     assert main([*arguments, "--metric", f"{file}:precision_at_5", *TINY]) == 0
     results = json.loads((out / "results.json").read_text())
     assert "precision_at_5" in json.dumps(results)

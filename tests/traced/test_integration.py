@@ -1,4 +1,4 @@
-"""from_function metrics work where a built-in metric does: UniLoss and uniloss.uniloss, check_metric, memory,
+"""from_function metrics work where a built-in metric does: UniLoss and uniloss.uniloss, verify_metric, memory,
 distributed, the dtypes of scores; its options; gradients; the loop where vmap refuses; pruning and its test."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_the_decorator_forms_make_metrics():
     ids=["ap", "f1", "accuracy", "hit_rate", "p@3"],
 )
 def test_check_metric_passes(fn, batch, reference):
-    report = uniloss.check_metric(uniloss.from_function(fn), *batch, reference=reference)
+    report = uniloss.verify_metric(uniloss.from_function(fn), *batch, reference=reference)
     assert report.value == pytest.approx(float(fn(*batch)))
 
 

@@ -206,7 +206,7 @@ class FunctionMetric(MetricRefactoring):
         context: _Context = comparisons.context
         total = context.layout.values.numel()
         right = binaries.reshape(binaries.shape[0], -1) > 0
-        if right.shape[1] != total:  # a layout emptied of its binaries (check_metric): every binary right
+        if right.shape[1] != total:  # a layout emptied of its binaries (verify_metric): every binary right
             right = right.new_ones((binaries.shape[0], total))
         return context.replay(context.layout.outcomes(right))
 

@@ -1,4 +1,4 @@
-"""Command-line interface: ``uniloss train | bench | report | diagnose | presets`` (also ``python -m uniloss_lab.cli``).
+"""Command-line interface: ``uniloss train | compare | report | diagnose | recipes`` (``python -m uniloss_lab.cli``).
 
 :func:`main` imports the parser on its call, so that a missing lab dependency gets an install hint, not a traceback.
 """

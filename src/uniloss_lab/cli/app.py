@@ -1,4 +1,4 @@
-"""The ``uniloss`` command: ``train``, ``bench``, ``report``, ``diagnose`` and ``presets``; argument parsing only."""
+"""The ``uniloss`` command: ``train``, ``compare``, ``report``, ``diagnose`` and ``recipes``; argument parsing only."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from uniloss_lab.cli.options import (
     add_output_options,
     add_training_options,
     check_used,
-    describe_presets,
+    describe_recipes,
     describe_suites,
 )
 from uniloss_lab.train.config import TrainConfig
 from uniloss_lab.train.outputs import check_file, check_output
-from uniloss_lab.train.suites import BENCH_LR_GRIDS, BENCH_SUITES
+from uniloss_lab.train.suites import LR_GRIDS, SUITES
 
 __all__ = ["build_parser", "main"]
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train with UniLoss (a metric turned into a loss) and compare it with the usual losses.",
     )
     parser.add_argument("--version", action="version", version=f"uniloss {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,bench,report,diagnose,presets}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,compare,report,diagnose,recipes}")
     formatter = argparse.RawDescriptionHelpFormatter
 
     train = commands.add_parser(
@@ -45,30 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one model with UniLoss or the baseline",
         description="Train one model, evaluating the exact metric on the test split every epoch and writing "
         "OUT/checkpoint.pt and OUT/history.json. Defaults: UniLoss for AP, digit 0 vs rest, on the embedded digits.",
-        epilog=describe_presets(),
+        epilog=describe_recipes(),
         formatter_class=formatter,
     )
     add_output_options(train, "train")
     add_training_options(train, "train")
 
-    bench = commands.add_parser(
-        "bench",
+    compare = commands.add_parser(
+        "compare",
         help="train each setting's losses side by side over seeds; write results.json, results.md, PNGs",
         description="Train each setting's loss rows (UniLoss, the task's baseline and any peer surrogates) with the "
         "same model, budget and seeds, then write "
         "OUT/results.json, the table OUT/results.md and one OUT/<task>-<dataset>.png per setting.",
-        epilog=describe_suites() + "\n\n" + describe_presets(),
+        epilog=describe_suites() + "\n\n" + describe_recipes(),
         formatter_class=formatter,
     )
-    bench.add_argument("--suite", choices=sorted(BENCH_SUITES), help="a named list of settings (see below)")
-    bench.add_argument(
+    compare.add_argument("--suite", choices=sorted(SUITES), help="a named list of settings (see below)")
+    compare.add_argument(
         "--quick",
         action="store_true",
         help="alone: the quick suite (digits AP and accuracy, keypoints PCK); with --suite: that suite's quick form "
         "(a few hundred examples, two epochs, two rates of its grid)",
     )
-    bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default: 0 1 2)")
-    bench.add_argument(
+    compare.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    compare.add_argument(
         "--lrs",
         type=float,
         nargs="+",
@@ -76,13 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LR",
         help="learning rates searched for every loss of every setting, each loss reported at its best (default: the "
         "suite's grid, "
-        + ", ".join(f"{name}: {' '.join(f'{lr:g}' for lr in grid)}" for name, grid in BENCH_LR_GRIDS.items())
+        + ", ".join(f"{name}: {' '.join(f'{lr:g}' for lr in grid)}" for name, grid in LR_GRIDS.items())
         + ", unless a setting has its own (see below); none for other suites)",
     )
-    bench.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each (default: 1)")
-    _add_markdown_option(bench)
-    add_output_options(bench, "bench")
-    add_training_options(bench, "bench")
+    compare.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each (default: 1)")
+    _add_markdown_option(compare)
+    add_output_options(compare, "compare")
+    add_training_options(compare, "compare")
 
     report = commands.add_parser(
         "report",
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild results.md and one PNG per setting from RUN_DIR/results.json, in RUN_DIR (replacing "
         "the ones there, which are made from it) or in --out.",
     )
-    report.add_argument("run_dir", metavar="RUN_DIR", help="benchmark folder (or its results.json)")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="comparison folder (or its results.json)")
     _add_markdown_option(report)
     add_output_options(report, "report", suppress=False)
 
@@ -102,14 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         "their scatter with the Pearson correlation) and OUT/diagnostic.json. The run is that of `uniloss train "
         "--loss uniloss` (same data order, schedule and evaluation) in one process and without checkpoints; "
         "--steps stops it early or adds epochs.",
-        epilog=describe_presets(),
+        epilog=describe_recipes(),
         formatter_class=formatter,
     )
     diagnose.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: all epochs)")
     add_output_options(diagnose, "diagnose")
     add_training_options(diagnose, "diagnose")
 
-    commands.add_parser("presets", help="list the presets and benchmark suites and what they set")
+    commands.add_parser("recipes", help="list the recipes and comparison suites and what they set")
     for command in commands.choices.values():
         command.set_defaults(command_parser=command)
     return parser
@@ -134,7 +134,7 @@ def _usage_error(parser: argparse.ArgumentParser, error: Exception) -> typing.No
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The TrainConfig fields given on the command line (``--preset`` apart)."""
+    """The TrainConfig fields given on the command line (``--recipe`` apart)."""
     values = {name: getattr(args, name) for name in _FIELDS if hasattr(args, name)}
     for name in ("milestones", "hidden"):
         if name in values:
@@ -142,7 +142,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig) if field.name != "preset")
+_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig) if field.name != "recipe")
 
 
 def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -150,7 +150,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from uniloss_lab.train.loop import CHECKPOINT_NAME, train
 
     try:
-        config = make_config(args.preset, **_overrides(args))
+        config = make_config(args.recipe, **_overrides(args))
         check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-{config.loss}-seed{config.seed}"
@@ -174,7 +174,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _add_markdown_option(parser: argparse.ArgumentParser) -> None:
-    """``--markdown FILE``, shared by ``bench`` and ``report`` (see :func:`_write_markdown`)."""
+    """``--markdown FILE``, shared by ``compare`` and ``report`` (see :func:`_write_markdown`)."""
     parser.add_argument(
         "--markdown",
         default=None,
@@ -189,9 +189,9 @@ def _write_markdown(results: dict[str, Any], report: Path, path: str) -> Path:
 
     The plots it links are copied into a folder named after the file (``docs/results.md``: ``docs/results/``).
     """
-    from uniloss_lab.train.bench import source_commit
+    from uniloss_lab.train.compare import source_commit
 
-    command = results.get("command") or "uniloss bench"
+    command = results.get("command") or "uniloss compare"
     words = shlex.split(command)
     suite = words[words.index("--suite") + 1] if "--suite" in words[:-1] else ("quick" if "--quick" in words else None)
     markdown = Path(path)
@@ -218,22 +218,22 @@ def _settings_block(suite: str | None) -> str:
         return ""
     return (
         "\n## The settings in Python\n\n```python\n"
-        "from uniloss_lab.train.bench import bench_settings, setting_names\n\n"
-        f"settings = bench_settings({suite!r})\n"
+        "from uniloss_lab.train.compare import suite_settings, setting_names\n\n"
+        f"settings = suite_settings({suite!r})\n"
         "for name, config in zip(setting_names(settings), settings):\n"
         '    print(name, config.model_name, f"epochs={config.epochs}", f"batch={config.batch_size}")\n```\n'
     )
 
 
-def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _run_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from uniloss_lab.reports import write_report
-    from uniloss_lab.train.bench import (
-        bench_losses,
-        bench_lrs,
-        bench_settings,
+    from uniloss_lab.train.compare import (
         lr_search_markdown,
-        run_bench,
+        run_comparison,
         setting_name,
+        suite_losses,
+        suite_lrs,
+        suite_settings,
     )
 
     suite = "quick" if args.quick and args.suite is None else args.suite
@@ -245,8 +245,8 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     try:
         if args.jobs < 1:
             raise ValueError(f"`jobs` must be a positive int, but got {args.jobs}.")
-        settings = bench_settings(suite, args.preset, quick, **overrides)
-        losses = bench_losses(suite, overrides.get("task"))  # each setting's loss rows
+        settings = suite_settings(suite, args.recipe, quick, **overrides)
+        losses = suite_losses(suite, overrides.get("task"))  # each setting's loss rows
         pairs = zip(settings, losses, strict=True)
         runs = [setting.replace(**row) for setting, rows in pairs for row in rows.values()]
         check_used(args, runs)
@@ -254,12 +254,12 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         _usage_error(parser, error)
     if out is None:
         label = suite if suite is not None else setting_name(settings[0])
-        out = str(Path("runs") / "bench" / label)
+        out = str(Path("runs") / "compare" / label)
     check_file(args.markdown, overwrite or resume, "markdown")
     start = time.perf_counter()
     command = shlex.join(["uniloss", *args.argv])
-    lrs = args.lrs if args.lrs is not None else bench_lrs(suite, overrides.get("task"), quick)  # each setting's grid
-    results = run_bench(
+    lrs = args.lrs if args.lrs is not None else suite_lrs(suite, overrides.get("task"), quick)  # each setting's grid
+    results = run_comparison(
         settings,
         args.seeds,
         out,
@@ -279,7 +279,7 @@ def _run_bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         files.append(_write_markdown(results, report, args.markdown))
     print(report.read_text())
     print(f"wrote {Path(out) / 'results.json'}, " + ", ".join(str(file) for file in files))
-    print(f"bench finished in {time.perf_counter() - start:.1f} s")
+    print(f"compare finished in {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -290,7 +290,7 @@ def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         if args.steps is not None and args.steps < 1:
             raise ValueError(f"`steps` must be a positive int, but got {args.steps}.")
-        config = make_config(args.preset, **_overrides(args), loss="uniloss")
+        config = make_config(args.recipe, **_overrides(args), loss="uniloss")
         check_used(args, [config])
         if config.out is None:
             name = f"{config.task}-{config.dataset_name}-seed{config.seed}"
@@ -308,7 +308,7 @@ def _run_diagnose(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def _run_report(args: argparse.Namespace) -> int:
     from uniloss_lab.reports import load_results, rebuild_report
-    from uniloss_lab.train.bench import lr_search_markdown
+    from uniloss_lab.train.compare import lr_search_markdown
 
     results = load_results(args.run_dir)
     source = Path(args.run_dir)
@@ -338,8 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         (``--batch-size``), not the fields behind them.
 
     Example:
-        >>> main(["presets"])  # doctest: +ELLIPSIS
-        presets ...
+        >>> main(["recipes"])  # doctest: +ELLIPSIS
+        recipes ...
         0
     """
     parser = build_parser()
@@ -351,13 +351,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _run_train(args, args.command_parser)
-        if args.command == "bench":
-            return _run_bench(args, args.command_parser)
+        if args.command == "compare":
+            return _run_compare(args, args.command_parser)
         if args.command == "report":
             return _run_report(args)
         if args.command == "diagnose":
             return _run_diagnose(args, args.command_parser)
-        print(describe_presets() + "\n\n" + describe_suites())
+        print(describe_recipes() + "\n\n" + describe_suites())
         return 0
     except (FileNotFoundError, NonFiniteLossError, ValueError) as error:
         print(f"uniloss {args.command}: error: {_in_option_names(str(error), args.command_parser)}", file=sys.stderr)

@@ -21,41 +21,41 @@ from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.relaxations import Sigmoid
 from uniloss_lab.train.config import DATASETS, LOSSES, MODELS, TASKS, TrainConfig
 from uniloss_lab.train.peers import PEERS
-from uniloss_lab.train.presets import PRESETS
-from uniloss_lab.train.suites import BENCH_SUITES
+from uniloss_lab.train.recipes import RECIPES
+from uniloss_lab.train.suites import SUITES
 
 __all__ = [
     "add_output_options",
     "add_training_options",
     "check_used",
-    "describe_presets",
+    "describe_recipes",
     "describe_suites",
     "metric_defaults",
 ]
 
 
-def describe_presets() -> str:
-    """The presets and the options each one sets, for ``--help`` and ``uniloss presets``.
+def describe_recipes() -> str:
+    """The recipes and the options each one sets, for ``--help`` and ``uniloss recipes``.
 
     Example:
-        >>> describe_presets().splitlines()[0]
-        'presets (each sets these options; options given on the command line win):'
+        >>> describe_recipes().splitlines()[0]
+        'recipes (each sets these options; options given on the command line win):'
     """
-    lines = ["presets (each sets these options; options given on the command line win):"]
-    for name, values in PRESETS.items():
+    lines = ["recipes (each sets these options; options given on the command line win):"]
+    for name, values in RECIPES.items():
         lines.append(f"  {name}: {_as_options(values)}")
     return "\n".join(lines)
 
 
 def describe_suites() -> str:
-    """The benchmark suites and the options of each of their settings, for ``--help`` and ``uniloss presets``.
+    """The comparison suites and the options of each of their settings, for ``--help`` and ``uniloss recipes``.
 
     Example:
         >>> describe_suites().splitlines()[1]
         '  quick:'
     """
-    lines = ["benchmark suites (--suite NAME; --quick is --suite quick):"]
-    for name, settings in BENCH_SUITES.items():
+    lines = ["comparison suites (--suite NAME; --quick is --suite quick):"]
+    for name, settings in SUITES.items():
         lines.append(f"  {name}:")
         for values in settings:
             rows = values.get("losses")
@@ -162,16 +162,16 @@ def _field_docs() -> dict[str, str]:
 _FIELD_CHOICES: dict[str, tuple[str, ...]] = {"dataset": DATASETS, "model": MODELS, "loss": LOSSES}
 """Choices of the str fields whose type does not list them."""
 
-_OUTPUT_FIELDS = frozenset({"preset", "out", "resume", "overwrite"})
+_OUTPUT_FIELDS = frozenset({"recipe", "out", "resume", "overwrite"})
 _NOT_IN: dict[str, frozenset[str]] = {
     "train": _OUTPUT_FIELDS,
     # A benchmark runs both losses over --seeds; its runs share the machine (--jobs) and always run to the end.
-    "bench": _OUTPUT_FIELDS | {"loss", "seed", "stop_after", "nproc", "threads", "skip_nonfinite"},
+    "compare": _OUTPUT_FIELDS | {"loss", "seed", "stop_after", "nproc", "threads", "skip_nonfinite"},
     # A diagnostic is train()'s run of UniLoss with a monitoring callback, in one process, without checkpoints,
     # until --steps (see uniloss_lab.reports.diagnostic.diagnose): options it would ignore are not offered.
     "diagnose": _OUTPUT_FIELDS | {"loss", "stop_after", "nproc"},
 }
-"""Per command, the TrainConfig fields that are not among its training options (``--preset``, ``--out``,
+"""Per command, the TrainConfig fields that are not among its training options (``--recipe``, ``--out``,
 ``--resume`` and ``--overwrite`` say what the command reads and writes: :func:`add_output_options`)."""
 
 _OUTPUT_HELP: dict[str, dict[str, str]] = {
@@ -180,11 +180,11 @@ _OUTPUT_HELP: dict[str, dict[str, str]] = {
         "resume": "continue the run in --out from its checkpoint (an error when there is none)",
         "overwrite": "replace the run in --out (without --resume or --overwrite, a folder holding a run is refused)",
     },
-    "bench": {
-        "out": "folder of results.json, results.md, the PNGs and every run (default: runs/bench/SUITE or SETTING)",
-        "resume": "continue the benchmark in --out, each run from its checkpoint; may replace --markdown",
-        "overwrite": "replace the benchmark in --out and the --markdown file (without --resume or --overwrite, "
-        "a folder holding a benchmark and an existing --markdown file are refused)",
+    "compare": {
+        "out": "folder of results.json, results.md, the PNGs and every run (default: runs/compare/SUITE or SETTING)",
+        "resume": "continue the comparison in --out, each run from its checkpoint; may replace --markdown",
+        "overwrite": "replace the comparison in --out and the --markdown file (without --resume or --overwrite, "
+        "a folder holding a comparison and an existing --markdown file are refused)",
     },
     "diagnose": {
         "out": "folder of diagnostic.png and diagnostic.json (default: runs/diagnose/TASK-DATASET-seedSEED)",
@@ -221,10 +221,10 @@ def _none_or(kind: type) -> Any:
 def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
     """One option per TrainConfig field (``batch_size`` is ``--batch-size``): type, choices and help from the field.
 
-    Unset options stay out of the namespace, so that a preset's values, then TrainConfig's defaults, apply.
+    Unset options stay out of the namespace, so that a recipe's values, then TrainConfig's defaults, apply.
     """
-    group = parser.add_argument_group("training options (all default to the preset, then to TrainConfig)")
-    group.add_argument("--preset", choices=sorted(PRESETS), default=None, help="the paper's settings (see below)")
+    group = parser.add_argument_group("training options (all default to the recipe, then to TrainConfig)")
+    group.add_argument("--recipe", choices=sorted(RECIPES), default=None, help="the paper's settings (see below)")
     hints = typing.get_type_hints(TrainConfig)
     docs = _field_docs()
     for field in dataclasses.fields(TrainConfig):
@@ -234,8 +234,8 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
         options: dict[str, Any] = {"default": argparse.SUPPRESS, "dest": field.name}
         args = tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
         if hint is bool:
-            # --no-NAME too where a preset turns it on
-            preset_sets = any(values.get(field.name) for values in PRESETS.values())
+            # --no-NAME too where a recipe turns it on
+            preset_sets = any(values.get(field.name) for values in RECIPES.values())
             options["action"] = argparse.BooleanOptionalAction if preset_sets else "store_true"
         elif typing.get_origin(hint) is typing.Literal:
             options["choices"] = args

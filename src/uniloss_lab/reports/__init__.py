@@ -45,7 +45,7 @@ def load_results(path: str | Path) -> dict[str, Any]:
     if file.is_dir():
         file = file / RESULTS_NAME
     if not file.is_file():
-        raise FileNotFoundError(f"no benchmark results at {file} (run `uniloss bench --out DIR` first).")
+        raise FileNotFoundError(f"no benchmark results at {file} (run `uniloss compare --out DIR` first).")
     try:
         results = json.loads(file.read_text())
     except json.JSONDecodeError as error:
@@ -57,7 +57,7 @@ def write_report(results: Mapping[str, Any], out: str | Path) -> list[Path]:
     """Write ``results.md`` and one ``<setting>.png`` per setting into ``out``.
 
     Args:
-        results: the output of :func:`uniloss_lab.train.run_bench`.
+        results: the output of :func:`uniloss_lab.train.run_comparison`.
         out: the folder (created if needed).
 
     Returns:

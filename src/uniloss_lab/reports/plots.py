@@ -27,7 +27,7 @@ def plot_setting(setting: Mapping[str, Any], path: str | Path) -> Path:
     axes, off the data. Uses matplotlib's Agg canvas directly, so the global backend is not touched.
 
     Args:
-        setting: one entry of ``results["settings"]`` from :func:`uniloss_lab.train.run_bench`.
+        setting: one entry of ``results["settings"]`` from :func:`uniloss_lab.train.run_comparison`.
         path: the PNG file to write.
 
     Returns:
@@ -98,7 +98,7 @@ def write_plots(results: Mapping[str, Any], out: str | Path) -> dict[str, Path]:
     """Write ``<setting>.png`` for every setting of ``results`` into ``out``.
 
     Args:
-        results: the output of :func:`uniloss_lab.train.run_bench`.
+        results: the output of :func:`uniloss_lab.train.run_comparison`.
         out: the folder (created if needed).
 
     Returns:

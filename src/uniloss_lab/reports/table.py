@@ -28,14 +28,14 @@ _MODEL_OPTIONS = {
 
 
 def check_results(results: object) -> dict[str, Any]:
-    """Return ``results`` if it looks like ``run_bench`` output, else raise ``ValueError`` saying what is missing.
+    """Return ``results`` if it looks like ``run_comparison`` output, else raise ``ValueError`` saying what is missing.
 
     Raises:
         ValueError: if ``results`` is not a dict with a list of ``settings``, each with a ``name`` and ``runs``
             whose entries have ``loss``, ``seed`` and a ``history`` with ``test_metric`` and ``epoch_time``.
     """
     if not isinstance(results, dict) or not isinstance(results.get("settings"), list):
-        raise ValueError("`results` must be a dict with a list under 'settings' (the output of `uniloss bench`).")
+        raise ValueError("`results` must be a dict with a list under 'settings' (the output of `uniloss compare`).")
     for index, setting in enumerate(results["settings"]):
         if not isinstance(setting, dict) or "name" not in setting or not isinstance(setting.get("runs"), list):
             raise ValueError(f"`results['settings'][{index}]` must be a dict with 'name' and a list of 'runs'.")
@@ -69,7 +69,7 @@ def _std(values: Sequence[float]) -> float:
 def loss_curves(setting: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The metric per epoch of each loss row of one setting, the rows UniLoss first, then in run order.
 
-    Formally, each row is the runs sharing a ``loss`` (the row name of :func:`uniloss_lab.train.run_bench`; older
+    Formally, each row is the runs sharing a ``loss`` (the row name of :func:`uniloss_lab.train.run_comparison`; older
     results have ``uniloss`` and ``baseline``), labelled with its ``loss_name`` (and the row name where it says
     more, e.g. ``UniLoss [uniloss-memory512]``); runs without a finished epoch are left out. Each run's curve is its
     validation metric per epoch where it has a validation split (``split`` is then ``"validation"``; its test
@@ -123,7 +123,7 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     one).
 
     Args:
-        results: the output of :func:`uniloss_lab.train.run_bench` (or its ``results.json``).
+        results: the output of :func:`uniloss_lab.train.run_comparison` (or its ``results.json``).
 
     Returns:
         Rows as dicts with ``setting``, ``task``, ``dataset``, ``model``, ``metric``, ``loss``, ``loss_name``,
@@ -325,7 +325,7 @@ def markdown_report(results: Mapping[str, Any], plots: Mapping[str, str] | None 
     """The Markdown report of a benchmark: a table of the final test metric over seeds, settings and plots.
 
     Args:
-        results: the output of :func:`uniloss_lab.train.run_bench`.
+        results: the output of :func:`uniloss_lab.train.run_comparison`.
         plots: optional map from setting name to a plot file name, linked below the table.
 
     Returns:

@@ -41,7 +41,7 @@ _RESUMABLE_CHANGES = frozenset(
         "data_dir",
         "num_workers",
         "eval_batch_size",
-        "preset",
+        "recipe",
         "nproc",
         "threads",
         "skip_nonfinite",

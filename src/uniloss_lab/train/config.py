@@ -1,4 +1,4 @@
-"""Every option of a training run in one frozen dataclass, its validation, and :func:`make_config` (presets)."""
+"""Every option of a training run in one frozen dataclass, its validation, and :func:`make_config` (recipes)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from uniloss.core.checks import (
 )
 from uniloss_lab.data import dataset_info, dataset_names
 from uniloss_lab.train.peers import PEERS, peer_names
-from uniloss_lab.train.presets import PRESETS
+from uniloss_lab.train.recipes import RECIPES
 
 __all__ = [
     "CLASSIFICATION_DATASETS",
@@ -173,9 +173,9 @@ class TrainConfig:
         stop_after: stop after this epoch although ``epochs`` is larger (an interruption that ``resume`` can
             continue); ``None`` to run to the end.
         temperature: temperature of UniLoss's sigmoid relaxation; ``None`` for the metric's
-            ``default_temperature`` (see ``docs/ablation.md``; the paper presets set 1).
+            ``default_temperature`` (see ``docs/ablation.md``; the paper recipes set 1).
         power: power of UniLoss's inverse-distance weighting; ``None`` for the metric's ``default_power``
-            (the paper presets set 1).
+            (the paper recipes set 1).
         memory: number of earlier training examples UniLoss ranks together with each batch (its scores
             detached); 0 for none; tasks ``ap`` and ``f1`` only. See ``UniLoss(memory=...)`` and ``docs/ablation.md``.
         metric: ``"FILE:FUNC"``: UniLoss trains the metric ``FUNC`` of the Python file ``FILE``, written in plain
@@ -204,7 +204,7 @@ class TrainConfig:
             splits the cores evenly between the ``nproc`` processes.
         skip_nonfinite: skip a batch whose loss is NaN or infinite (counted in the history's ``skipped``) instead
             of stopping the run.
-        preset: name of the preset the run came from (recorded only; see :func:`make_config`).
+        recipe: name of the recipe the run came from (recorded only; see :func:`make_config`).
 
     Raises:
         TypeError: if a field has the wrong type.
@@ -267,7 +267,7 @@ class TrainConfig:
     nproc: int = 1
     threads: int | None = None
     skip_nonfinite: bool = False
-    preset: str | None = None
+    recipe: str | None = None
 
     def __post_init__(self) -> None:
         # Lists from JSON or argparse become tuples, so configs stay hashable and compare equal after a reload.
@@ -369,7 +369,7 @@ class TrainConfig:
         for name in ("resume", "overwrite", "augment", "skip_nonfinite"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be a bool, but got {getattr(self, name)!r}.")
-        for name in ("data_dir", "out", "preset"):
+        for name in ("data_dir", "out", "recipe"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"`{name}` must be a str or None, but got {type(value).__name__} {value!r}.")
@@ -450,20 +450,20 @@ class TrainConfig:
             )
 
 
-def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
-    """Build a validated :class:`TrainConfig` from a preset and overrides (overrides win).
+def make_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
+    """Build a validated :class:`TrainConfig` from a recipe and overrides (overrides win).
 
-    Formally ``TrainConfig(**{**PRESETS[preset], **overrides, "preset": preset})``.
+    Formally ``TrainConfig(**{**RECIPES[recipe], **overrides, "recipe": recipe})``.
 
     Args:
-        preset: a key of :data:`~uniloss_lab.train.presets.PRESETS`, or ``None`` for the plain defaults.
+        recipe: a key of :data:`~uniloss_lab.train.recipes.RECIPES`, or ``None`` for the plain defaults.
         **overrides: field values; ``None`` values are kept (they mean "task default" for some fields).
 
     Returns:
         The config.
 
     Raises:
-        ValueError: for an unknown preset or option, or any invalid value.
+        ValueError: for an unknown recipe or option, or any invalid value.
 
     Example:
         >>> make_config("paper-cifar100", epochs=1).candidates
@@ -471,11 +471,11 @@ def make_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
     """
     _check_known(overrides)
     values: dict[str, Any] = {}
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(f"`preset` must be one of {sorted(PRESETS)}, but got {preset!r}.")
-        values.update(PRESETS[preset])
-        values["preset"] = preset
+    if recipe is not None:
+        if recipe not in RECIPES:
+            raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}, but got {recipe!r}.")
+        values.update(RECIPES[recipe])
+        values["recipe"] = recipe
     values.update(overrides)
     return TrainConfig(**values)
 

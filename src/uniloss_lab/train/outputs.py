@@ -15,7 +15,7 @@ __all__ = ["OUTPUT_FILES", "RESUME_FILES", "check_file", "check_output", "run_la
 
 OUTPUT_FILES: dict[str, tuple[str, ...]] = {
     "train": ("checkpoint.pt", "history.json"),
-    "bench": ("results.json", "*/*/checkpoint.pt", "*/*/history.json"),
+    "compare": ("results.json", "*/*/checkpoint.pt", "*/*/history.json"),
     "diagnose": ("diagnostic.json", "diagnostic.png"),
     "report": ("results.md",),
 }
@@ -23,13 +23,13 @@ OUTPUT_FILES: dict[str, tuple[str, ...]] = {
 
 RESUME_FILES: dict[str, tuple[str, ...]] = {
     "train": ("checkpoint.pt",),
-    "bench": ("results.json", "*/*/checkpoint.pt"),
+    "compare": ("results.json", "*/*/checkpoint.pt"),
 }
 """Per resumable kind, the files of which one must exist to continue."""
 
 _NAMES = {
     "train": "a training run",
-    "bench": "a benchmark",
+    "compare": "a comparison",
     "diagnose": "a diagnostic",
     "report": "a report",
 }

@@ -1,4 +1,4 @@
-"""Peer surrogate losses that ``uniloss bench`` sets beside UniLoss: ours and other libraries', behind one registry.
+"""Peer surrogate losses that ``uniloss compare`` sets beside UniLoss: ours and other libraries', behind one registry.
 
 Each peer is a small :class:`torch.nn.Module` that takes the tensors our tasks use (raw logits, never
 probabilities) and returns a scalar loss:

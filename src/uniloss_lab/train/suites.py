@@ -1,10 +1,10 @@
-"""The benchmark suites of ``uniloss bench --suite NAME``: named lists of settings, and their learning-rate grids.
+"""The comparison suites of ``uniloss compare --suite NAME``: named lists of settings, and their learning-rate grids.
 
 A setting is a dict of :class:`~uniloss_lab.train.TrainConfig` overrides, named ``task-dataset``; the bench runs each
 of its loss rows for every seed and learning rate. A setting's optional ``"losses"`` maps a row name (a folder
 name: letters, digits, ``_``, ``.``, ``-``) to the overrides of that row, ``loss`` among them; without it the
 rows are :data:`DEFAULT_LOSSES`, UniLoss and the task's baseline. A setting's optional ``"lrs"`` (a tuple) is its
-learning-rate grid, in place of the suite's :data:`BENCH_LR_GRIDS` entry. Every setting holds out
+learning-rate grid, in place of the suite's :data:`LR_GRIDS` entry. Every setting holds out
 :data:`BENCH_VALIDATION` of its training split, where the rate and the best epoch are chosen. The ``quality`` suite
 is the study of docs/results.md: UniLoss beside each task's usual loss and the other libraries' surrogates of its
 metric; the ``objective-*`` suites are the settings where the metric is not the task loss's objective.
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BENCH_LR_GRIDS", "BENCH_SUITES", "BENCH_VALIDATION", "DEFAULT_LOSSES", "QUICK"]
+__all__ = ["BENCH_VALIDATION", "DEFAULT_LOSSES", "LR_GRIDS", "QUICK", "SUITES"]
 
 BENCH_VALIDATION = 0.2
 """Part of every benchmark setting's training split held out as validation (stratified, fixed seed)."""
 QUICK: dict[str, Any] = {"epochs": 2, "limit_train": 300, "limit_test": 100, "device": "cpu"}
-"""Overrides of a suite's quick form (``uniloss bench --suite NAME --quick``): its settings in seconds, for tests."""
+"""Overrides of a suite's quick form (``uniloss compare --suite NAME --quick``): its settings in seconds, for tests."""
 
 DEFAULT_LOSSES: dict[str, dict[str, Any]] = {"uniloss": {"loss": "uniloss"}, "baseline": {"loss": "baseline"}}
 """The loss rows of a setting without ``"losses"``: UniLoss with the setting's options, and the task's baseline."""
@@ -80,7 +80,7 @@ _MLP_LRS = (1e-3, 3e-3, 1e-2)
 def _objective(
     dataset: str, positive_class: int, fraction: float, epochs: int, mlp: bool, topk_train: int | None
 ) -> list[dict[str, Any]]:
-    """The settings where the metric is not the task loss's objective, on one dataset (see ``BENCH_SUITES``)."""
+    """The settings where the metric is not the task loss's objective, on one dataset (see ``SUITES``)."""
     small = {} if topk_train is None else {"limit_train": topk_train}
     models: list[dict[str, Any]] = [{"model": "mlp", "hidden": (), "lrs": _LINEAR_LRS}]
     if mlp:
@@ -172,7 +172,7 @@ _QUALITY_DENSE: list[dict[str, Any]] = [
     {**_SMALL_PCK, "epochs": 20, "lrs": (3e-3,)},
 ]
 
-BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
+SUITES: dict[str, list[dict[str, Any]]] = {
     # Minutes on two CPU cores: digits AP (8 against the rest: the hardest digit, so AP does not saturate at 1.0)
     # and 10-class accuracy, and PCKh on 1,024 synthetic keypoint images with a one-stack hourglass.
     "quick": [
@@ -237,6 +237,6 @@ BENCH_SUITES: dict[str, list[dict[str, Any]]] = {
 # Learning rates a suite tries for every loss (the same grid for every loss row); each loss is reported
 # at its best mean final validation metric over the seeds. A setting's own ``"lrs"`` replaces its suite's grid;
 # suites without an entry run at the setting's ``lr``.
-BENCH_LR_GRIDS: dict[str, tuple[float, ...]] = dict.fromkeys(
+LR_GRIDS: dict[str, tuple[float, ...]] = dict.fromkeys(
     ("quality", "quality-digits", "quality-fashion-ap", "quality-fashion-f1-accuracy", "quality-dense"), (1e-3, 3e-3)
 )

@@ -39,10 +39,10 @@ def test_train_preset_values_are_overridden_by_options(tmp_path, capsys, monkeyp
 
     monkeypatch.setattr("uniloss_lab.train.loop.train", fake_train)
     assert (
-        main(["train", "--preset", "paper-cifar100", "--epochs", "1", "--data-dir", "x", "--out", str(tmp_path)]) == 0
+        main(["train", "--recipe", "paper-cifar100", "--epochs", "1", "--data-dir", "x", "--out", str(tmp_path)]) == 0
     )
     config = seen["config"]
-    assert (config.candidates, config.lr, config.epochs, config.preset) == (21, 0.1, 1, "paper-cifar100")
+    assert (config.candidates, config.lr, config.epochs, config.recipe) == (21, 0.1, 1, "paper-cifar100")
 
 
 @pytest.mark.parametrize(
@@ -52,10 +52,10 @@ def test_train_preset_values_are_overridden_by_options(tmp_path, capsys, monkeyp
         (["train", "--lr", "-1"], "--lr must be a positive float"),
         (["train", "--task", "pck", "--dataset", "digits"], "--dataset must be one of"),
         (["train", "--positive-class", "12"], "--positive-class must be in 0..9"),
-        (["bench", "--quick", "--task", "ap", "--epochs", "0"], "bench: error: --epochs must be a positive int"),
+        (["compare", "--quick", "--task", "ap", "--epochs", "0"], "compare: error: --epochs must be a positive int"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
         (["train", "--nproc", "4", "--batch-size", "6"], "--batch-size must be at least 2 x --nproc = 8"),
-        (["bench", "--quick", "--jobs", "0"], "uniloss bench: error: --jobs must be a positive int, but got 0"),
+        (["compare", "--quick", "--jobs", "0"], "uniloss compare: error: --jobs must be a positive int, but got 0"),
         (["diagnose", "--steps", "0"], "uniloss diagnose: error: --steps must be a positive int, but got 0"),
         (["train", "--width", "x"], "argument --width: invalid int value: 'x'"),
     ],
@@ -76,16 +76,16 @@ def test_missing_data_files_exit_with_status_1(tmp_path, capsys):
 
 
 def test_bench_then_report_write_results_table_and_plots(tmp_path, capsys):
-    out = tmp_path / "bench"
-    argv = ["bench", "--quick", "--task", "ap", "--seeds", "0", "1", "--epochs", "2", "--out", str(out), *TINY_AP]
+    out = tmp_path / "compare"
+    argv = ["compare", "--quick", "--task", "ap", "--seeds", "0", "1", "--epochs", "2", "--out", str(out), *TINY_AP]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| ap-digits | AP | UniLoss |" in printed
     assert "| ap-digits | AP | binary cross-entropy |" in printed
     results = json.loads((out / "results.json").read_text())
     assert results["seeds"] == [0, 1]
-    assert results["command"].startswith("uniloss bench --quick --task ap --seeds 0 1")
-    assert "Command: `uniloss bench --quick" in (out / "results.md").read_text()
+    assert results["command"].startswith("uniloss compare --quick --task ap --seeds 0 1")
+    assert "Command: `uniloss compare --quick" in (out / "results.md").read_text()
     assert len(results["settings"][0]["runs"]) == 4
     assert (out / "results.md").is_file()
     assert (out / "ap-digits.png").read_bytes().startswith(b"\x89PNG")
@@ -103,7 +103,7 @@ def test_report_of_a_folder_without_results_exits_with_status_1(tmp_path, capsys
 
 
 def test_presets_command_documents_every_preset(capsys):
-    assert main(["presets"]) == 0
+    assert main(["recipes"]) == 0
     printed = capsys.readouterr().out
     for name in ("paper-mnist-ap", "paper-cifar10", "paper-cifar100", "paper-mpii", "quick", "fashion-mnist"):
         assert name in printed

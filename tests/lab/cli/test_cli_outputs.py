@@ -12,7 +12,7 @@ import uniloss
 from uniloss_lab.cli import main
 from uniloss_lab.cli.app import build_parser
 from uniloss_lab.train import TrainConfig
-from uniloss_lab.train.bench import source_commit
+from uniloss_lab.train.compare import source_commit
 
 TINY_AP = ["--hidden", "16", "--limit-train", "96", "--limit-test", "64", "--device", "cpu", "--no-progress"]
 TINY_TRAIN = ["train", "--epochs", "1", *TINY_AP]
@@ -81,16 +81,16 @@ def test_train_default_out_is_guarded_too(tmp_path, capsys, monkeypatch):
 # ------------------------------------------------------------------------------------------- bench, report, diagnose
 
 
-TINY_BENCH = ["bench", "--task", "ap", "--seeds", "0", "--epochs", "1", *TINY_AP]
+TINY_BENCH = ["compare", "--task", "ap", "--seeds", "0", "--epochs", "1", *TINY_AP]
 
 
 def test_bench_over_a_finished_benchmark_is_refused_then_resumed_or_replaced(tmp_path, capsys):
-    out = tmp_path / "bench"
+    out = tmp_path / "compare"
     assert main([*TINY_BENCH, "--out", str(out)]) == 0
     finished = (out / "results.json").read_text()
     status, err = run([*TINY_BENCH, "--out", str(out)], capsys)
     assert status == 1
-    assert f"uniloss bench: error: --out '{out}' already holds a benchmark (results.json, " in err
+    assert f"uniloss compare: error: --out '{out}' already holds a comparison (results.json, " in err
     assert "set --resume to continue it or --overwrite to replace it." in err
     assert (out / "results.json").read_text() == finished
     assert main([*TINY_BENCH, "--out", str(out), "--resume"]) == 0
@@ -109,7 +109,7 @@ def test_bench_markdown_over_an_existing_file_needs_overwrite(tmp_path, capsys):
     markdown.write_text("mine")
     status, err = run([*TINY_BENCH, "--out", str(tmp_path / "b"), "--markdown", str(markdown)], capsys)
     assert status == 1
-    assert f"uniloss bench: error: --markdown '{markdown}' already exists; set --overwrite to replace it." in err
+    assert f"uniloss compare: error: --markdown '{markdown}' already exists; set --overwrite to replace it." in err
     assert markdown.read_text() == "mine"
     assert not (tmp_path / "b").exists()  # refused before training
     assert main([*TINY_BENCH, "--out", str(tmp_path / "b"), "--markdown", str(markdown), "--overwrite"]) == 0
@@ -126,7 +126,7 @@ def test_bench_markdown_over_an_existing_file_needs_overwrite(tmp_path, capsys):
 
 
 def test_report_refuses_to_replace_another_report_or_markdown_file(tmp_path, capsys):
-    out = tmp_path / "bench"
+    out = tmp_path / "compare"
     assert main([*TINY_BENCH, "--out", str(out)]) == 0
     assert main(["report", str(out)]) == 0  # in place: rebuilt from the results.json beside it
     other = tmp_path / "other"
@@ -211,7 +211,7 @@ def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, cap
         (["train", "--data-dir", "/data"], "--data-dir is used only with a --dataset read from files"),
         (["diagnose", "--threshold", "0.2"], "uniloss diagnose: error: --threshold is used only with --task pck"),
         (["diagnose", "--gamma", "0.5"], "uniloss diagnose: error: --gamma is used only with --scheduler multistep"),
-        (["bench", "--quick", "--task", "accuracy", "--positive-class", "3"], "--positive-class is used only with"),
+        (["compare", "--quick", "--task", "accuracy", "--positive-class", "3"], "--positive-class is used only with"),
         (
             ["train", "--loss", "libauc_ap_recipe", "--weight-decay", "0.1"],
             "--weight-decay is used only with a --loss without an optimiser of its own",
@@ -225,7 +225,7 @@ def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, cap
             "--positive-class is used only with --task ap, f1 or fbeta",
         ),
         (
-            ["bench", "--suite", "quality", "--task", "segmentation", "--hidden", "8"],
+            ["compare", "--suite", "quality", "--task", "segmentation", "--hidden", "8"],
             "--hidden is used only with --model",
         ),
     ],
@@ -245,8 +245,8 @@ def test_options_used_by_one_setting_of_a_suite_are_accepted(monkeypatch, tmp_pa
         seen["settings"] = settings
         raise ValueError("stop here")
 
-    monkeypatch.setattr("uniloss_lab.train.bench.run_bench", fake_run_bench)
-    assert main(["bench", "--quick", "--positive-class", "3", "--temperature", "2", "--out", str(tmp_path)]) == 1
+    monkeypatch.setattr("uniloss_lab.train.compare.run_comparison", fake_run_bench)
+    assert main(["compare", "--quick", "--positive-class", "3", "--temperature", "2", "--out", str(tmp_path)]) == 1
     assert [config.positive_class for config in seen["settings"]] == [3, 3, 3]  # the AP setting uses it
 
 
@@ -274,7 +274,7 @@ def test_help_shows_the_real_defaults_of_temperature_and_power(capsys):
     )
 
 
-@pytest.mark.parametrize("command", ["train", "bench", "diagnose", "report"])
+@pytest.mark.parametrize("command", ["train", "compare", "diagnose", "report"])
 def test_no_help_shows_a_python_none_or_field_name(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
@@ -296,7 +296,7 @@ def test_version_prints_the_package_version(capsys):
 
 
 OLD_OPTIONS = [
-    "--preset",
+    "--recipe",
     "--task",
     "--dataset",
     "--loss",
@@ -356,8 +356,8 @@ def test_train_keeps_every_option_and_has_one_per_config_field():
 
 def test_bench_keeps_its_options():
     bench_only = {"--loss", "--seed", "--stop-after", "--nproc", "--threads", "--skip-nonfinite"}
-    assert set(OLD_OPTIONS) - bench_only <= options_of("bench")
-    assert not bench_only & options_of("bench")
+    assert set(OLD_OPTIONS) - bench_only <= options_of("compare")
+    assert not bench_only & options_of("compare")
 
 
 def test_option_types_come_from_the_config(tmp_path, monkeypatch):
@@ -369,7 +369,7 @@ def test_option_types_come_from_the_config(tmp_path, monkeypatch):
                 "dataset": "cifar100", "test_metric": [0.5], "epoch_time": [1.0]}  # fmt: skip
 
     monkeypatch.setattr("uniloss_lab.train.loop.train", fake_train)
-    argv = ["train", "--preset", "paper-cifar100", "--data-dir", "d", "--out", str(tmp_path), "--no-augment",
+    argv = ["train", "--recipe", "paper-cifar100", "--data-dir", "d", "--out", str(tmp_path), "--no-augment",
             "--candidates", "none", "--milestones", "3", "4", "--grad-clip", "0.5", "--limit-train", "none",
             "--lr", "1e-2", "--skip-nonfinite", "--ap-mode", "interpolated"]  # fmt: skip
     with pytest.raises(SystemExit):  # --ap-mode is refused for accuracy, after the values are parsed

@@ -38,7 +38,7 @@ def test_train_defaults_to_one_process_that_stops_on_a_non_finite_loss(tmp_path,
         (["train", "--nproc", "0"], "--nproc must be a positive int, but got 0"),
         (["train", "--threads", "-1"], "--threads must be a positive int, but got -1"),
         (["train", "--nproc", "3", "--batch-size", "4"], "--batch-size must be at least 2 x --nproc = 6"),
-        (["bench", "--quick", "--nproc", "2"], "unrecognized arguments: --nproc 2"),
+        (["compare", "--quick", "--nproc", "2"], "unrecognized arguments: --nproc 2"),
     ],
 )
 def test_bad_process_options_exit_with_status_2_naming_the_option(argv, match, capsys):

@@ -2,12 +2,12 @@ import json
 
 import pytest
 
-from uniloss_lab.train.bench import RESULTS_NAME, bench_settings, run_bench
+from uniloss_lab.train.compare import RESULTS_NAME, run_comparison, suite_settings
 
 
 def test_run_bench_trains_both_losses_for_every_seed_and_writes_results(tmp_path):
-    settings = bench_settings("quick", task="ap", epochs=2, limit_train=96, limit_test=64, hidden=(16,), device="cpu")
-    results = run_bench(settings, [0, 1], tmp_path, progress=False)
+    settings = suite_settings("quick", task="ap", epochs=2, limit_train=96, limit_test=64, hidden=(16,), device="cpu")
+    results = run_comparison(settings, [0, 1], tmp_path, progress=False)
     saved = json.loads((tmp_path / RESULTS_NAME).read_text())
     assert saved == json.loads(json.dumps(results))
     (setting,) = saved["settings"]
@@ -29,19 +29,19 @@ def test_run_bench_trains_both_losses_for_every_seed_and_writes_results(tmp_path
 
 
 def test_run_bench_resume_skips_finished_runs(tmp_path):
-    settings = bench_settings(None, task="ap", epochs=1, limit_train=64, limit_test=64, hidden=(8,), device="cpu")
-    first = run_bench(settings, [0], tmp_path, progress=False)
-    again = run_bench(settings, [0], tmp_path, progress=False, resume=True)
+    settings = suite_settings(None, task="ap", epochs=1, limit_train=64, limit_test=64, hidden=(8,), device="cpu")
+    first = run_comparison(settings, [0], tmp_path, progress=False)
+    again = run_comparison(settings, [0], tmp_path, progress=False, resume=True)
     for old, new in zip(first["settings"][0]["runs"], again["settings"][0]["runs"], strict=True):
         assert new["history"]["test_metric"] == old["history"]["test_metric"]
         assert new["history"]["epoch_time"] == old["history"]["epoch_time"]  # loaded, not retrained
 
 
 def test_run_bench_rejects_bad_seeds(tmp_path):
-    settings = bench_settings(None, epochs=1)
+    settings = suite_settings(None, epochs=1)
     with pytest.raises(ValueError, match="`seeds` must be distinct and at least one"):
-        run_bench(settings, [], tmp_path)
+        run_comparison(settings, [], tmp_path)
     with pytest.raises(ValueError, match="`seeds` must be distinct"):
-        run_bench(settings, [1, 1], tmp_path)
+        run_comparison(settings, [1, 1], tmp_path)
     with pytest.raises(ValueError, match="distinct task-dataset names"):
-        run_bench(settings * 2, [0], tmp_path)
+        run_comparison(settings * 2, [0], tmp_path)

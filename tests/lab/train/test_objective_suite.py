@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from uniloss import exact
 from uniloss_lab.cli import main
 from uniloss_lab.train import TrainConfig, train
-from uniloss_lab.train.bench import bench_losses, bench_lrs, bench_settings, run_bench, setting_names
+from uniloss_lab.train.compare import run_comparison, setting_names, suite_losses, suite_lrs, suite_settings
 from uniloss_lab.train.splits import positive_count
 from uniloss_lab.train.suites import QUICK
 from uniloss_lab.train.tasks import build_task
@@ -21,13 +21,13 @@ FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 
 def test_the_digits_suite_has_each_metric_for_a_linear_model_and_the_mlp_with_every_peer():
-    settings = bench_settings("objective-digits")
+    settings = suite_settings("objective-digits")
     names = setting_names(settings)
     assert names == [
         "ap-digits-linear", "ap-digits-mlp", "f1-digits-linear", "f1-digits-mlp",
         "fbeta-digits-linear", "fbeta-digits-mlp", "topk-digits-k3", "topk-digits-k5",
     ]  # fmt: skip
-    rows = dict(zip(names, bench_losses("objective-digits"), strict=True))
+    rows = dict(zip(names, suite_losses("objective-digits"), strict=True))
     assert {"baseline", "uniloss", "uniloss-plus-task", "bce_weighted", "focal"} <= set(rows["ap-digits-mlp"])
     assert {"anyloss", "sigmoid_f1", "bce_weighted", "focal"} <= set(rows["fbeta-digits-linear"])
     assert list(rows["topk-digits-k3"]) == ["uniloss", "baseline", "uniloss-plus-task"]
@@ -35,7 +35,7 @@ def test_the_digits_suite_has_each_metric_for_a_linear_model_and_the_mlp_with_ev
     assert [config.beta for config in settings[4:6]] == [2.0, 2.0]
     assert [config.top_k for config in settings[6:]] == [3, 5]
     assert [config.hidden for config in settings[:2]] == [(), (500, 300)]
-    grids = bench_lrs("objective-digits")
+    grids = suite_lrs("objective-digits")
     assert grids[0] == grids[2] == (1e-2, 3e-2, 1e-1)
     assert grids[1] == (1e-3, 3e-3, 1e-2)
     for setting, setting_rows in zip(settings, rows.values(), strict=True):
@@ -44,17 +44,17 @@ def test_the_digits_suite_has_each_metric_for_a_linear_model_and_the_mlp_with_ev
 
 
 def test_the_quick_form_is_the_same_settings_on_few_examples_and_two_rates():
-    full, quick = bench_settings("objective-digits"), bench_settings("objective-digits", quick=True)
+    full, quick = suite_settings("objective-digits"), suite_settings("objective-digits", quick=True)
     assert setting_names(full) == setting_names(quick)
     assert {(config.epochs, config.limit_train) for config in quick} == {(QUICK["epochs"], QUICK["limit_train"])}
-    assert bench_lrs("objective-digits", quick=True)[0] == (1e-2, 3e-2)
+    assert suite_lrs("objective-digits", quick=True)[0] == (1e-2, 3e-2)
 
 
 def test_the_quick_form_of_the_digits_suite_runs_a_setting_of_each_task(tmp_path):
-    settings = bench_settings("objective-digits", quick=True)
-    rows, grids = bench_losses("objective-digits"), bench_lrs("objective-digits", quick=True)
+    settings = suite_settings("objective-digits", quick=True)
+    rows, grids = suite_losses("objective-digits"), suite_lrs("objective-digits", quick=True)
     chosen = [0, 4, 6]  # AP and F-beta with the linear model, top-3 accuracy
-    results = run_bench(
+    results = run_comparison(
         [settings[index] for index in chosen],
         [0],
         tmp_path,
@@ -74,8 +74,8 @@ def test_the_quick_form_of_the_digits_suite_runs_a_setting_of_each_task(tmp_path
 def test_the_quick_form_of_each_suite_runs_through_the_cli(suite, tmp_path, capsys):
     if "fashion" in suite and not FASHION.exists():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
-    out = tmp_path / "bench"
-    assert main(["bench", "--suite", suite, "--quick", "--seeds", "0", "--out", str(out), "--no-progress"]) == 0
+    out = tmp_path / "compare"
+    assert main(["compare", "--suite", suite, "--quick", "--seeds", "0", "--out", str(out), "--no-progress"]) == 0
     assert "chosen on the validation split" in (out / "results.md").read_text()
 
 
@@ -124,11 +124,11 @@ def test_hidden_alone_on_the_command_line_trains_a_linear_model(tmp_path):
 
 
 def test_the_segmentation_ablation_is_the_quality_setting_with_temperature_power_and_monai_rows():
-    (setting,) = bench_settings("segmentation-ablation")
-    (quality,) = bench_settings("quality", task="segmentation")
+    (setting,) = suite_settings("segmentation-ablation")
+    (quality,) = suite_settings("quality", task="segmentation")
     assert setting == quality
-    assert bench_lrs("segmentation-ablation") == [None]  # its one rate: nothing to choose
-    (rows,) = bench_losses("segmentation-ablation")
+    assert suite_lrs("segmentation-ablation") == [None]  # its one rate: nothing to choose
+    (rows,) = suite_losses("segmentation-ablation")
     assert rows["uniloss-temperature2"] == {"loss": "uniloss", "temperature": 2.0}
     assert {"monai_dice", "monai_dice_ce", "uniloss-plus-task", "uniloss-power2"} <= set(rows)
     for row in rows.values():

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from uniloss_lab.train import TrainConfig
-from uniloss_lab.train.bench import RESULTS_NAME, bench_settings, run_bench
+from uniloss_lab.train.compare import RESULTS_NAME, run_comparison, suite_settings
 from uniloss_lab.train.outputs import check_file, check_output, run_label
 
 
@@ -26,7 +26,7 @@ ERRORS = [
         {"what": "plots"},
         (),
         ValueError,
-        r"`what` must be one of \['bench', 'diagnose', 'report', 'train'\], but got 'plots'",
+        r"`what` must be one of \['compare', 'diagnose', 'report', 'train'\], but got 'plots'",
     ),
     ({"resume": True, "overwrite": True}, (), ValueError, r"`resume` \(continue\) and `overwrite` \(replace\) exclude"),
     ({"resume": True, "what": "diagnose"}, (), ValueError, r"`resume` is not possible for a diagnostic"),
@@ -35,11 +35,11 @@ ERRORS = [
     ({"overwrite": True, "folder": None}, (), ValueError, r"`overwrite` needs an `out` folder, but `out` is None"),
     ({"resume": True}, (), ValueError, r"`resume` found nothing to continue in `out` '.*' \(no .*checkpoint\.pt\)"),
     ({"resume": True}, ("history.json",), ValueError, r"`resume` found nothing to continue"),
-    ({"resume": True, "what": "bench"}, (), ValueError, r"\(no .*results\.json or .*\*/\*/checkpoint\.pt\)"),
+    ({"resume": True, "what": "compare"}, (), ValueError, r"\(no .*results\.json or .*\*/\*/checkpoint\.pt\)"),
     ({}, ("checkpoint.pt",), ValueError, r"already holds a training run \(checkpoint\.pt\); set `resume` to continue"),
     ({}, ("history.json",), ValueError, r"already holds a training run \(history\.json\)"),
-    ({"what": "bench"}, ("results.json",), ValueError, r"already holds a benchmark \(results\.json\); set `resume`"),
-    ({"what": "bench"}, ("ap-digits/uniloss-seed0/checkpoint.pt",), ValueError, r"holds a benchmark \(ap-digits/"),
+    ({"what": "compare"}, ("results.json",), ValueError, r"already holds a comparison \(results\.json\); set `resume`"),
+    ({"what": "compare"}, ("ap-digits/uniloss-seed0/checkpoint.pt",), ValueError, r"holds a comparison \(ap-digits/"),
     ({"what": "diagnose"}, ("diagnostic.png",), ValueError, r"holds a diagnostic \(diagnostic\.png\); set `overwrite`"),
     ({"what": "report"}, ("results.md",), ValueError, r"already holds a report \(results\.md\); set `overwrite` to"),
 ]
@@ -55,7 +55,7 @@ def test_check_output_errors(arguments, files, error, match, tmp_path):
 def test_check_output_lists_at_most_three_files(tmp_path):
     names = [f"s{index}/uniloss-seed0/checkpoint.pt" for index in range(5)]
     with pytest.raises(ValueError, match=r"\(s0/uniloss-seed0/checkpoint\.pt, .*s2/.* and 2 more\)"):
-        check_output(holding(tmp_path, *names), what="bench")
+        check_output(holding(tmp_path, *names), what="compare")
 
 
 def test_check_output_allows_new_folders_and_unrelated_files(tmp_path):
@@ -77,7 +77,7 @@ def test_check_output_resume_and_overwrite(tmp_path):
 
 def test_check_output_clear_of_a_benchmark_deletes_only_its_results(tmp_path):
     holding(tmp_path, "results.json", "ap-digits/uniloss-seed0/checkpoint.pt")
-    check_output(tmp_path, overwrite=True, what="bench", clear=True)
+    check_output(tmp_path, overwrite=True, what="compare", clear=True)
     assert not (tmp_path / "results.json").exists()
     assert (tmp_path / "ap-digits/uniloss-seed0/checkpoint.pt").exists()  # each run is replaced by its own run
 
@@ -118,13 +118,13 @@ TINY_BENCH = {"task": "ap", "epochs": 1, "limit_train": 64, "limit_test": 64, "h
 
 
 def test_run_bench_refuses_a_finished_benchmark_and_replaces_it_with_overwrite(tmp_path):
-    settings = bench_settings(None, **TINY_BENCH)
-    run_bench(settings, [0], tmp_path, progress=False)
+    settings = suite_settings(None, **TINY_BENCH)
+    run_comparison(settings, [0], tmp_path, progress=False)
     finished = (tmp_path / RESULTS_NAME).read_text()
-    with pytest.raises(ValueError, match=r"already holds a benchmark \(results\.json, ap-digits/baseline-seed0/"):
-        run_bench(settings, [0], tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"already holds a comparison \(results\.json, ap-digits/baseline-seed0/"):
+        run_comparison(settings, [0], tmp_path, progress=False)
     assert (tmp_path / RESULTS_NAME).read_text() == finished
-    replaced = run_bench(bench_settings(None, **{**TINY_BENCH, "epochs": 2}), [0], tmp_path, progress=False,
+    replaced = run_comparison(suite_settings(None, **{**TINY_BENCH, "epochs": 2}), [0], tmp_path, progress=False,
                          overwrite=True)  # fmt: skip
     assert [len(run["history"]["epoch"]) for run in replaced["settings"][0]["runs"]] == [2, 2]
     assert json.loads((tmp_path / RESULTS_NAME).read_text())["settings"][0]["runs"][0]["history"]["epoch"] == [1, 2]
@@ -132,28 +132,28 @@ def test_run_bench_refuses_a_finished_benchmark_and_replaces_it_with_overwrite(t
 
 def test_run_bench_resume_of_nothing_is_an_error_naming_the_folder(tmp_path):
     with pytest.raises(ValueError, match=r"`resume` found nothing to continue in `out` '.*typo'"):
-        run_bench(bench_settings(None, **TINY_BENCH), [0], tmp_path / "typo", progress=False, resume=True)
+        run_comparison(suite_settings(None, **TINY_BENCH), [0], tmp_path / "typo", progress=False, resume=True)
     assert not (tmp_path / "typo").exists()
 
 
 def test_run_bench_resume_trains_the_runs_it_had_not_started(tmp_path):
-    settings = bench_settings(None, **TINY_BENCH)
-    run_bench(settings, [0], tmp_path, progress=False)
-    results = run_bench(settings, [0, 1], tmp_path, progress=False, resume=True)  # seed 1 is new: trained
+    settings = suite_settings(None, **TINY_BENCH)
+    run_comparison(settings, [0], tmp_path, progress=False)
+    results = run_comparison(settings, [0, 1], tmp_path, progress=False, resume=True)  # seed 1 is new: trained
     assert [(run["loss"], run["seed"]) for run in results["settings"][0]["runs"]] == [
         ("uniloss", 0), ("baseline", 0), ("uniloss", 1), ("baseline", 1)
     ]  # fmt: skip
 
 
 def test_run_bench_progress_names_each_run(tmp_path, capsys):
-    run_bench(bench_settings(None, **TINY_BENCH), [5], tmp_path, progress=True)
+    run_comparison(suite_settings(None, **TINY_BENCH), [5], tmp_path, progress=True)
     out = capsys.readouterr().out
     assert "run 1/2: ap-digits-class0 UniLoss seed 5 lr 0.001" in out
     assert "run 2/2: ap-digits-class0 binary cross-entropy seed 5 lr 0.001" in out
 
 
 def test_run_bench_with_jobs_says_which_run_finished(tmp_path, capsys):
-    run_bench(bench_settings(None, **TINY_BENCH), [0], tmp_path, progress=True, jobs=2)
+    run_comparison(suite_settings(None, **TINY_BENCH), [0], tmp_path, progress=True, jobs=2)
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line.split(", final test ")[0] for line in lines if line.startswith("run ")) == [
         "run 1/2 done: ap-digits-class0 UniLoss seed 0 lr 0.001",

@@ -11,8 +11,8 @@ import torch
 
 from uniloss_lab.reports import markdown_report, summarize, write_report
 from uniloss_lab.train import TrainConfig, train
-from uniloss_lab.train.bench import RESULTS_NAME, bench_losses, bench_settings, run_bench, setting_names
 from uniloss_lab.train.builders import build_model_for, make_optimizer
+from uniloss_lab.train.compare import RESULTS_NAME, run_comparison, setting_names, suite_losses, suite_settings
 from uniloss_lab.train.peers import PEERS, LibAUCAP, peer_names
 from uniloss_lab.train.splits import holdout
 from uniloss_lab.train.tasks import build_task
@@ -99,11 +99,11 @@ def test_a_missing_peer_package_fails_when_the_run_is_built_naming_the_extra(mon
         train(config, progress=False)
     assert not (tmp_path / "run" / "history.json").exists()
     # a bench checks every row's package before its first run
-    settings = bench_settings(None, **_SEGMENTATION, device="cpu", epochs=1)
+    settings = suite_settings(None, **_SEGMENTATION, device="cpu", epochs=1)
     rows = [{"uniloss": {"loss": "uniloss"}, "kornia_dice": {"loss": "kornia_dice"}}]
     with pytest.raises(ModuleNotFoundError, match=r"needs `kornia`"):
-        run_bench(settings, [0], tmp_path / "bench", progress=False, losses=rows)
-    assert not (tmp_path / "bench").exists()
+        run_comparison(settings, [0], tmp_path / "compare", progress=False, losses=rows)
+    assert not (tmp_path / "compare").exists()
 
 
 def test_best_threshold_maximises_f1_on_the_given_scores_between_two_distinct_scores():
@@ -115,9 +115,9 @@ def test_best_threshold_maximises_f1_on_the_given_scores_between_two_distinct_sc
 
 
 def test_bench_with_three_loss_rows_writes_each_and_the_report_has_three_rows(tmp_path):
-    settings = bench_settings("quick", task="ap", epochs=1, limit_train=64, limit_test=64, hidden=(16,), device="cpu")
+    settings = suite_settings("quick", task="ap", epochs=1, limit_train=64, limit_test=64, hidden=(16,), device="cpu")
     rows = [{"uniloss": {"loss": "uniloss"}, "baseline": {"loss": "baseline"}, "pairs": {"loss": "pairwise_logistic"}}]
-    results = run_bench(settings, [0], tmp_path, progress=False, losses=rows)
+    results = run_comparison(settings, [0], tmp_path, progress=False, losses=rows)
     saved = json.loads((tmp_path / RESULTS_NAME).read_text())
     (setting,) = saved["settings"]
     assert setting["losses"] == rows[0]
@@ -138,9 +138,9 @@ def test_bench_with_three_loss_rows_writes_each_and_the_report_has_three_rows(tm
 
 
 def test_the_quality_suite_lists_each_tasks_rows_with_the_same_settings_for_every_row():
-    settings = bench_settings("quality")
+    settings = suite_settings("quality")
     names = setting_names(settings)
-    losses = dict(zip(names, bench_losses("quality"), strict=True))
+    losses = dict(zip(names, suite_losses("quality"), strict=True))
     assert list(losses["ap-fashion-mnist"]) == [
         "uniloss", "baseline", "uniloss-plus-task", "uniloss-memory512", "pairwise_logistic", "libauc_ap",
         "libauc_ap_recipe",
@@ -155,7 +155,7 @@ def test_the_quality_suite_lists_each_tasks_rows_with_the_same_settings_for_ever
     for setting, rows in zip(settings, losses.values(), strict=True):
         for row in rows.values():
             assert setting.replace(**row).task == setting.task  # every row is a valid run of its setting
-    assert bench_losses("quality", task="segmentation") == [losses["segmentation-shapes"]]
+    assert suite_losses("quality", task="segmentation") == [losses["segmentation-shapes"]]
 
 
 def test_the_report_adds_the_baselines_tuned_threshold_row_for_f1():
@@ -196,22 +196,22 @@ ERROR_CASES = [
         "`indices` must be given for the loss 'libauc_ap', but got None.",
     ),
     (
-        lambda: run_bench(bench_settings(), [0], "unused", losses=[]),
+        lambda: run_comparison(suite_settings(), [0], "unused", losses=[]),
         ValueError,
         "`losses` must give a non-empty dict of rows for each of 1 settings, but got [].",
     ),
     (
-        lambda: run_bench(bench_settings(), [0], "unused", losses=[{"a/b": {"loss": "uniloss"}}]),
+        lambda: run_comparison(suite_settings(), [0], "unused", losses=[{"a/b": {"loss": "uniloss"}}]),
         ValueError,
         "`losses` row names must be folder names ([A-Za-z0-9_.-]+), but got 'a/b'.",
     ),
     (
-        lambda: run_bench(bench_settings(), [0], "unused", losses=[{"u": {"loss": "uniloss", "seed": 3}}]),
+        lambda: run_comparison(suite_settings(), [0], "unused", losses=[{"u": {"loss": "uniloss", "seed": 3}}]),
         ValueError,
         "`losses` row 'u' must not set `seed` or `out` (the bench's); got {'loss': 'uniloss', 'seed': 3}.",
     ),
     (
-        lambda: run_bench(bench_settings(), [0], "unused", losses=[{"u": {"loss": "kornia_dice"}}]),
+        lambda: run_comparison(suite_settings(), [0], "unused", losses=[{"u": {"loss": "kornia_dice"}}]),
         ValueError,
         "a peer of task 'ap'",
     ),

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from uniloss_lab.train import BENCH_LR_GRIDS, BENCH_SUITES, TrainConfig, make_config, train
-from uniloss_lab.train.bench import (
-    bench_lrs,
-    bench_settings,
+from uniloss_lab.train import LR_GRIDS, SUITES, TrainConfig, make_config, train
+from uniloss_lab.train.compare import (
     lr_search_markdown,
-    run_bench,
+    run_comparison,
     setting_names,
     source_commit,
+    suite_lrs,
+    suite_settings,
 )
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 
 def test_quality_suite_settings() -> None:
-    settings = bench_settings("quality")
+    settings = suite_settings("quality")
     assert [(c.task, c.dataset_name, c.model_name) for c in settings] == [
         ("ap", "digits", "mlp"),
         ("accuracy", "digits", "small_cnn"),
@@ -43,11 +43,11 @@ def test_quality_suite_settings() -> None:
     ]
     assert all(c.temperature is None and c.power is None and c.memory == 0 for c in settings)  # the defaults
     assert [c.positive_class for c in settings[2:4]] == [6, 6]  # AP and F1 on the same split
-    assert bench_lrs("quality") == [(1e-3, 3e-3)] * 5 + [(1e-3,), (3e-3,)]
-    assert len(BENCH_LR_GRIDS["quality"]) >= 2
-    assert make_config("paper-mnist-ap").temperature == 1.0  # the paper presets keep their recipe
+    assert suite_lrs("quality") == [(1e-3, 3e-3)] * 5 + [(1e-3,), (3e-3,)]
+    assert len(LR_GRIDS["quality"]) >= 2
+    assert make_config("paper-mnist-ap").temperature == 1.0  # the paper recipes keep their recipe
     parts = ("quality-digits", "quality-fashion-ap", "quality-fashion-f1-accuracy", "quality-dense")
-    assert [setting for part in parts for setting in BENCH_SUITES[part]] == BENCH_SUITES["quality"]
+    assert [setting for part in parts for setting in SUITES[part]] == SUITES["quality"]
 
 
 def test_a_settings_own_grid_replaces_the_suites(monkeypatch, tmp_path: Path) -> None:
@@ -55,14 +55,14 @@ def test_a_settings_own_grid_replaces_the_suites(monkeypatch, tmp_path: Path) ->
         {"task": "ap", "dataset": "digits", "model": "mlp", "positive_class": 8},
         {"task": "accuracy", "dataset": "digits", "model": "mlp", "lrs": (1e-2,)},
     ]
-    monkeypatch.setitem(BENCH_SUITES, "grids", suite)
-    monkeypatch.setitem(BENCH_LR_GRIDS, "grids", (1e-3, 1e-2))
-    assert bench_lrs("grids") == [(1e-3, 1e-2), (1e-2,)]
-    assert bench_lrs("grids", task="accuracy") == [(1e-2,)]
-    assert bench_lrs() == [None]
-    settings = bench_settings("grids", epochs=1, limit_train=32, limit_test=32, hidden=(8,), device="cpu")
+    monkeypatch.setitem(SUITES, "grids", suite)
+    monkeypatch.setitem(LR_GRIDS, "grids", (1e-3, 1e-2))
+    assert suite_lrs("grids") == [(1e-3, 1e-2), (1e-2,)]
+    assert suite_lrs("grids", task="accuracy") == [(1e-2,)]
+    assert suite_lrs() == [None]
+    settings = suite_settings("grids", epochs=1, limit_train=32, limit_test=32, hidden=(8,), device="cpu")
     assert settings[1].lr == TrainConfig().lr  # "lrs" is the bench's, not a TrainConfig field
-    results = run_bench(settings, seeds=[0], out=tmp_path, progress=False, lrs=bench_lrs("grids"))
+    results = run_comparison(settings, seeds=[0], out=tmp_path, progress=False, lrs=suite_lrs("grids"))
     assert results["lrs"] == [1e-3, 1e-2]
     first, second = results["settings"]
     assert first["lrs"] == [1e-3, 1e-2]
@@ -87,14 +87,14 @@ def test_a_settings_own_grid_replaces_the_suites(monkeypatch, tmp_path: Path) ->
 def test_bad_grids_are_refused(lrs, match, tmp_path: Path) -> None:
     base = TrainConfig(task="ap", epochs=1, limit_train=8, limit_test=8, device="cpu")
     with pytest.raises(ValueError, match=match):
-        run_bench([base, base.replace(positive_class=3)], seeds=[0], out=tmp_path, lrs=lrs)
+        run_comparison([base, base.replace(positive_class=3)], seeds=[0], out=tmp_path, lrs=lrs)
 
 
-@pytest.mark.parametrize("index", range(len(BENCH_SUITES["quality"])))
+@pytest.mark.parametrize("index", range(len(SUITES["quality"])))
 def test_quality_setting_takes_one_training_step(index: int) -> None:
-    # The definitions, cheaply: one step of 16 examples and 16 test examples each (`uniloss bench --suite quality`
+    # The definitions, cheaply: one step of 16 examples and 16 test examples each (`uniloss compare --suite quality`
     # trains them for real).
-    config = bench_settings("quality")[index]
+    config = suite_settings("quality")[index]
     if config.dataset_name == "fashion-mnist" and not FASHION.exists():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     tiny = config.replace(epochs=1, limit_train=16, limit_test=16, batch_size=16, eval_batch_size=16, device="cpu")
@@ -107,7 +107,7 @@ def test_quality_setting_takes_one_training_step(index: int) -> None:
 
 def test_lr_search_reports_each_loss_at_its_best_rate(tmp_path: Path) -> None:
     base = TrainConfig(task="ap", epochs=1, limit_train=64, limit_test=64, device="cpu", positive_class=8)
-    results = run_bench([base], seeds=[0], out=tmp_path, progress=False, lrs=[1e-6, 1e-2])
+    results = run_comparison([base], seeds=[0], out=tmp_path, progress=False, lrs=[1e-6, 1e-2])
     (entry,) = results["settings"]
     for loss in ("uniloss", "baseline"):
         by_lr = entry["lr_search"][loss]
@@ -123,9 +123,9 @@ def test_lr_search_reports_each_loss_at_its_best_rate(tmp_path: Path) -> None:
     assert "lr 1e-06" in table
     assert "**" in table
     with pytest.raises(ValueError, match="lrs"):
-        run_bench([base], seeds=[0], out=tmp_path, lrs=[])
+        run_comparison([base], seeds=[0], out=tmp_path, lrs=[])
     with pytest.raises(ValueError, match="jobs"):
-        run_bench([base], seeds=[0], out=tmp_path, jobs=0)
+        run_comparison([base], seeds=[0], out=tmp_path, jobs=0)
 
 
 def test_source_commit_reads_git_files(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from uniloss_lab.train import BENCH_SUITES, PRESETS, TrainConfig, make_config
-from uniloss_lab.train.bench import bench_settings, setting_names
+from uniloss_lab.train import RECIPES, SUITES, TrainConfig, make_config
+from uniloss_lab.train.compare import setting_names, suite_settings
 
 # (overrides, exception, message pattern): every raise of TrainConfig.validate and make_config.
 ERROR_CASES = [
@@ -98,7 +98,7 @@ def test_bad_config_values_raise_naming_the_option(overrides, error, match):
 
 
 def test_make_config_rejects_unknown_presets_and_options():
-    with pytest.raises(ValueError, match=r"`preset` must be one of .*'paper-imagenet'"):
+    with pytest.raises(ValueError, match=r"`recipe` must be one of .*'paper-imagenet'"):
         make_config("paper-imagenet")
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['bach_size'\]"):
         make_config(bach_size=3)
@@ -130,16 +130,16 @@ def test_lists_become_tuples_and_dicts_round_trip():
 
 
 def test_every_preset_is_valid_and_overrides_win():
-    for name in PRESETS:
+    for name in RECIPES:
         config = make_config(name)
-        assert config.preset == name
-        for key, value in PRESETS[name].items():
+        assert config.recipe == name
+        for key, value in RECIPES[name].items():
             assert getattr(config, key) == value, (name, key)
     assert make_config("paper-cifar10", epochs=3).epochs == 3
 
 
 @pytest.mark.parametrize(
-    ("preset", "expected"),
+    ("recipe", "expected"),
     [
         (
             "paper-mnist-ap",
@@ -169,28 +169,28 @@ def test_every_preset_is_valid_and_overrides_win():
         ("paper-mpii", {"model": "hourglass", "optimizer": "rmsprop", "lr": 2.5e-4, "dataset": "mpii"}),
     ],
 )
-def test_presets_hold_the_papers_settings(preset, expected):
-    config = make_config(preset)
+def test_presets_hold_the_papers_settings(recipe, expected):
+    config = make_config(recipe)
     assert {key: getattr(config, key) for key in expected} == expected
 
 
 def test_every_bench_suite_builds_valid_settings():
-    for suite, settings in BENCH_SUITES.items():
-        configs = bench_settings(suite)
+    for suite, settings in SUITES.items():
+        configs = suite_settings(suite)
         assert len(configs) == len(settings), suite
         assert len(set(setting_names(configs))) == len(configs), suite
 
 
 def test_bench_settings_filters_by_task_and_refuses_a_loss():
-    assert [config.task for config in bench_settings("quick", task="accuracy")] == ["accuracy"]
-    assert bench_settings("quick", epochs=1)[2].epochs == 1
+    assert [config.task for config in suite_settings("quick", task="accuracy")] == ["accuracy"]
+    assert suite_settings("quick", epochs=1)[2].epochs == 1
     with pytest.raises(ValueError, match="`loss` cannot be set"):
-        bench_settings("quick", loss="uniloss")
+        suite_settings("quick", loss="uniloss")
     with pytest.raises(ValueError, match=r"`task` must be one of \['pck'\] for suite 'keypoints'"):
-        bench_settings("keypoints", task="ap")
+        suite_settings("keypoints", task="ap")
     with pytest.raises(ValueError, match="`suite` must be one of"):
-        bench_settings("huge")
-    assert bench_settings(None, task="pck")[0].dataset_name == "keypoints"
+        suite_settings("huge")
+    assert suite_settings(None, task="pck")[0].dataset_name == "keypoints"
 
 
 def test_config_is_frozen():

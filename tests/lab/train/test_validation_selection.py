@@ -10,7 +10,7 @@ from torch.utils.data import TensorDataset
 
 from uniloss_lab.train import TrainConfig, train
 from uniloss_lab.train import loop as loop_module
-from uniloss_lab.train.bench import _select, bench_settings, lr_search_markdown, run_bench
+from uniloss_lab.train.compare import _select, lr_search_markdown, run_comparison, suite_settings
 from uniloss_lab.train.splits import cut_positives, holdout, positive_count
 from uniloss_lab.train.suites import BENCH_VALIDATION
 
@@ -96,10 +96,10 @@ def test_without_validation_the_choice_says_it_was_made_on_the_test_split():
 
 
 def test_every_bench_setting_holds_out_validation_and_the_bench_selects_there(tmp_path):
-    assert {config.validation for config in bench_settings("quality")} == {BENCH_VALIDATION}
-    assert bench_settings(None, validation=0.3)[0].validation == 0.3
-    settings = bench_settings(None, task="ap", epochs=2, limit_train=80, limit_test=40, hidden=(8,), device="cpu")
-    results = run_bench(settings, [0], tmp_path, progress=False, lrs=[1e-3, 1e-2])
+    assert {config.validation for config in suite_settings("quality")} == {BENCH_VALIDATION}
+    assert suite_settings(None, validation=0.3)[0].validation == 0.3
+    settings = suite_settings(None, task="ap", epochs=2, limit_train=80, limit_test=40, hidden=(8,), device="cpu")
+    results = run_comparison(settings, [0], tmp_path, progress=False, lrs=[1e-3, 1e-2])
     (entry,) = results["settings"]
     assert entry["selected_on"] == "validation"
     for run in entry["runs"]:

@@ -16,14 +16,14 @@ from uniloss.metrics.base import MetricRefactoring
 from uniloss.relaxations.hard_step import HardStep
 from uniloss.relaxations.sigmoid import Sigmoid
 
-__all__ = ["MetricReport", "check_metric"]
+__all__ = ["MetricReport", "verify_metric"]
 
 _TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
 class MetricReport:
-    """What :func:`check_metric` verified: one line per check, and the numbers it saw."""
+    """What :func:`verify_metric` verified: one line per check, and the numbers it saw."""
 
     metric: str
     """``repr`` of the metric."""
@@ -42,7 +42,7 @@ class MetricReport:
 
 
 def _fail(metric: MetricRefactoring, check: str, detail: str) -> ValueError:
-    return ValueError(f"check_metric({metric!r}): {check} failed: {detail}")
+    return ValueError(f"verify_metric({metric!r}): {check} failed: {detail}")
 
 
 def _shrink(scores: torch.Tensor, targets: tuple[torch.Tensor, ...], size: int) -> tuple[torch.Tensor, ...]:
@@ -81,7 +81,7 @@ def _value_without_binaries(metric: MetricRefactoring, comparisons: Comparisons)
     return result
 
 
-def check_metric(
+def verify_metric(
     metric: MetricRefactoring,
     scores: torch.Tensor,
     *targets: torch.Tensor,
@@ -134,7 +134,7 @@ def check_metric(
     Example:
         >>> import uniloss
         >>> scores, targets = torch.tensor([0.9, -0.3, 0.4, -1.2]), torch.tensor([1, 0, 0, 1])
-        >>> report = uniloss.check_metric(uniloss.metrics.AUROC(), scores, targets, reference=lambda s, t: 0.5)
+        >>> report = uniloss.verify_metric(uniloss.metrics.AUROC(), scores, targets, reference=lambda s, t: 0.5)
         >>> report.value, report.layout
         (0.5, (2, 2))
     """

@@ -1,4 +1,4 @@
-"""``uniloss.check_metric``: a sound metric passes every check; each deliberately broken one fails its check."""
+"""``uniloss.verify_metric``: a sound metric passes every check; each deliberately broken one fails its check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import torch
 
 import uniloss
 from tests._helpers.metric_cases import FACTORIES, make_case
-from uniloss.check import MetricReport
 from uniloss.metrics import AUROC, NDCG, MetricRefactoring
 from uniloss.metrics.auroc import auroc
+from uniloss.verify import MetricReport
 
 SCORES, TARGETS = torch.tensor([0.9, -0.3, 0.4, -1.2, 0.1, 2.0]), torch.tensor([1, 0, 0, 1, 0, 1])
 
@@ -17,7 +17,7 @@ SCORES, TARGETS = torch.tensor([0.9, -0.3, 0.4, -1.2, 0.1, 2.0]), torch.tensor([
 @pytest.mark.parametrize("name", ["auroc", "ndcg", "iou"])
 def test_built_in_metrics_pass_every_check_against_their_functional(name):
     case = make_case(name, dtype=torch.float32)
-    report = uniloss.check_metric(case.metric, case.scores, *case.targets, reference=case.exact)
+    report = uniloss.verify_metric(case.metric, case.scores, *case.targets, reference=case.exact)
     assert isinstance(report, MetricReport)
     assert [line.split(":")[0] for line in report.checks] == [
         "layout",
@@ -35,11 +35,11 @@ def test_built_in_metrics_pass_every_check_against_their_functional(name):
 def test_every_factory_metric_passes():
     for name in FACTORIES:
         case = make_case(name, dtype=torch.float32)
-        uniloss.check_metric(case.metric, case.scores, *case.targets, reference=case.exact)
+        uniloss.verify_metric(case.metric, case.scores, *case.targets, reference=case.exact)
 
 
 def test_gradcheck_is_skipped_at_a_tie_and_said_so():
-    report = uniloss.check_metric(AUROC(), torch.tensor([0.5, 0.5, 1.0]), torch.tensor([1, 0, 0]))
+    report = uniloss.verify_metric(AUROC(), torch.tensor([0.5, 0.5, 1.0]), torch.tensor([1, 0, 0]))
     assert "skipped" in report.checks[4]
 
 
@@ -131,20 +131,20 @@ BROKEN = [
 @pytest.mark.parametrize(("metric", "reference", "pattern"), BROKEN)
 def test_a_broken_metric_fails_the_check_that_catches_it_with_the_numbers(metric, reference, pattern):
     with pytest.raises(ValueError, match=pattern) as excinfo:
-        uniloss.check_metric(metric, SCORES, TARGETS, reference=reference)
-    assert str(excinfo.value).startswith(f"check_metric({metric!r}): ")
+        uniloss.verify_metric(metric, SCORES, TARGETS, reference=reference)
+    assert str(excinfo.value).startswith(f"verify_metric({metric!r}): ")
     assert not isinstance(excinfo.value, AssertionError)
 
 
 def test_the_unbroken_version_passes_with_a_reference():
-    report = uniloss.check_metric(_Pairs(), SCORES, TARGETS, reference=auroc)
+    report = uniloss.verify_metric(_Pairs(), SCORES, TARGETS, reference=auroc)
     assert report.value == pytest.approx(6 / 9)
 
 
 def test_a_non_metric_and_invalid_input_raise():
     with pytest.raises(TypeError, match=r"`metric` must be a uniloss MetricRefactoring, but got function\."):
-        uniloss.check_metric(auroc, SCORES, TARGETS)
+        uniloss.verify_metric(auroc, SCORES, TARGETS)
     with pytest.raises(ValueError, match=r"`targets` must have values in \[0, 1\]"):
-        uniloss.check_metric(AUROC(), SCORES, TARGETS + 1)
+        uniloss.verify_metric(AUROC(), SCORES, TARGETS + 1)
     with pytest.raises(TypeError, match=r"NDCG takes \(scores, targets\) or \(scores, targets, groups\)"):
-        uniloss.check_metric(NDCG(), SCORES)
+        uniloss.verify_metric(NDCG(), SCORES)

@@ -1,10 +1,10 @@
-"""The paper's training recipes, as overrides of :class:`~uniloss_lab.train.TrainConfig` (`uniloss train --preset`)."""
+"""The paper's training recipes, as overrides of :class:`~uniloss_lab.train.TrainConfig` (`uniloss train --recipe`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PRESETS"]
+__all__ = ["RECIPES"]
 
 # CIFAR-10: ResNet-20, batch 128, SGD lr 0.1 momentum 0.9, weight decay 1e-4, 200 epochs, x0.1 at 140 and 160.
 _CIFAR10: dict[str, Any] = {
@@ -27,7 +27,7 @@ _CIFAR10: dict[str, Any] = {
 }
 
 # The paper's settings (Liu, Wang and Deng, ECCV 2020, and its published scripts), as overrides of TrainConfig.
-PRESETS: dict[str, dict[str, Any]] = {
+RECIPES: dict[str, dict[str, Any]] = {
     # MNIST, digit 0 against the rest: MLP 784-500-300-1, batch 16, SGD lr 0.01 momentum 0.5, 30 epochs.
     "paper-mnist-ap": {
         "task": "ap",

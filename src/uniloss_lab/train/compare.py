@@ -20,18 +20,18 @@ from uniloss_lab.train.loop import train
 from uniloss_lab.train.outputs import check_output, run_label
 from uniloss_lab.train.peers import PEERS, require_peer
 from uniloss_lab.train.provenance import source_commit
-from uniloss_lab.train.suites import BENCH_LR_GRIDS, BENCH_SUITES, BENCH_VALIDATION, DEFAULT_LOSSES, QUICK
+from uniloss_lab.train.suites import BENCH_VALIDATION, DEFAULT_LOSSES, LR_GRIDS, QUICK, SUITES
 
 __all__ = [
     "RESULTS_NAME",
-    "bench_losses",
-    "bench_lrs",
-    "bench_settings",
     "lr_search_markdown",
-    "run_bench",
+    "run_comparison",
     "setting_name",
     "setting_names",
     "source_commit",
+    "suite_losses",
+    "suite_lrs",
+    "suite_settings",
 ]
 
 RESULTS_NAME = "results.json"
@@ -40,23 +40,23 @@ _ROW_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _ROWS_AND_GRID = ("losses", "lrs")  # keys of a suite's setting that are not TrainConfig fields
 
 
-def bench_settings(
-    suite: str | None = None, preset: str | None = None, quick: bool = False, **overrides: Any
+def suite_settings(
+    suite: str | None = None, recipe: str | None = None, quick: bool = False, **overrides: Any
 ) -> list[TrainConfig]:
     """The configurations a benchmark compares, each run later with its loss rows and every seed.
 
-    Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`BENCH_SUITES`, its loss rows
-    ``"losses"`` and grid ``"lrs"`` left out: see :func:`bench_losses` and :func:`bench_lrs`) is combined with
+    Formally, with a ``suite`` each of its settings (a dict of overrides in :data:`SUITES`, its loss rows
+    ``"losses"`` and grid ``"lrs"`` left out: see :func:`suite_losses` and :func:`suite_lrs`) is combined with
     ``overrides`` (which win); an override of ``task`` selects the suite's settings of that task. Without a suite
-    there is one setting, ``make_config(preset, **overrides)``. Every setting holds out
+    there is one setting, ``make_config(recipe, **overrides)``. Every setting holds out
     :data:`~uniloss_lab.train.suites.BENCH_VALIDATION` of its training split as validation (where neither it nor the
     overrides set ``validation``), so that the learning rate and the best epoch are chosen there and the test
     split is read once per run. ``quick`` applies :data:`~uniloss_lab.train.suites.QUICK` under the overrides: the
     same settings on a few hundred examples for two epochs, for the tests.
 
     Args:
-        suite: a key of :data:`BENCH_SUITES` or ``None``.
-        preset: a key of :data:`~uniloss_lab.train.presets.PRESETS` applied under the overrides, or ``None``.
+        suite: a key of :data:`SUITES` or ``None``.
+        recipe: a key of :data:`~uniloss_lab.train.recipes.RECIPES` applied under the overrides, or ``None``.
         quick: the suite's quick form.
         **overrides: :class:`TrainConfig` fields; ``loss`` is not allowed (the loss rows are run).
 
@@ -67,9 +67,9 @@ def bench_settings(
         ValueError: for an unknown suite, a ``loss`` override, a ``task`` the suite lacks, or invalid values.
 
     Example:
-        >>> [config.task for config in bench_settings("quick")]
+        >>> [config.task for config in suite_settings("quick")]
         ['ap', 'accuracy', 'pck']
-        >>> config = bench_settings("quick", task="pck")[0]
+        >>> config = suite_settings("quick", task="pck")[0]
         >>> config.dataset_name, config.validation
         ('keypoints', 0.2)
     """
@@ -79,32 +79,32 @@ def bench_settings(
         )
     overrides = {**(QUICK if quick else {}), **overrides}
     if suite is None:
-        return [make_config(preset, **{"validation": BENCH_VALIDATION, **overrides})]
+        return [make_config(recipe, **{"validation": BENCH_VALIDATION, **overrides})]
     settings = [
         {key: value for key, value in row.items() if key not in _ROWS_AND_GRID} for row in _suite(suite, overrides)
     ]
-    return [make_config(preset, **{"validation": BENCH_VALIDATION, **setting, **overrides}) for setting in settings]
+    return [make_config(recipe, **{"validation": BENCH_VALIDATION, **setting, **overrides}) for setting in settings]
 
 
 def _suite(suite: str, overrides: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The settings of ``suite`` of the task in ``overrides`` (all without one)."""
-    if suite not in BENCH_SUITES:
-        raise ValueError(f"`suite` must be one of {sorted(BENCH_SUITES)}, but got {suite!r}.")
-    settings = [setting for setting in BENCH_SUITES[suite] if overrides.get("task", setting["task"]) == setting["task"]]
+    if suite not in SUITES:
+        raise ValueError(f"`suite` must be one of {sorted(SUITES)}, but got {suite!r}.")
+    settings = [setting for setting in SUITES[suite] if overrides.get("task", setting["task"]) == setting["task"]]
     if not settings:
-        tasks = sorted({setting["task"] for setting in BENCH_SUITES[suite]})
+        tasks = sorted({setting["task"] for setting in SUITES[suite]})
         raise ValueError(f"`task` must be one of {tasks} for suite {suite!r}, but got {overrides['task']!r}.")
     return settings
 
 
-def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict[str, dict[str, Any]]]:
-    """The loss rows of each setting of :func:`bench_settings` (same suite and task), in the same order.
+def suite_losses(suite: str | None = None, task: str | None = None) -> list[dict[str, dict[str, Any]]]:
+    """The loss rows of each setting of :func:`suite_settings` (same suite and task), in the same order.
 
     A row maps its name (the runs' folder prefix and the ``loss`` of their results) to the
     :class:`TrainConfig` overrides of its runs; a setting without ``"losses"`` has :data:`DEFAULT_LOSSES`.
 
     Args:
-        suite: a key of :data:`BENCH_SUITES`, or ``None`` for the one setting of a benchmark without a suite.
+        suite: a key of :data:`SUITES`, or ``None`` for the one setting of a benchmark without a suite.
         task: the task that selects the suite's settings, or ``None`` for all.
 
     Returns:
@@ -114,9 +114,9 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
         ValueError: for an unknown suite or a task the suite lacks.
 
     Example:
-        >>> list(bench_losses("quality", task="f1")[0])
+        >>> list(suite_losses("quality", task="f1")[0])
         ['uniloss', 'baseline', 'uniloss-plus-task', 'sigmoid_f1']
-        >>> bench_losses()
+        >>> suite_losses()
         [{'uniloss': {'loss': 'uniloss'}, 'baseline': {'loss': 'baseline'}}]
     """
     if suite is None:
@@ -128,14 +128,14 @@ def bench_losses(suite: str | None = None, task: str | None = None) -> list[dict
     ]
 
 
-def bench_lrs(suite: str | None = None, task: str | None = None, quick: bool = False) -> list[tuple[float, ...] | None]:
-    """The learning-rate grid of each setting of :func:`bench_settings` (same suite and task), in the same order.
+def suite_lrs(suite: str | None = None, task: str | None = None, quick: bool = False) -> list[tuple[float, ...] | None]:
+    """The learning-rate grid of each setting of :func:`suite_settings` (same suite and task), in the same order.
 
-    A setting's own ``"lrs"`` wins over its suite's entry in :data:`BENCH_LR_GRIDS`; ``None`` means no search (the
+    A setting's own ``"lrs"`` wins over its suite's entry in :data:`LR_GRIDS`; ``None`` means no search (the
     setting's ``lr``). The quick form searches the grid's first two rates.
 
     Args:
-        suite: a key of :data:`BENCH_SUITES`, or ``None`` for the one setting of a benchmark without a suite.
+        suite: a key of :data:`SUITES`, or ``None`` for the one setting of a benchmark without a suite.
         task: the task that selects the suite's settings, or ``None`` for all.
         quick: the grids of the suite's quick form.
 
@@ -146,13 +146,13 @@ def bench_lrs(suite: str | None = None, task: str | None = None, quick: bool = F
         ValueError: for an unknown suite or a task the suite lacks.
 
     Example:
-        >>> bench_lrs("quality", task="pck"), bench_lrs("quality", task="f1"), bench_lrs("quick", task="ap")
+        >>> suite_lrs("quality", task="pck"), suite_lrs("quality", task="f1"), suite_lrs("quick", task="ap")
         ([(0.003,)], [(0.001, 0.003)], [None])
     """
     if suite is None:
         return [None]
     overrides = {} if task is None else {"task": task}
-    default = BENCH_LR_GRIDS.get(suite)
+    default = LR_GRIDS.get(suite)
     grids: list[tuple[float, ...] | None] = []
     for setting in _suite(suite, overrides):
         grid = setting.get("lrs", default)
@@ -206,7 +206,7 @@ def _train_quietly(config: TrainConfig, threads: int) -> dict[str, Any]:
     return train(config, progress=False)
 
 
-def run_bench(
+def run_comparison(
     settings: Sequence[TrainConfig],
     seeds: Sequence[int],
     out: str | Path,
@@ -226,7 +226,7 @@ def run_bench(
     and learning-rate grid; the rows are checked, and the packages of peer losses imported, before the first run.
     ``results.json`` is rewritten after every setting (every run when
     ``jobs`` is 1), so an interrupted benchmark keeps what it finished; with ``resume`` each run continues from
-    its own checkpoint (a finished run is not trained again). An ``out`` that already holds a benchmark is
+    its own checkpoint (a finished run is not trained again). An ``out`` that already holds a comparison is
     refused unless ``resume`` or ``overwrite`` (replace it: ``results.json`` and each run are replaced).
 
     With ``lrs`` every loss is trained at each learning rate (folders ``<loss>-lr<lr>-seed<seed>``) and reported
@@ -238,17 +238,17 @@ def run_bench(
     ``lrs`` lists every rate of any setting's grid.
 
     Args:
-        settings: configurations from :func:`bench_settings` (their ``loss``, ``seed`` and ``out`` are replaced).
+        settings: configurations from :func:`suite_settings` (their ``loss``, ``seed`` and ``out`` are replaced).
         seeds: the seeds, e.g. ``(0, 1, 2)``.
         out: the benchmark folder.
         progress: show progress bars and per-epoch lines (only with ``jobs=1``).
         resume: continue each run from its checkpoint (an error when ``out`` holds no benchmark).
         command: the command line that started the benchmark, recorded in the results.
-        lrs: learning rates to search (for every setting), one grid or ``None`` per setting (:func:`bench_lrs`),
+        lrs: learning rates to search (for every setting), one grid or ``None`` per setting (:func:`suite_lrs`),
             or ``None`` to use each setting's ``lr``.
         jobs: runs trained at once, each in its own process with ``max(1, threads // jobs)`` torch threads.
         overwrite: replace the benchmark in ``out``.
-        losses: one dict of loss rows per setting (:func:`bench_losses`), or ``None`` for UniLoss and the baseline
+        losses: one dict of loss rows per setting (:func:`suite_losses`), or ``None`` for UniLoss and the baseline
             everywhere.
 
     Returns:
@@ -281,7 +281,7 @@ def run_bench(
             if overrides.get("loss") in PEERS:
                 require_peer(overrides["loss"])  # before the first run, not after hours of others
     root = Path(out)
-    check_output(root, resume, overwrite, "bench", clear=True)
+    check_output(root, resume, overwrite, "compare", clear=True)
     root.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     results: dict[str, Any] = {
@@ -366,7 +366,7 @@ def run_bench(
 def _check_rows(
     losses: Sequence[Mapping[str, Mapping[str, Any]]] | None, count: int
 ) -> list[dict[str, dict[str, Any]]]:
-    """The loss rows of each of ``count`` settings, checked (see :func:`run_bench`)."""
+    """The loss rows of each of ``count`` settings, checked (see :func:`run_comparison`)."""
     if losses is None:
         return [{name: dict(row) for name, row in DEFAULT_LOSSES.items()} for _ in range(count)]
     rows = [{str(name): dict(row) for name, row in setting.items()} for setting in losses]
@@ -384,7 +384,7 @@ def _check_rows(
 def _check_grids(
     lrs: Sequence[float] | Sequence[Sequence[float] | None] | None, count: int
 ) -> list[list[float] | None]:
-    """The learning-rate grid of each of ``count`` settings (see :func:`run_bench`), checked."""
+    """The learning-rate grid of each of ``count`` settings (see :func:`run_comparison`), checked."""
     if lrs is None:
         return [None] * count
     given = list(lrs)

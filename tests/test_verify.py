@@ -1,4 +1,4 @@
-"""``check_metric`` tries the layout of a batch without binaries, the path the engine takes for one."""
+"""``verify_metric`` tries the layout of a batch without binaries, the path the engine takes for one."""
 
 import pytest
 import torch
@@ -47,7 +47,7 @@ class _CountsOutsideUnitWithoutPairs(_DensePairs):
 
 
 def test_a_metric_with_only_evaluate_that_handles_no_pairs_passes_and_the_report_says_so():
-    report = uniloss.check_metric(_DensePairs(), SCORES, TARGETS)
+    report = uniloss.verify_metric(_DensePairs(), SCORES, TARGETS)
     assert report.checks[-1].startswith("edge batches:")
     assert report.checks[-1].endswith("metric 1 without binaries")
 
@@ -62,4 +62,4 @@ def test_a_metric_with_only_evaluate_that_handles_no_pairs_passes_and_the_report
 )
 def test_a_metric_that_fails_without_binaries_is_caught(metric, pattern):
     with pytest.raises(ValueError, match=pattern):
-        uniloss.check_metric(metric, SCORES, TARGETS)
+        uniloss.verify_metric(metric, SCORES, TARGETS)
