@@ -94,7 +94,7 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="+", type=int, default=[16, 128, 1024])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=Path("bench_from_function.json"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "from_function.json")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cpu":
@@ -108,6 +108,7 @@ def main(argv=None):
         times = f"{row['hand_ms']:.2f} | {row['auto_ms']:.2f}"
         print(f"| {row['case']} | {row['binaries']} | {times} | {row['ratio']:.1f}x |")
     record = {"commit": commit, "torch": torch.__version__, "device": str(device), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2))
 
 
