@@ -95,7 +95,8 @@ def peaked_heatmaps(num: int, num_joints: int, size: int, peaks) -> torch.Tensor
 def test_pck_equals_numpy_loop(batch):
     heatmaps, joints, visible, head_size, threshold = batch
     expected = numpy_pck(heatmaps.numpy(), joints.numpy(), visible.numpy(), head_size.numpy(), threshold)
-    assert_close(pck(heatmaps, joints, visible, head_size, threshold=threshold), expected)
+    # the oracle's strict `best_in > best_out` is the refactoring's tie rule (a tied peak is wrong)
+    assert_close(pck(heatmaps, joints, visible, head_size, threshold=threshold, ties="pessimistic"), expected)
 
 
 @pytest.mark.parametrize(
