@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -13,6 +13,7 @@ from uniloss.core.checks import check_instance
 from uniloss.core.comparisons import Comparisons
 from uniloss.core.reprs import constructor_repr
 from uniloss.interpolators import Interpolator, InverseDistanceWeighting
+from uniloss.metrics._constructors import name_inherited_constructor
 from uniloss.relaxations import Relaxation, Sigmoid
 
 __all__ = ["DefaultParts", "MetricRefactoring", "check_parts"]
@@ -102,6 +103,11 @@ class MetricRefactoring(ABC):
     poolable: ClassVar[bool] = True
     """Whether the examples of several batches can be pooled along the first dimension of the scores and every
     target (``UniLoss(memory=...)``); ``False`` for metrics whose targets index queries."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__init__ is not object.__init__:  # an inherited constructor's errors name this class, not its base
+            name_inherited_constructor(cls)
 
     def default_parts(self) -> DefaultParts:
         """The relaxation, anchor sampler and interpolator a loss of this metric uses when none is given.

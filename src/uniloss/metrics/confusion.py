@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import torch
 
@@ -27,7 +27,6 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
-from uniloss.metrics._constructors import name_inherited_constructor
 from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
@@ -198,10 +197,6 @@ class ThresholdMetric(MetricRefactoring):
 
     positives_only: ClassVar[bool] = False
     """Lay out only the positives' binaries (the negatives' counts then read 0)."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, threshold: float = 0.0, num_labels: int | None = None, average: Average = "macro") -> None:
         self.threshold = check_threshold(threshold)

@@ -41,7 +41,6 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
-from uniloss.metrics._constructors import name_inherited_constructor
 from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
@@ -426,10 +425,6 @@ class CutoffMetric(RankingMetric):
 
     A subclass sets ``name`` and implements :meth:`normaliser`.
     """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, top_k: int) -> None:
         self.top_k = check_positive_int("top_k", top_k)

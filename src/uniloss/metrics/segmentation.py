@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
@@ -29,7 +28,6 @@ from uniloss.core.checks import (
     check_tensor,
 )
 from uniloss.core.comparisons import Comparisons
-from uniloss.metrics._constructors import name_inherited_constructor
 from uniloss.metrics._ties import Ties, check_ties
 from uniloss.metrics._unchecked import nan_if_any_nan
 from uniloss.metrics.base import MetricRefactoring
@@ -150,10 +148,6 @@ class MaskMetric(MetricRefactoring):
     Binaries as in this module's docstring, laid out in rows of one class and target (at most 1024 each), so a
     row's wrong count adds to ``FN`` (true class) or ``FP``: anchors cost O(rows). One device sync.
     """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        name_inherited_constructor(cls)  # an error names the subclass (RecallAtK), not this base
 
     def __init__(self, num_classes: int | None = None, threshold: float = 0.0, ignore_index: int | None = None) -> None:
         self.num_classes = check_num_classes(num_classes)
