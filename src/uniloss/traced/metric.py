@@ -8,6 +8,7 @@ from typing import Any, overload
 
 import torch
 
+from uniloss.core.checks import check_bool, check_floating, check_tensor
 from uniloss.core.comparisons import Comparisons
 from uniloss.metrics.base import MetricRefactoring
 from uniloss.traced.errors import UnsupportedMetricError, user_location
@@ -47,8 +48,8 @@ def guess_ideal(scores: torch.Tensor, *targets: Any) -> torch.Tensor:
     if isinstance(target, torch.Tensor) and not target.is_complex():
         if target.shape == scores.shape:
             values = target.to(scores.dtype)
-            binary = target.dtype == torch.bool or bool(((values == 0) | (values == 1)).all())
-            return 2 * values - 1 if binary else values
+            binary = ((values == 0) | (values == 1)).all()  # a tensor: no host-device sync
+            return torch.where(binary, 2 * values - 1, values)
         if (
             not target.is_floating_point()
             and target.dtype != torch.bool
@@ -109,13 +110,17 @@ class FunctionMetric(MetricRefactoring):
         if ideal is not None and not callable(ideal):
             raise TypeError(f"`ideal` must be callable or None, but got {type(ideal).__name__}.")
         for option, value in (("higher_is_better", higher_is_better), ("prune", prune), ("poolable", poolable)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{option}` must be a bool, but got {type(value).__name__}.")
+            check_bool(option, value)
         self.fn, self.ideal, self.prune = fn, ideal, prune
         setattr(self, "name", name or getattr(fn, "__name__", "metric"))  # noqa: B010  (a class attribute)
         setattr(self, "higher_is_better", higher_is_better)  # noqa: B010
         setattr(self, "poolable", poolable)  # noqa: B010
         self._state: dict[str, bool] = {}
+
+    @property
+    def _fn_name(self) -> str:
+        """The function's qualified name, as the refusals and the repr show it."""
+        return getattr(self.fn, "__qualname__", repr(self.fn))
 
     def __repr__(self) -> str:
         """``from_function(name, ...)`` with the options that differ from the defaults."""
@@ -123,12 +128,11 @@ class FunctionMetric(MetricRefactoring):
         shown = "".join(f", {key}={value!r}" for key, (value, default) in options.items() if value != default)
         if self.ideal is not None:
             shown += f", ideal={getattr(self.ideal, '__name__', repr(self.ideal))}"
-        return f"from_function({getattr(self.fn, '__qualname__', repr(self.fn))}{shown}, name={self.name!r})"
+        return f"from_function({self._fn_name}{shown}, name={self.name!r})"
 
     def check(self, scores: torch.Tensor, *targets: torch.Tensor) -> None:
         """Refuse scores that are not a floating-point tensor."""
-        if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
-            raise TypeError(f"`scores` must be a float tensor, but got {getattr(scores, 'dtype', type(scores))}.")
+        check_floating("scores", check_tensor("scores", scores))
 
     def _ideal(self, scores: torch.Tensor, targets: tuple[Any, ...]) -> torch.Tensor:
         ideal = guess_ideal(scores, *targets) if self.ideal is None else self.ideal(scores, *targets)
@@ -145,8 +149,7 @@ class FunctionMetric(MetricRefactoring):
         if traced.blocks:
             self._state["compared"] = True
         elif not self._state.get("compared"):  # a later batch without comparisons is a constant (no binary)
-            name = getattr(self.fn, "__qualname__", repr(self.fn))
-            raise UnsupportedMetricError("no comparison", name, user_location(), "(on the first batch)")
+            raise UnsupportedMetricError("no comparison", self._fn_name, user_location(), "(on the first batch)")
         ideal = trace(self.fn, self._ideal(scores, targets), targets)
         prune = self.prune and self._state.get("prune", True)
         layout = lay_out(traced.blocks, ideal.blocks, prune, scores)
@@ -190,12 +193,12 @@ class FunctionMetric(MetricRefactoring):
         """Refuse (rule ``not ideal``) when the ground truth scores worse than the current configuration."""
         right = layout.values.detach() > 0
         values = replay(layout.outcomes(torch.stack([torch.ones_like(right), right])))
-        truth, current = float(values[0]), float(values[1])
+        truth, current = values.tolist()  # one host-device sync
         worse = current - truth if self.higher_is_better else truth - current
         if worse > _TOLERANCE:
             raise UnsupportedMetricError(
                 "not ideal",
-                getattr(self.fn, "__qualname__", "fn"),
+                self._fn_name,
                 user_location(),
                 f"(every comparison as the ideal scores order it gives {truth:.6g}, the batch {current:.6g})",
             )

@@ -91,10 +91,9 @@ class Block:
 
 @dataclass
 class Trace:
-    """The blocks of one run of a metric function, and what it returned."""
+    """The blocks of one run of a metric function."""
 
     blocks: list[Block] = field(default_factory=list)
-    output: Any = None
 
 
 def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[torch.Tensor]:
@@ -108,12 +107,7 @@ def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[torch.Te
 
 
 def _outputs(result: Any) -> Iterator[torch.Tensor]:
-    if isinstance(result, torch.Tensor):
-        yield result
-    elif isinstance(result, list | tuple):
-        for item in result:
-            if isinstance(item, torch.Tensor):
-                yield item
+    return _tensors((result,), {})
 
 
 class _Tracer(TorchFunctionMode):
@@ -265,5 +259,4 @@ def trace(fn: Callable[..., Any], scores: torch.Tensor, targets: tuple[Any, ...]
     tag = tracer.tag(output)
     if tag is not None and tag.kind == _SCORE:
         raise UnsupportedMetricError("arithmetic", tag.op, tag.where or user_location(), "(the returned value)")
-    tracer.trace.output = output
     return tracer.trace
