@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -286,11 +285,10 @@ def curves(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=HERE).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    from uniloss_lab.train.provenance import source_commit
+
+    commit = source_commit(HERE)
+    return commit[:7] if commit else "unknown"
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -17,8 +17,11 @@ from uniloss.core.checks import check_floating, check_nonnegative, check_positiv
 __all__ = ["AnyLoss", "FocalLoss", "SigmoidF1", "WeightedBCE"]
 
 
-def _check_pair(scores: object, targets: object, shape: tuple[str, ...] = ("B",)) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check float logits of symbolic ``shape`` and labels of the same shape; return the logits and float labels."""
+def check_pair(scores: object, targets: object, shape: tuple[str, ...] = ("B",)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check float logits of symbolic ``shape`` and labels of the same shape; return the logits and float labels.
+
+    The input check of every binary peer (also :class:`~uniloss_lab.train.peers.PairwiseLogistic` and LibAUC's).
+    """
     scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
     check_floating("scores", scores)
     sizes: dict[str, int] = {}
@@ -53,7 +56,7 @@ class WeightedBCE(nn.Module):
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return the class-weighted binary cross-entropy of the logits."""
-        scores, labels = _check_pair(scores, targets)
+        scores, labels = check_pair(scores, targets)
         weight = torch.tensor(self.pos_weight, dtype=scores.dtype, device=scores.device)
         return F.binary_cross_entropy_with_logits(scores, labels, pos_weight=weight)
 
@@ -93,7 +96,7 @@ class FocalLoss(nn.Module):
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return the mean focal loss of the logits."""
-        scores, labels = _check_pair(scores, targets)
+        scores, labels = check_pair(scores, targets)
         signed = torch.where(labels > 0.5, scores, -scores)  # p_t = sigmoid(signed)
         log_p = -F.softplus(-signed)
         alpha = torch.where(labels > 0.5, self.alpha, 1 - self.alpha)
@@ -134,7 +137,7 @@ class AnyLoss(nn.Module):
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return ``1 - F-beta`` of the amplified soft confusion counts."""
-        scores, labels = _check_pair(scores, targets)
+        scores, labels = check_pair(scores, targets)
         approximated = torch.sigmoid(self.amplifier * (torch.sigmoid(scores) - 0.5))
         tp = (labels * approximated).sum()
         fn = (labels * (1 - approximated)).sum()
@@ -189,7 +192,7 @@ class SigmoidF1(nn.Module):
         """Return ``1 - F1`` of the soft counts, averaged over labels."""
         scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
         shape = ("B",) if scores.ndim <= 1 else ("B", "K")
-        scores, labels = _check_pair(scores, targets, shape)
+        scores, labels = check_pair(scores, targets, shape)
         soft = torch.sigmoid(self.beta * (scores + self.eta))
         tp = (soft * labels).sum(0)
         fp = (soft * (1 - labels)).sum(0)

@@ -472,8 +472,7 @@ def make_config(recipe: str | None = None, **overrides: Any) -> TrainConfig:
     _check_known(overrides)
     values: dict[str, Any] = {}
     if recipe is not None:
-        if recipe not in RECIPES:
-            raise ValueError(f"`recipe` must be one of {sorted(RECIPES)}, but got {recipe!r}.")
+        check_choice("recipe", recipe, sorted(RECIPES))
         values.update(RECIPES[recipe])
         values["recipe"] = recipe
     values.update(overrides)

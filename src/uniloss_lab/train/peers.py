@@ -8,8 +8,8 @@ probabilities) and returns a scalar loss:
 - segmentation: logits ``(B, C, H, W)`` with class indices ``(B, H, W)``, or binary logits ``(B, H, W)`` with
   ``{0, 1}`` masks ``(B, H, W)``.
 
-Some are written here from their papers' formulas (:class:`PairwiseLogistic`, :class:`SigmoidF1`, and for rare
-positives in :mod:`uniloss_lab.train.binary_peers` :class:`WeightedBCE`, :class:`FocalLoss`, :class:`AnyLoss`);
+Some are ours, written from their papers' formulas (:class:`PairwiseLogistic` here; :class:`SigmoidF1` and, for
+rare positives, :class:`WeightedBCE`, :class:`FocalLoss`, :class:`AnyLoss` in :mod:`uniloss_lab.train.binary_peers`);
 the others wrap LibAUC, kornia and MONAI,
 imported only when a peer is built. Install those with the ``peers`` extra, and LibAUC on its own without its
 dependencies (its wheel requires torchvision, opencv and torch_geometric, which its losses and optimisers never
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from uniloss.core.checks import check_floating, check_positive, check_positive_int, check_shape, check_tensor
-from uniloss_lab.train.binary_peers import AnyLoss, FocalLoss, SigmoidF1, WeightedBCE
+from uniloss_lab.train.binary_peers import AnyLoss, FocalLoss, SigmoidF1, WeightedBCE, check_pair
 
 __all__ = [
     "PEERS",
@@ -68,16 +68,6 @@ def _require(module: str, package: str) -> ModuleType:
             f"Install the peers with: {INSTALL_HINT}.",
             name=package,
         ) from error
-
-
-def _check_binary_pair(scores: object, targets: object, shape: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check float ``scores`` of symbolic ``shape`` and ``targets`` of the same shape; return both."""
-    scores, targets = check_tensor("scores", scores), check_tensor("targets", targets)
-    check_floating("scores", scores)
-    sizes: dict[str, int] = {}
-    check_shape("scores", scores, shape, sizes)
-    check_shape("targets", targets, shape, sizes)
-    return scores, targets
 
 
 def _check_masks(scores: object, targets: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,7 +111,7 @@ class PairwiseLogistic(nn.Module):
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Return the mean logistic loss of ``s_p - s_n`` over all positive-negative pairs."""
-        scores, targets = _check_binary_pair(scores, targets, ("B",))
+        scores, targets = check_pair(scores, targets)
         positive = targets.bool()
         differences = scores[positive][:, None] - scores[~positive][None, :]
         if differences.numel() == 0:
@@ -170,7 +160,7 @@ class LibAUCAP(nn.Module):
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Return LibAUC's AP loss of ``sigmoid(scores)`` for the examples at ``index`` of the training set."""
-        scores, targets = _check_binary_pair(scores, targets, ("B",))
+        scores, targets = check_pair(scores, targets)
         index = check_tensor("index", index)
         check_shape("index", index, (scores.shape[0],), {})
         if not bool(targets.bool().any()):  # LibAUC divides by the number of positives: no pair, no loss
