@@ -169,7 +169,7 @@ _QUALITY_DENSE: list[dict[str, Any]] = [
         "losses": _SEGMENTATION_ROWS,
         "lrs": (1e-3,),
     },
-    {**_SMALL_PCK, "epochs": 20, "lrs": (3e-3,)},
+    {**_SMALL_PCK, "epochs": 40, "lrs": (3e-3,)},
 ]
 
 SUITES: dict[str, list[dict[str, Any]]] = {
