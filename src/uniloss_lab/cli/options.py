@@ -19,7 +19,7 @@ from typing import Any
 from uniloss.engine import UniLoss
 from uniloss.interpolators import InverseDistanceWeighting
 from uniloss.relaxations import Sigmoid
-from uniloss_lab.train.config import DATASETS, LOSSES, MODELS, TASKS, TrainConfig
+from uniloss_lab.train.config import DATASETS, LOSSES, MODELS, RETRIEVAL_TASKS, TASKS, TrainConfig
 from uniloss_lab.train.peers import PEERS
 from uniloss_lab.train.recipes import RECIPES
 from uniloss_lab.train.suites import SUITES
@@ -255,7 +255,14 @@ def add_training_options(parser: argparse.ArgumentParser, command: str) -> None:
 _USED_WHEN: dict[str, tuple[str, Callable[[TrainConfig], bool]]] = {
     "positive_class": ("--task ap, f1 or fbeta", lambda config: config.task in ("ap", "f1", "fbeta")),
     "beta": ("--task fbeta", lambda config: config.task == "fbeta"),
-    "top_k": ("--task topk", lambda config: config.task == "topk"),
+    "top_k": (
+        "--task topk, precision_at_k, recall_at_k or ndcg",
+        lambda config: config.task in ("topk", *RETRIEVAL_TASKS),
+    ),
+    "embedding_dim": (
+        "--task precision_at_k, recall_at_k or ndcg",
+        lambda config: config.task in RETRIEVAL_TASKS,
+    ),
     "threshold": ("--task pck", lambda config: config.task == "pck"),
     "temperature": ("--loss uniloss", lambda config: config.loss == "uniloss"),
     "power": ("--loss uniloss", lambda config: config.loss == "uniloss"),

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 
 from uniloss_lab.data import dataset_info, load_dataset
 from uniloss_lab.models import build_model
-from uniloss_lab.train.config import ONE_VS_REST, TrainConfig
+from uniloss_lab.train.config import ONE_VS_REST, RETRIEVAL_TASKS, TrainConfig
 from uniloss_lab.train.peers import PEERS
 
 __all__ = ["build_model_for", "load_data", "make_optimizer", "make_scheduler", "resolve_device"]
@@ -56,7 +56,8 @@ def build_model_for(config: TrainConfig) -> nn.Module:
     """Build ``config.model`` sized for ``config.dataset`` and ``config.task``.
 
     Formally ``mlp`` gets ``in_features = C*H*W``, ``small_cnn`` and ``resnet20`` the image channels; all get one
-    output for ``ap``, ``f1`` and ``fbeta`` and ``num_classes`` for ``accuracy`` and ``topk``. The hourglass gets
+    output for ``ap``, ``f1`` and ``fbeta``, ``num_classes`` for ``accuracy`` and ``topk``, and ``embedding_dim``
+    for the retrieval tasks. The hourglass gets
     the dataset's joints and a
     stem stride of ``image_size / heatmap_size``; the U-Net the image channels and the dataset's classes.
 
@@ -96,6 +97,8 @@ def build_model_for(config: TrainConfig) -> nn.Module:
             "unet", in_channels=channels, num_classes=info["num_classes"], width=config.width or 16, depth=config.depth
         )
     outputs = 1 if config.task in ONE_VS_REST else info["num_classes"]
+    if config.task in RETRIEVAL_TASKS:
+        outputs = config.embedding_dim
     if name == "mlp":
         return build_model("mlp", in_features=channels * height * width, hidden=config.hidden, out_features=outputs)
     if name == "small_cnn":

@@ -29,6 +29,7 @@ __all__ = [
     "ONE_VS_REST",
     "OPTIMIZERS",
     "POSE_DATASETS",
+    "RETRIEVAL_TASKS",
     "SCHEDULERS",
     "SEGMENTATION_DATASETS",
     "TASKS",
@@ -37,7 +38,9 @@ __all__ = [
     "make_config",
 ]
 
-TaskName = Literal["ap", "accuracy", "pck", "f1", "segmentation", "fbeta", "topk"]
+TaskName = Literal[
+    "ap", "accuracy", "pck", "f1", "segmentation", "fbeta", "topk", "precision_at_k", "recall_at_k", "ndcg"
+]
 OptimizerName = Literal["sgd", "adam", "rmsprop"]
 SchedulerName = Literal["none", "multistep", "cosine"]
 ApMode = Literal["step", "interpolated"]
@@ -62,6 +65,9 @@ _DEFAULT_DATASET: dict[str, str] = {
     "segmentation": "shapes",
     "fbeta": "digits",
     "topk": "digits",
+    "precision_at_k": "digits",
+    "recall_at_k": "digits",
+    "ndcg": "digits",
 }
 _DEFAULT_MODEL: dict[str, str] = {
     "ap": "mlp",
@@ -71,6 +77,9 @@ _DEFAULT_MODEL: dict[str, str] = {
     "segmentation": "unet",
     "fbeta": "mlp",
     "topk": "mlp",
+    "precision_at_k": "mlp",
+    "recall_at_k": "mlp",
+    "ndcg": "mlp",
 }
 _METRIC_NAME: dict[str, str] = {
     "ap": "average_precision",
@@ -80,6 +89,9 @@ _METRIC_NAME: dict[str, str] = {
     "segmentation": "iou",
     "fbeta": "fbeta",
     "topk": "top_k_accuracy",
+    "precision_at_k": "precision_at_k",
+    "recall_at_k": "recall_at_k",
+    "ndcg": "ndcg",
 }
 _BASELINE_NAME: dict[str, str] = {
     "ap": "binary cross-entropy",
@@ -89,6 +101,9 @@ _BASELINE_NAME: dict[str, str] = {
     "segmentation": "cross-entropy",
     "fbeta": "binary cross-entropy",
     "topk": "cross-entropy",
+    "precision_at_k": "contrastive loss",
+    "recall_at_k": "contrastive loss",
+    "ndcg": "contrastive loss",
 }
 # The datasets and models each task takes: pose sets and the hourglass for PCK, the shapes and the U-Net for
 # segmentation, classification sets and the classifiers for the other tasks.
@@ -99,6 +114,8 @@ _TASK_DATASETS: dict[str, tuple[str, ...]] = {
 _TASK_MODELS: dict[str, tuple[str, ...]] = {"pck": ("hourglass",), "segmentation": ("unet",)}
 ONE_VS_REST: tuple[str, ...] = ("ap", "f1", "fbeta")
 """The tasks that score one class against the rest (one logit per example)."""
+RETRIEVAL_TASKS: tuple[str, ...] = ("precision_at_k", "recall_at_k", "ndcg")
+"""The tasks of a retrieval metric at ``top_k`` over embeddings: every example a query, the rest its gallery."""
 THRESHOLD_TASKS: tuple[str, ...] = ("f1", "fbeta")
 """The tasks of a metric at a threshold: they hold out part of the training split by default to tune one."""
 DEFAULT_VALIDATION = 0.1
@@ -111,6 +128,9 @@ METRIC_LABELS: dict[str, str] = {
     "iou": "mean IoU",
     "fbeta": "Fβ",
     "top_k_accuracy": "top-k accuracy",
+    "precision_at_k": "P@k",
+    "recall_at_k": "R@k",
+    "ndcg": "NDCG@k",
 }
 """Short label of each task metric, in progress lines, tables and plots (the one set)."""
 
@@ -130,8 +150,10 @@ class TrainConfig:
         task: ``"ap"`` (one class against the rest), ``"accuracy"`` (multi-class), ``"pck"`` (keypoints),
             ``"f1"`` (F1 at logit 0 of one class against the rest; the last tenth of the training split is held
             out to tune a threshold, see :mod:`uniloss_lab.train.thresholds`), ``"fbeta"`` (F-beta at logit 0 with
-            ``beta``, as ``f1`` otherwise), ``"topk"`` (top-``top_k`` accuracy, multi-class) or ``"segmentation"``
-            (mean IoU).
+            ``beta``, as ``f1`` otherwise), ``"topk"`` (top-``top_k`` accuracy, multi-class), ``"segmentation"``
+            (mean IoU), or a retrieval metric at ``top_k`` of an embedding, every example a query and the other
+            examples of its split the gallery, relevant when of the same class: ``"precision_at_k"``,
+            ``"recall_at_k"`` or ``"ndcg"`` (see :mod:`uniloss_lab.train.tasks.retrieval`).
         dataset: one of :data:`DATASETS`; ``None`` for the task's default.
         loss: ``"uniloss"``, ``"baseline"`` (binary cross-entropy, cross-entropy or heatmap MSE) or a peer loss of
             the task (:data:`~uniloss_lab.train.peers.PEERS`: ``pairwise_logistic``, ``libauc_ap`` and
@@ -148,7 +170,8 @@ class TrainConfig:
             once, after the last epoch; ``None`` for the task's default (0.1 for ``f1`` and ``fbeta``, which tune
             their threshold there; 0 otherwise: no validation, the test split read every epoch).
         beta: the ``beta`` of the ``fbeta`` task (weight of recall).
-        top_k: the ``k`` of the ``topk`` task.
+        top_k: the ``k`` of the ``topk`` task and of the retrieval tasks.
+        embedding_dim: size of the embedding the model outputs for the retrieval tasks.
         task_weight: with ``loss="uniloss"``, train on UniLoss plus ``task_weight`` times the task's baseline loss
             (0: UniLoss alone); not for ``pck`` or ``nproc > 1``.
         epochs: number of epochs (the total, also when resuming).
@@ -230,6 +253,7 @@ class TrainConfig:
     validation: float | None = None
     beta: float = 1.0
     top_k: int = 5
+    embedding_dim: int = 64
     task_weight: float = 0.0
     epochs: int = 10
     batch_size: int = 128
@@ -289,7 +313,7 @@ class TrainConfig:
 
     @property
     def metric_name(self) -> str:
-        """Name of the task's exact metric: ``average_precision``, ``accuracy``, ``pck``, ``f1`` or ``iou``."""
+        """Name of the task's exact metric: ``average_precision``, ``accuracy``, ``pck``, ``f1``, ``iou``, ..."""
         return _METRIC_NAME[self.task]
 
     @property
@@ -335,7 +359,7 @@ class TrainConfig:
             check_choice("dataset", self.dataset, DATASETS)
         if self.model is not None:
             check_choice("model", self.model, MODELS)
-        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc", "top_k"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "stacks", "depth", "nproc", "top_k", "embedding_dim"):
             check_positive_int(name, getattr(self, name))
         for name in ("width", "limit_train", "limit_test", "stop_after", "threads"):
             if getattr(self, name) is not None:

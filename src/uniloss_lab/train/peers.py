@@ -6,11 +6,12 @@ probabilities) and returns a scalar loss:
 - average precision: logits ``(B,)``, labels ``(B,)`` in ``{0, 1}``;
 - F1 and F-beta at a threshold: logits ``(B,)`` or ``(B, K)``, labels of the same shape in ``{0, 1}``;
 - segmentation: logits ``(B, C, H, W)`` with class indices ``(B, H, W)``, or binary logits ``(B, H, W)`` with
-  ``{0, 1}`` masks ``(B, H, W)``.
+  ``{0, 1}`` masks ``(B, H, W)``;
+- retrieval: embeddings ``(B, D)`` with classes ``(B,)``.
 
 Some are ours, written from their papers' formulas (:class:`PairwiseLogistic` here; :class:`SigmoidF1` and, for
 rare positives, :class:`WeightedBCE`, :class:`FocalLoss`, :class:`AnyLoss` in :mod:`uniloss_lab.train.binary_peers`);
-the others wrap LibAUC, kornia and MONAI,
+the others wrap LibAUC, kornia, MONAI and pytorch-metric-learning,
 imported only when a peer is built. Install those with the ``peers`` extra, and LibAUC on its own without its
 dependencies (its wheel requires torchvision, opencv and torch_geometric, which its losses and optimisers never
 import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
@@ -21,6 +22,7 @@ import; they need only scipy, scikit-learn and tqdm, which the extra brings)::
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ __all__ = [
     "KorniaDice",
     "KorniaLovasz",
     "LibAUCAP",
+    "MetricLearningLoss",
     "MonaiDice",
     "PairwiseLogistic",
     "Peer",
@@ -52,10 +55,14 @@ __all__ = [
     "soap_adam",
 ]
 
-PeerTask = Literal["ap", "f1", "fbeta", "segmentation"]
+PeerTask = Literal["ap", "f1", "fbeta", "segmentation", "precision_at_k", "recall_at_k", "ndcg"]
 PeerOption = Literal["data_len", "pos_weight", "beta"]
-_PEER_TASKS = ("ap", "f1", "fbeta", "segmentation")
-INSTALL_HINT = 'pip install -e ".[peers]" (kornia, monai), and for LibAUC: pip install --no-deps libauc==2.0.1'
+_PEER_TASKS = ("ap", "f1", "fbeta", "segmentation", "precision_at_k", "recall_at_k", "ndcg")
+_RETRIEVAL: tuple[PeerTask, ...] = ("precision_at_k", "recall_at_k", "ndcg")
+INSTALL_HINT = (
+    'pip install -e ".[peers]" (kornia, monai, pytorch-metric-learning), and for LibAUC: '
+    "pip install --no-deps libauc==2.0.1"
+)
 
 
 def _require(module: str, package: str) -> ModuleType:
@@ -331,6 +338,54 @@ class MonaiDice(nn.Module):
         return loss
 
 
+class MetricLearningLoss(nn.Module):
+    """A loss of pytorch-metric-learning (PML) with its defaults, on embeddings ``(B, D)`` and classes ``(B,)``.
+
+    Formally ``pytorch_metric_learning.losses.<name>()(embeddings, labels)``. PML's ``SmoothAPLoss`` needs every
+    class of a batch equally often, grouped by class; for it the batch is cut to the first ``m`` examples of each
+    of its classes (``m`` the smallest class count), sorted by class, and a batch with ``m < 2`` (no positive
+    pair) gives 0 with a zero gradient.
+
+    Args:
+        name: the class name in ``pytorch_metric_learning.losses`` (``"ContrastiveLoss"``, ``"TripletMarginLoss"``,
+            ``"SmoothAPLoss"``, ``"FastAPLoss"``).
+
+    Raises:
+        ModuleNotFoundError: if pytorch-metric-learning is not installed, naming the install line.
+        ValueError: if PML has no loss ``name``, or at call time the shapes are not ``(B, D)`` and ``(B,)``.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        losses = _require("pytorch_metric_learning.losses", "pytorch_metric_learning")
+        if not isinstance(getattr(losses, name, None), type):
+            raise ValueError(f"`name` must name a loss of pytorch_metric_learning.losses, but got {name!r}.")
+        self.name = name
+        self.loss = getattr(losses, name)()
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Return PML's loss of the embeddings (cut to equal class counts for SmoothAP)."""
+        embeddings, labels = check_tensor("embeddings", embeddings), check_tensor("labels", labels)
+        check_floating("embeddings", embeddings)
+        sizes: dict[str, int] = {}
+        check_shape("embeddings", embeddings, ("B", "D"), sizes)
+        check_shape("labels", labels, ("B",), sizes)
+        if self.name == "SmoothAPLoss":
+            order = torch.argsort(labels, stable=True)
+            counts = torch.unique(labels, return_counts=True)[1]
+            keep = int(counts.min())
+            if keep < 2:
+                return embeddings.sum() * 0.0
+            starts = torch.cumsum(counts, 0) - counts
+            chosen = order[(starts[:, None] + torch.arange(keep, device=labels.device)).reshape(-1)]
+            embeddings, labels = embeddings[chosen], labels[chosen]
+        return self.loss(embeddings.float(), labels)
+
+    def extra_repr(self) -> str:
+        """The PML loss's name, in the module's repr."""
+        return repr(self.name)
+
+
 @dataclass(frozen=True)
 class Peer:
     """One row of the peer registry.
@@ -338,7 +393,7 @@ class Peer:
     Attributes:
         name: the registry key.
         tasks: the tasks whose scores and targets the loss takes (of ``"ap"``, ``"f1"``, ``"fbeta"``,
-            ``"segmentation"``).
+            ``"segmentation"`` and the retrieval tasks).
         package: the optional package it wraps, or ``None`` for ours.
         build: makes the loss module, given the ``options`` it names.
         needs_index: the loss takes the examples' dataset indices as a third argument.
@@ -386,6 +441,15 @@ PEERS: dict[str, Peer] = {
         Peer("kornia_dice", ("segmentation",), "kornia", KorniaDice),
         Peer("monai_dice", ("segmentation",), "monai", MonaiDice),
         Peer("monai_dice_ce", ("segmentation",), "monai", _monai_dice_ce),
+        *(
+            Peer(name, _RETRIEVAL, "pytorch_metric_learning", functools.partial(MetricLearningLoss, loss))
+            for name, loss in (
+                ("pml_contrastive", "ContrastiveLoss"),
+                ("pml_triplet", "TripletMarginLoss"),
+                ("pml_smooth_ap", "SmoothAPLoss"),
+                ("pml_fast_ap", "FastAPLoss"),
+            )
+        ),
     )
 }
 
@@ -394,7 +458,7 @@ def peer_names(task: str | None = None) -> tuple[str, ...]:
     """Names of the registered peers, all or those of one task, in registry order.
 
     Args:
-        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"fbeta"``, ``"segmentation"``.
+        task: ``None`` for all, or ``"ap"``, ``"f1"``, ``"fbeta"``, ``"segmentation"`` or a retrieval task.
 
     Returns:
         The names.

@@ -73,6 +73,11 @@ _RARE_THRESHOLD_ROWS: dict[str, dict[str, Any]] = {
     "sigmoid_f1": {"loss": "sigmoid_f1"},
 }
 _TOPK_ROWS = _ACCURACY_ROWS
+_RETRIEVAL_ROWS: dict[str, dict[str, Any]] = {
+    **DEFAULT_LOSSES,
+    **_PLUS_TASK,
+    **{name: {"loss": name} for name in ("pml_contrastive", "pml_triplet", "pml_smooth_ap", "pml_fast_ap")},
+}
 _LINEAR_LRS = (1e-2, 3e-2, 1e-1)
 _MLP_LRS = (1e-3, 3e-3, 1e-2)
 
@@ -110,6 +115,22 @@ _SMALL_PCK: dict[str, Any] = {
     "epochs": 5,
 }
 """PCKh on 1,024 synthetic keypoint images with a one-stack hourglass: minutes on two CPU cores."""
+
+_RETRIEVAL: list[dict[str, Any]] = [
+    {
+        "task": task,
+        "dataset": "fashion-mnist",
+        "model": "mlp",
+        "hidden": (256,),
+        "embedding_dim": 64,
+        "top_k": 10,
+        "limit_train": 10000,
+        "epochs": 10,
+        "losses": _RETRIEVAL_ROWS,
+        "lrs": (1e-3, 3e-3),
+    }
+    for task in ("precision_at_k", "recall_at_k", "ndcg")
+]
 
 _QUALITY_AP_DIGITS: dict[str, Any] = {
     "task": "ap",
@@ -232,6 +253,11 @@ SUITES: dict[str, list[dict[str, Any]]] = {
     # the linear model's grid 1e-2, 3e-2, 1e-1, the MLP's 1e-3, 3e-3, 1e-2.
     "objective-digits": _objective("digits", 8, 0.02, 30, mlp=True, topk_train=200),
     "objective-fashion-mnist": _objective("fashion-mnist", 6, 0.01, 5, mlp=False, topk_train=None),
+    # (c) Retrieval on embeddings: an MLP 784-256-64 on the first 10,000 Fashion-MNIST training images; every
+    # image a query of the others of its split, relevant when of its class; P@10, R@10 and NDCG@10 against the
+    # contrastive loss and pytorch-metric-learning's contrastive, triplet, SmoothAP and FastAP losses. Batch 128,
+    # Adam 1e-3 or 3e-3, 10 epochs.
+    "retrieval-fashion-mnist": _RETRIEVAL,
 }
 
 # Learning rates a suite tries for every loss (the same grid for every loss row); each loss is reported

@@ -199,6 +199,8 @@ def test_a_peer_of_another_task_is_a_usage_error_naming_the_option(tmp_path, cap
         (["train", "--loss", "baseline", "--memory", "8"], "--memory is used only with --loss uniloss"),
         (["train", "--task", "accuracy", "--positive-class", "3"], "--positive-class is used only with --task ap"),
         (["train", "--threshold", "0.2"], "--threshold is used only with --task pck"),
+        (["train", "--embedding-dim", "8"], "--embedding-dim is used only with --task precision_at_k, recall_at_k"),
+        (["train", "--top-k", "3"], "--top-k is used only with --task topk, precision_at_k, recall_at_k or ndcg"),
         (["train", "--task", "accuracy", "--ap-mode", "interpolated"], "--ap-mode is used only with --task ap and"),
         (["train", "--candidates", "3"], "--candidates is used only with --task accuracy and --loss uniloss"),
         (["train", "--task", "accuracy", "--hidden", "8"], "--hidden is used only with --model mlp"),
@@ -265,12 +267,13 @@ def test_help_shows_the_real_defaults_of_temperature_and_power(capsys):
     assert power == [1.5, 2.0, 1.0]  # README: 1.5 for AP, 2 for accuracy, 1 for PCK
     assert (
         "--power POWER power of UniLoss's inverse-distance weighting (default: 1.5 for ap, 2 for accuracy, 1 for pck, "
-        "1 for f1, 1 for segmentation, 1 for fbeta, 1 for topk)" in text
+        "1 for f1, 1 for segmentation, 1 for fbeta, 1 for topk, 1 for precision_at_k, 1 for recall_at_k, 1 for ndcg)"
+        in text
     )
     assert "--temperature TEMPERATURE temperature of UniLoss's sigmoid relaxation (default: 1)" in text
     assert (
         "(default: digits for ap, digits for accuracy, keypoints for pck, digits for f1, shapes for segmentation, "
-        "digits for fbeta, digits for topk)" in text
+        "digits for fbeta, digits for topk, digits for precision_at_k, digits for recall_at_k, digits for ndcg)" in text
     )
 
 

@@ -38,9 +38,12 @@ def _class_masks():
 
 
 def _inputs(peer):
-    """A small batch of the peer's task: class masks for segmentation, 8 scores with 2 positives otherwise."""
+    """A small batch of the peer's task: class masks for segmentation, 8 embeddings of 3 classes for retrieval,
+    8 scores with 2 positives otherwise."""
     if peer.tasks == ("segmentation",):
         return _class_masks()
+    if "ndcg" in peer.tasks:
+        return torch.randn(8, 4), torch.tensor([0, 0, 1, 1, 2, 2, 0, 1])
     return torch.randn(8), torch.tensor([1, 0, 0, 1, 0, 0, 0, 0])
 
 
@@ -232,6 +235,7 @@ def test_every_peer_pickles_and_gives_the_same_loss_after(name):
         ("kornia_dice", ("kornia", "kornia.losses")),
         ("monai_dice", ("monai", "monai.losses")),
         ("monai_dice_ce", ("monai", "monai.losses")),
+        ("pml_smooth_ap", ("pytorch_metric_learning", "pytorch_metric_learning.losses")),
     ],
 )
 def test_a_missing_peer_package_raises_naming_the_extra_and_the_no_deps_line(monkeypatch, name, modules):
@@ -257,7 +261,9 @@ def test_peer_names_lists_the_peers_of_each_task():
     assert peer_names("f1") == ("sigmoid_f1", "bce_weighted", "focal", "anyloss")
     assert peer_names("segmentation") == ("kornia_lovasz", "kornia_dice", "monai_dice", "monai_dice_ce")
     assert peer_names() == tuple(PEERS)
-    assert {peer.package for peer in PEERS.values()} == {None, "libauc", "kornia", "monai"}
+    assert peer_names("ndcg") == ("pml_contrastive", "pml_triplet", "pml_smooth_ap", "pml_fast_ap")
+    assert peer_names("ndcg") == peer_names("precision_at_k") == peer_names("recall_at_k")
+    assert {peer.package for peer in PEERS.values()} == {None, "libauc", "kornia", "monai", "pytorch_metric_learning"}
 
 
 # --- every raise of uniloss_lab.train.peers ---------------------------------------------------------------------------
@@ -311,7 +317,7 @@ ERRORS = [
     ("soap lr", lambda: (pytest.importorskip("libauc.optimizers"), soap_adam([], lr=0.0)), ValueError,
      r"`lr` must be a positive float, but got 0.0"),
     ("unknown task", lambda: peer_names("iou"), ValueError,
-     r"`task` must be None or one of 'ap', 'f1', 'fbeta', 'segmentation', but got 'iou'"),
+     r"`task` must be None or one of 'ap', 'f1', 'fbeta', 'segmentation', 'precision_at_k', .*, but got 'iou'"),
     ("unknown peer", lambda: build_peer("focall"), ValueError, r"`name` must be one of pairwise_logistic, .*'focall'"),
     ("unknown option", lambda: build_peer("pairwise_logistic", margin=1.0), TypeError, r"unexpected keyword"),
 ]  # fmt: skip

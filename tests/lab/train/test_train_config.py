@@ -33,7 +33,8 @@ ERROR_CASES = [
     (
         {"task": "top5"},
         ValueError,
-        r"`task` must be one of \['ap', 'accuracy', 'pck', 'f1', 'segmentation', 'fbeta', 'topk'\], but got 'top5'",
+        r"`task` must be one of \['ap', 'accuracy', 'pck', 'f1', 'segmentation', 'fbeta', 'topk', 'precision_at_k', "
+        r"'recall_at_k', 'ndcg'\], but got 'top5'",
     ),
     ({"loss": "hinge"}, ValueError, r"`loss` must be one of \['uniloss', 'baseline', 'pairwise_logistic', .*'hinge'"),
     (

@@ -2,7 +2,8 @@
 
 One module per family: :mod:`~uniloss_lab.train.tasks.base` (the :class:`Task` base class, the loss choice),
 :mod:`~uniloss_lab.train.tasks.classification` (AP and F1 of one class against the rest, accuracy) and
-:mod:`~uniloss_lab.train.tasks.dense` (PCK, segmentation); :func:`build_task` picks one from the config.
+:mod:`~uniloss_lab.train.tasks.dense` (PCK, segmentation) and :mod:`~uniloss_lab.train.tasks.retrieval` (precision,
+recall and NDCG at k of an embedding); :func:`build_task` picks one from the config.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import torch
 
 from uniloss_lab.data import dataset_info
-from uniloss_lab.train.config import TrainConfig
+from uniloss_lab.train.config import RETRIEVAL_TASKS, TrainConfig
 from uniloss_lab.train.tasks.base import Criterion, Task, criterion_name
 from uniloss_lab.train.tasks.classification import _AccuracyTask, _APTask, _F1Task, _FBetaTask, _TopKTask
 from uniloss_lab.train.tasks.dense import _PCKTask, _SegmentationTask
+from uniloss_lab.train.tasks.retrieval import _RetrievalTask
 
 __all__ = ["Criterion", "Task", "build_task", "criterion_name"]
 
@@ -38,7 +40,8 @@ def build_task(
     drawn from a generator seeded with ``config.seed``. A given ``criterion`` replaces the loss of
     ``config.loss`` and is called as UniLoss would be: ``criterion(scores, labels)`` for ``ap``, ``f1`` and
     ``accuracy``, ``criterion(scores, masks)`` for ``segmentation``, ``criterion(heatmaps, joints, visible,
-    head_size)`` for each hourglass stack of ``pck``.
+    head_size)`` for each hourglass stack of ``pck``, ``criterion(scores, relevance, groups)`` of
+    :func:`~uniloss_lab.train.tasks.retrieval.query_pairs` for the retrieval tasks.
 
     Args:
         config: the run's configuration.
@@ -79,4 +82,6 @@ def build_task(
         num_classes = dataset_info(config.dataset_name)["num_classes"]
         kinds = {"accuracy": _AccuracyTask, "topk": _TopKTask, "segmentation": _SegmentationTask}
         return kinds[config.task](config, device, num_classes, distributed, criterion, train_size)
+    if config.task in RETRIEVAL_TASKS:
+        return _RetrievalTask(config, device, distributed, criterion, train_size)
     return _PCKTask(config, device, distributed, criterion, train_size)
