@@ -203,3 +203,18 @@ def test_the_quick_form_of_the_retrieval_suite_runs_through_the_cli(tmp_path):
     argv = ["compare", "--suite", "retrieval-fashion-mnist", "--quick", "--seeds", "0", "--out", str(out)]
     assert main([*argv, "--no-progress"]) == 0
     assert "chosen on the validation split" in (out / "results.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["precision_at_k", "recall_at_k", "ndcg"])
+def test_retrieval_metric_on_its_shortlist_equals_the_exact_metric_on_every_pair_with_ties(name):
+    from uniloss import exact
+
+    generator = torch.Generator().manual_seed(3)
+    embeddings = torch.randint(-1, 2, (40, 2), generator=generator).float()  # 8 directions: many ties
+    embeddings[embeddings.abs().sum(1) == 0] = 1.0
+    labels = torch.randint(0, 3, (40,), generator=generator)
+    for k in (1, 4, 39):
+        scores, relevance, groups = query_pairs(embeddings, labels)
+        metric = {"precision_at_k": exact.precision_at_k, "recall_at_k": exact.recall_at_k, "ndcg": exact.ndcg}[name]
+        expected = metric(scores, relevance, groups, top_k=k)
+        assert float(retrieval_metric(name, embeddings, labels, top_k=k)) == pytest.approx(float(expected), abs=1e-6)

@@ -39,6 +39,18 @@ def _at_least_float32(embeddings: torch.Tensor) -> torch.Tensor:
     return embeddings.to(torch.promote_types(embeddings.dtype, torch.float32))
 
 
+def _query_rows(
+    embeddings: torch.Tensor, labels: torch.Tensor, queries: slice | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(Q, N)`` scores, relevance (bool) and gallery mask (every item but the query) of the ``queries`` rows."""
+    unit = F.normalize(_at_least_float32(embeddings), dim=1)
+    rows = range(unit.shape[0])[queries or slice(None)]
+    index = torch.arange(rows.start, rows.stop, device=unit.device)
+    similarity = SIMILARITY_SCALE * unit[index] @ unit.T
+    gallery = index[:, None] != torch.arange(unit.shape[0], device=unit.device)[None, :]
+    return similarity, labels[index][:, None] == labels[None, :], gallery
+
+
 def query_pairs(
     embeddings: torch.Tensor, labels: torch.Tensor, queries: slice | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -50,7 +62,7 @@ def query_pairs(
     Args:
         embeddings: ``(N, D)`` float embeddings.
         labels: ``(N,)`` int classes.
-        queries: the rows that are queries (``None``: all); group ids count from the slice's start.
+        queries: the rows that are queries (``None``: all); group ids are the rows' indices.
 
     Returns:
         ``(scores, relevance, groups)``, each ``(Q * (N - 1),)``: float, int64 in ``{0, 1}``, int64.
@@ -60,22 +72,20 @@ def query_pairs(
         >>> scores.tolist(), relevance.tolist(), groups.tolist()
         ([10.0, 0.0, 10.0, 0.0, 0.0, 0.0], [1, 0, 1, 0, 0, 0], [0, 0, 1, 1, 2, 2])
     """
-    unit = F.normalize(_at_least_float32(embeddings), dim=1)
-    rows = range(unit.shape[0])[queries or slice(None)]
-    index = torch.arange(rows.start, rows.stop, device=unit.device)
-    similarity = SIMILARITY_SCALE * unit[index] @ unit.T
-    gallery = index[:, None] != torch.arange(unit.shape[0], device=unit.device)[None, :]
-    relevance = (labels[index][:, None] == labels[None, :]).long()
-    groups = index[:, None].expand_as(similarity)
-    return similarity[gallery], relevance[gallery], groups[gallery]
+    similarity, relevance, gallery = _query_rows(embeddings, labels, queries)
+    start = (queries or slice(None)).indices(embeddings.shape[0])[0]
+    groups = start + torch.arange(similarity.shape[0], device=similarity.device)[:, None].expand_as(similarity)
+    return similarity[gallery], relevance.long()[gallery], groups[gallery]
 
 
 def retrieval_metric(name: str, embeddings: torch.Tensor, labels: torch.Tensor, top_k: int) -> torch.Tensor:
     """Exact ``name`` at ``top_k`` (``"precision_at_k"``, ``"recall_at_k"``, ``"ndcg"``), mean over every query.
 
-    Each example is a query of the others (:func:`query_pairs`), ranked :data:`_QUERY_CHUNK` queries at a time,
-    so a split of ``N`` examples needs memory for ``256 * N`` scores, not ``N * N``. Ties are averaged over
-    their orders (the exact metrics' standard).
+    Each example is a query of the others (:func:`query_pairs`), :data:`_QUERY_CHUNK` queries at a time, so a
+    split of ``N`` examples needs memory for ``256 * N`` scores, not ``N * N``. Ties are averaged over their
+    orders (the exact metrics' standard). Only what can change the value is ranked: a query's items scored at or
+    above its ``k``-th score (ties at the cut included), and for recall (all) and NDCG (``k`` of them, for the
+    ideal ranking) its other relevant items, moved below the cut.
 
     Example:
         >>> embeddings, labels = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]]), torch.tensor([0, 0, 1])
@@ -83,11 +93,20 @@ def retrieval_metric(name: str, embeddings: torch.Tensor, labels: torch.Tensor, 
         0.6667
     """
     metric, count = _EXACT[name], embeddings.shape[0]
+    cut = min(top_k, count - 1)
     total = torch.zeros((), dtype=torch.float64)
     for start in range(0, count, _QUERY_CHUNK):
-        scores, relevance, groups = query_pairs(embeddings, labels, slice(start, start + _QUERY_CHUNK))
-        value = metric(scores, relevance, groups, top_k=top_k, validate_args=False)
-        total += float(value) * min(_QUERY_CHUNK, count - start)
+        scores, relevant, gallery = _query_rows(embeddings, labels, slice(start, start + _QUERY_CHUNK))
+        kth = scores.masked_fill(~gallery, -torch.inf).topk(cut, dim=1).values[:, -1:]
+        keep = gallery & (scores >= kth)
+        if name != "precision_at_k":
+            below = gallery & relevant & ~keep
+            if name == "ndcg":
+                below &= below.cumsum(1) <= top_k
+            scores, keep = torch.where(below, kth - 1, scores), keep | below
+        groups = torch.arange(scores.shape[0], device=scores.device)[:, None].expand_as(scores)
+        value = metric(scores[keep], relevant.long()[keep], groups[keep], top_k=top_k, validate_args=False)
+        total += float(value) * scores.shape[0]
     return (total / count).float()
 
 
