@@ -121,15 +121,3 @@ def test_hidden_alone_on_the_command_line_trains_a_linear_model(tmp_path):
     history = json.loads((out / "history.json").read_text())
     assert history["config"]["hidden"] == []
     assert history["num_parameters"] == 65  # 64 pixels and a bias
-
-
-def test_the_segmentation_ablation_is_the_quality_setting_with_temperature_power_and_monai_rows():
-    (setting,) = suite_settings("segmentation-ablation")
-    (quality,) = suite_settings("quality", task="segmentation")
-    assert setting == quality
-    assert suite_lrs("segmentation-ablation") == [None]  # its one rate: nothing to choose
-    (rows,) = suite_losses("segmentation-ablation")
-    assert rows["uniloss-temperature2"] == {"loss": "uniloss", "temperature": 2.0}
-    assert {"monai_dice", "monai_dice_ce", "uniloss-plus-task", "uniloss-power2"} <= set(rows)
-    for row in rows.values():
-        setting.replace(**row)

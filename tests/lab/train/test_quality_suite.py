@@ -137,3 +137,10 @@ def test_source_commit_reads_git_files(tmp_path: Path) -> None:
     (git / "refs" / "heads" / "main").unlink()
     (git / "packed-refs").write_text("# pack-refs\n" + "b" * 40 + " refs/heads/main\n")
     assert source_commit(tmp_path) == "b" * 40
+
+
+def test_the_pckh_budget_is_the_quality_pckh_setting_at_twice_its_epochs() -> None:
+    (budget,) = suite_settings("pckh-budget")
+    (quality,) = suite_settings("quality", task="pck")
+    assert budget == quality.replace(epochs=2 * quality.epochs)
+    assert suite_lrs("pckh-budget") == suite_lrs("quality", task="pck")
