@@ -15,15 +15,20 @@ import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES: tuple[tuple[str, str], ...] = (
-    ("results-objective-digits.md", "Where the metric is not the task loss's objective: digits"),
-    ("results-objective-fashion-mnist.md", "Where the metric is not the task loss's objective: Fashion-MNIST"),
-    ("results-retrieval-fashion-mnist.md", "Retrieval on embeddings: Fashion-MNIST"),
-    ("results-quality-digits.md", "Where the task loss fits the metric: digits"),
-    ("results-quality-dense.md", "Where the task loss fits the metric: segmentation and PCKh"),
-    ("results-pckh-budget.md", "PCKh at a budget where heatmap MSE levels off"),
+PAGES: tuple[tuple[str, str, bool], ...] = (
+    ("results-objective-digits.md", "Where the metric is not the task loss's objective: digits", True),
+    ("results-objective-fashion-mnist.md", "Where the metric is not the task loss's objective: Fashion-MNIST", True),
+    ("results-retrieval-fashion-mnist.md", "Retrieval on embeddings: Fashion-MNIST", True),
+    ("results-pckh-budget.md", "PCKh at a budget where heatmap MSE levels off", True),
+    ("results-quality-digits.md", "Where the task loss fits the metric: digits", False),
+    ("results-quality-dense.md", "Where the task loss fits the metric: segmentation and PCKh", False),
 )
-"""The pages gathered, in order, with their headings; a page not written yet is skipped."""
+"""The pages gathered, in order, with their headings and whether their settings are ones where the metric is not
+the task loss's objective (their target: UniLoss at least 1 point above the task loss, a column added here); a page
+not written yet is skipped."""
+MARGIN = 1.0
+"""Points UniLoss with its defaults must lead the task loss by, where the metric is not the task loss's objective."""
+_GAP = re.compile(r"\(([+-]\d+\.\d+); ")
 _MADE_BY = re.compile(r"^Made by `(?P<command>[^`]+)` at commit `(?P<commit>[0-9a-f]{7,40})`")
 _HEADER = """# Results
 
@@ -51,15 +56,36 @@ def page_summary(text: str) -> tuple[str, str, list[str]]:
     return made["command"], made["commit"], lines[start:end]
 
 
+def with_margin_column(table: list[str]) -> list[str]:
+    """``table`` with a last column: UniLoss (defaults) at least :data:`MARGIN` points above the task loss at its best.
+
+    The gaps are read from the task-loss cell (the third), where each row gives UniLoss minus it in points.
+
+    Example:
+        >>> header = ["| setting | metric | task loss | UniLoss |", "|---|---|---|---|"]
+        >>> with_margin_column([*header, "| a | AP | BCE: 0.7 ± 0.0 (+5.37; 0.01 s) | 0.75 ± 0.0 (0.01 s) |"])[2]
+        '| a | AP | BCE: 0.7 ± 0.0 (+5.37; 0.01 s) | 0.75 ± 0.0 (0.01 s) | yes |'
+    """
+    head, rule, *rows = table
+    lines = [f"{head} UniLoss ≥ task loss + {MARGIN:g} |", f"{rule}---|"]
+    for row in rows:
+        gaps = [float(gap) for gap in _GAP.findall(row.split(" | ")[2])]
+        verdict = "—" if not gaps else ("yes" if min(gaps) >= MARGIN else "**no**")
+        lines.append(f"{row} {verdict} |")
+    return lines
+
+
 def summary(docs: Path = DOCS) -> str:
     """The text of docs/results.md from the pages of :data:`PAGES` under ``docs``."""
     parts = [_HEADER.rstrip()]
-    for name, heading in PAGES:
+    for name, heading, objective in PAGES:
         page = docs / name
         if not page.is_file():
             continue
         command, commit, table = page_summary(page.read_text())
-        parts.append(f"## {heading}\n\n[The page]({name}); `{command}` at commit `{commit[:7]}`.\n\n" + "\n".join(table))
+        table = with_margin_column(table) if objective else table
+        source = f"[The page]({name}); `{command}` at commit `{commit[:7]}`."
+        parts.append(f"## {heading}\n\n{source}\n\n" + "\n".join(table))
     return "\n\n".join(parts) + "\n"
 
 

@@ -35,7 +35,8 @@ def test_a_page_without_its_made_by_line_is_refused():
 
 
 def test_the_summary_has_a_section_per_written_page_in_order(tmp_path, monkeypatch):
-    monkeypatch.setattr(results_summary, "PAGES", (("b.md", "Second"), ("missing.md", "Skipped"), ("a.md", "First")))
+    pages = (("b.md", "Second", False), ("missing.md", "Skipped", False), ("a.md", "First", False))
+    monkeypatch.setattr(results_summary, "PAGES", pages)
     (tmp_path / "a.md").write_text(PAGE)
     (tmp_path / "b.md").write_text(PAGE.replace("ap-digits", "f1-digits"))
     text = results_summary.summary(tmp_path)
@@ -47,3 +48,16 @@ def test_the_summary_has_a_section_per_written_page_in_order(tmp_path, monkeypat
 
 def test_docs_results_md_is_what_the_pages_give():
     assert results_summary.main(["--check"]) == 0, "run: python benchmarks/results_summary.py"
+
+
+def test_the_margin_column_reads_uniloss_against_the_best_task_loss_row():
+    header = ["| setting | metric | task loss | UniLoss |", "|---|---|---|---|"]
+    rows = [
+        "| a | F1 | BCE: 0.5 ± 0.1 (+2.00; 1 s)<br>BCE, tuned: 0.6 ± 0.1 (-8.00; 1 s) | 0.52 ± 0.1 (1 s) |",
+        "| b | AP | BCE: 0.5 ± 0.1 (+1.00; 1 s) | 0.51 ± 0.1 (1 s) |",
+        "| c | AP | BCE: 0.5 ± 0.1 (+0.99; 1 s) | 0.5099 ± 0.1 (1 s) |",
+        "| d | AP | — | 0.5 ± 0.1 (1 s) |",
+    ]
+    table = results_summary.with_margin_column([*header, *rows])
+    assert table[0].endswith("| UniLoss ≥ task loss + 1 |")
+    assert [line.rsplit("|", 2)[1].strip() for line in table[2:]] == ["**no**", "yes", "**no**", "—"]
