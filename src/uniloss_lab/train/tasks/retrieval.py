@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from uniloss import exact
 from uniloss.metrics import NDCG, MetricRefactoring, PrecisionAtK, RecallAtK
-from uniloss_lab.train.config import TrainConfig
-from uniloss_lab.train.tasks.base import Criterion, Task, _Accumulator
+from uniloss_lab.train.peers import MetricLearningLoss
+from uniloss_lab.train.tasks.base import Task, _Accumulator
 
 __all__ = ["SIMILARITY_SCALE", "contrastive_loss", "query_pairs", "retrieval_metric"]
 
@@ -137,17 +137,9 @@ class _RetrievalTask(Task):
     the embeddings and the labels; the metric is pooled over the whole split (every example a query of it).
     """
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        device: torch.device,
-        distributed: bool = False,
-        criterion: Criterion | None = None,
-        train_size: int | None = None,
-    ) -> None:
-        super().__init__(config, device, distributed, criterion, train_size)
-        self.metric_name = config.metric_name
-        self._pairs = criterion is not None or config.loss == "uniloss"  # a peer takes the embeddings
+    @property
+    def metric_name(self) -> str:  # type: ignore[override]  # the task's: precision_at_k, recall_at_k or ndcg
+        return self.config.metric_name
 
     def _refactoring(self) -> MetricRefactoring:
         metric = {"precision_at_k": PrecisionAtK, "recall_at_k": RecallAtK, "ndcg": NDCG}[self.config.task]
@@ -159,7 +151,8 @@ class _RetrievalTask(Task):
         (labels,) = targets
         if self.criterion is None:
             return self._baseline(outputs, labels)
-        arguments = query_pairs(outputs, labels) if self._pairs else (outputs, labels)
+        peer = isinstance(self.criterion, MetricLearningLoss)  # a peer takes the embeddings themselves
+        arguments = (outputs, labels) if peer else query_pairs(outputs, labels)
         loss = self._criterion(*arguments, indices=indices)
         if self.config.task_weight and self.config.loss == "uniloss":
             loss = loss + self.config.task_weight * self._baseline(outputs, labels)
