@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from uniloss.core.checks import (
     check_choice,
@@ -57,54 +57,27 @@ POSE_DATASETS: tuple[str, ...] = dataset_names("pose")
 SEGMENTATION_DATASETS: tuple[str, ...] = dataset_names("segmentation")
 DATASETS: tuple[str, ...] = dataset_names()
 
-_DEFAULT_DATASET: dict[str, str] = {
-    "ap": "digits",
-    "accuracy": "digits",
-    "pck": "keypoints",
-    "f1": "digits",
-    "segmentation": "shapes",
-    "fbeta": "digits",
-    "topk": "digits",
-    "precision_at_k": "digits",
-    "recall_at_k": "digits",
-    "ndcg": "digits",
+
+class _TaskDefaults(NamedTuple):
+    dataset: str
+    model: str
+    metric: str
+    baseline: str
+
+
+_TASK_DEFAULTS: dict[str, _TaskDefaults] = {
+    "ap": _TaskDefaults("digits", "mlp", "average_precision", "binary cross-entropy"),
+    "accuracy": _TaskDefaults("digits", "small_cnn", "accuracy", "cross-entropy"),
+    "pck": _TaskDefaults("keypoints", "hourglass", "pck", "heatmap MSE"),
+    "f1": _TaskDefaults("digits", "mlp", "f1", "binary cross-entropy"),
+    "segmentation": _TaskDefaults("shapes", "unet", "iou", "cross-entropy"),
+    "fbeta": _TaskDefaults("digits", "mlp", "fbeta", "binary cross-entropy"),
+    "topk": _TaskDefaults("digits", "mlp", "top_k_accuracy", "cross-entropy"),
+    "precision_at_k": _TaskDefaults("digits", "mlp", "precision_at_k", "contrastive loss"),
+    "recall_at_k": _TaskDefaults("digits", "mlp", "recall_at_k", "contrastive loss"),
+    "ndcg": _TaskDefaults("digits", "mlp", "ndcg", "contrastive loss"),
 }
-_DEFAULT_MODEL: dict[str, str] = {
-    "ap": "mlp",
-    "accuracy": "small_cnn",
-    "pck": "hourglass",
-    "f1": "mlp",
-    "segmentation": "unet",
-    "fbeta": "mlp",
-    "topk": "mlp",
-    "precision_at_k": "mlp",
-    "recall_at_k": "mlp",
-    "ndcg": "mlp",
-}
-_METRIC_NAME: dict[str, str] = {
-    "ap": "average_precision",
-    "accuracy": "accuracy",
-    "pck": "pck",
-    "f1": "f1",
-    "segmentation": "iou",
-    "fbeta": "fbeta",
-    "topk": "top_k_accuracy",
-    "precision_at_k": "precision_at_k",
-    "recall_at_k": "recall_at_k",
-    "ndcg": "ndcg",
-}
-_BASELINE_NAME: dict[str, str] = {
-    "ap": "binary cross-entropy",
-    "accuracy": "cross-entropy",
-    "pck": "heatmap MSE",
-    "f1": "binary cross-entropy",
-    "segmentation": "cross-entropy",
-    "fbeta": "binary cross-entropy",
-    "topk": "cross-entropy",
-    "precision_at_k": "contrastive loss",
-    "recall_at_k": "contrastive loss",
-    "ndcg": "contrastive loss",
-}
+"""Each task's default dataset and model, the name of its exact metric, and the human name of its baseline loss."""
 # The datasets and models each task takes: pose sets and the hourglass for PCK, the shapes and the U-Net for
 # segmentation, classification sets and the classifiers for the other tasks.
 _TASK_DATASETS: dict[str, tuple[str, ...]] = {
@@ -304,17 +277,17 @@ class TrainConfig:
     @property
     def dataset_name(self) -> str:
         """The dataset, with the task's default filled in."""
-        return self.dataset if self.dataset is not None else _DEFAULT_DATASET[self.task]
+        return self.dataset if self.dataset is not None else _TASK_DEFAULTS[self.task].dataset
 
     @property
     def model_name(self) -> str:
         """The model, with the task's default filled in."""
-        return self.model if self.model is not None else _DEFAULT_MODEL[self.task]
+        return self.model if self.model is not None else _TASK_DEFAULTS[self.task].model
 
     @property
     def metric_name(self) -> str:
         """Name of the task's exact metric: ``average_precision``, ``accuracy``, ``pck``, ``f1``, ``iou``, ..."""
-        return _METRIC_NAME[self.task]
+        return _TASK_DEFAULTS[self.task].metric
 
     @property
     def validation_fraction(self) -> float:
@@ -326,7 +299,7 @@ class TrainConfig:
     @property
     def baseline_name(self) -> str:
         """Human name of the task's baseline loss."""
-        return _BASELINE_NAME[self.task]
+        return _TASK_DEFAULTS[self.task].baseline
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON- and ``torch.load(weights_only=True)``-safe)."""
