@@ -22,7 +22,11 @@ PAGES: tuple[tuple[str, str, bool], ...] = (
     ("results-pckh-budget.md", "PCKh at a budget where heatmap MSE levels off", True),
     ("results-quality-digits.md", "Where the task loss fits the metric: digits", False),
     ("results-quality-fashion-ap.md", "Where the task loss fits the metric: Fashion-MNIST AP", False),
-    ("results-quality-fashion-f1-accuracy.md", "Where the task loss fits the metric: Fashion-MNIST F1, accuracy", False),
+    (
+        "results-quality-fashion-f1-accuracy.md",
+        "Where the task loss fits the metric: Fashion-MNIST F1 and accuracy",
+        False,
+    ),
     ("results-quality-dense.md", "Where the task loss fits the metric: segmentation and PCKh", False),
 )
 """The pages gathered, in order, with their headings and whether their settings are ones where the metric is not
