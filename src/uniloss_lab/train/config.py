@@ -426,6 +426,11 @@ class TrainConfig:
                 raise ValueError(
                     f"`top_k` must be below the {num_classes} classes of {self.dataset_name!r}, but got {self.top_k}."
                 )
+        if self.task in RETRIEVAL_TASKS and self.nproc > 1:
+            raise ValueError(
+                f"`nproc` must be 1 for task {self.task!r}: each process would rank only its part of the batch, "
+                f"but got {self.nproc}."
+            )
         if self.memory and self.task not in ONE_VS_REST:
             raise ValueError(
                 f"`memory` pools batches for the batch-level AP and F1; it must be 0 for task {self.task!r}, "

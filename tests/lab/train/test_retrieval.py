@@ -218,3 +218,17 @@ def test_retrieval_metric_on_its_shortlist_equals_the_exact_metric_on_every_pair
         metric = {"precision_at_k": exact.precision_at_k, "recall_at_k": exact.recall_at_k, "ndcg": exact.ndcg}[name]
         expected = metric(scores, relevance, groups, top_k=k)
         assert float(retrieval_metric(name, embeddings, labels, top_k=k)) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_one_example_gives_zero_for_the_metric_and_the_baseline_with_a_zero_gradient():
+    embeddings = torch.randn(1, 4, requires_grad=True)
+    assert float(retrieval_metric("ndcg", embeddings.detach(), torch.tensor([0]), top_k=3)) == 0.0
+    loss = contrastive_loss(embeddings, torch.tensor([0]))
+    loss.backward()
+    assert float(loss) == 0.0
+    assert torch.equal(embeddings.grad, torch.zeros(1, 4))
+
+
+def test_a_retrieval_task_on_several_processes_is_refused():
+    with pytest.raises(ValueError, match="`nproc` must be 1 for task 'ndcg'"):
+        TrainConfig(task="ndcg", nproc=2)

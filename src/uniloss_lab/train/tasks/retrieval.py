@@ -93,6 +93,8 @@ def retrieval_metric(name: str, embeddings: torch.Tensor, labels: torch.Tensor, 
         0.6667
     """
     metric, count = _EXACT[name], embeddings.shape[0]
+    if count < 2:  # no gallery: every query scores 0, as a query without a relevant item does
+        return torch.zeros(())
     cut = min(top_k, count - 1)
     total = torch.zeros((), dtype=torch.float64)
     for start in range(0, count, _QUERY_CHUNK):
@@ -125,6 +127,8 @@ def contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: flo
     unit = F.normalize(_at_least_float32(embeddings), dim=1)
     count = unit.shape[0]
     pairs = torch.triu_indices(count, count, offset=1, device=unit.device)
+    if pairs.shape[1] == 0:  # one example: no pair, 0 with a zero gradient
+        return unit.sum() * 0.0
     distance = (unit[pairs[0]] - unit[pairs[1]]).norm(dim=1)
     same = labels[pairs[0]] == labels[pairs[1]]
     return torch.where(same, distance**2, (margin - distance).clamp(min=0) ** 2).mean()
