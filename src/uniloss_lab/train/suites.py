@@ -224,9 +224,8 @@ SUITES: dict[str, list[dict[str, Any]]] = {
     # grid would double the suite's longest setting); PCKh: 1,024 synthetic keypoint images, one-stack hourglass,
     # at the rate both losses chose in the earlier 5-epoch grid (3e-3).
     "quality": [*_QUALITY_DIGITS, *_QUALITY_FASHION, *_QUALITY_DENSE],
-    # The quality suite in parts that each fit 75 minutes on two cores with --jobs 2 (docs/results-quality-digits.md
-    # gives the digits part's measured wall time, 5 minutes with --jobs 1; the others are estimates from the
-    # per-epoch times of the last full run: Fashion-MNIST AP about 35 minutes, F1 and accuracy about 37, dense 20).
+    # The quality suite in parts that each fit 75 minutes on two cores (measured: digits 5 minutes with --jobs 1,
+    # Fashion-MNIST AP 29, F1 and accuracy 16, dense 28 with --jobs 2; docs/lab.md).
     "quality-digits": _QUALITY_DIGITS,
     "quality-fashion-ap": _QUALITY_FASHION[:1],
     "quality-fashion-f1-accuracy": _QUALITY_FASHION[1:],
