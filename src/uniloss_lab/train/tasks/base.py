@@ -62,7 +62,7 @@ class Task:
             (``needs_index``: LibAUC's AP loss).
 
     Attributes:
-        metric_name: ``"average_precision"``, ``"accuracy"``, ``"pck"``, ``"f1"`` or ``"iou"``.
+        metric_name: the name of the task's exact metric, ``config.metric_name`` (``"average_precision"``, ...).
         loss_name: ``"UniLoss"``, the baseline's name, the peer's name, or the given criterion's name.
         criterion: the UniLoss module, the peer module, the given criterion, or ``None`` for the baseline.
         needs_index: the criterion takes the batch's training indices as its last argument (a peer's
@@ -74,7 +74,6 @@ class Task:
         generator: seeds the anchors of the task's own UniLoss (seeded with ``config.seed``).
     """
 
-    metric_name = ""
     tunes_threshold = False
 
     def __init__(
@@ -113,6 +112,11 @@ class Task:
             self.criterion = self._peer(config.loss, train_size, pos_weight)
         if config.task_weight and criterion is None:
             self.loss_name = f"UniLoss + {config.task_weight:g} x {config.baseline_name}"
+
+    @property
+    def metric_name(self) -> str:
+        """The name of the task's exact metric (``config.metric_name``)."""
+        return self.config.metric_name
 
     def _peer(self, name: str, train_size: int | None, pos_weight: float | None) -> torch.nn.Module:
         """Build the peer loss ``name`` (its package is imported now: a missing one fails before training)."""

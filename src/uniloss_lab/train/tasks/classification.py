@@ -43,8 +43,6 @@ class _OneVsRestTask(Task):
 class _APTask(_OneVsRestTask):
     """AP of one class against the rest, pooled over the whole split."""
 
-    metric_name = "average_precision"
-
     def _refactoring(self) -> MetricRefactoring:
         return AveragePrecision(mode=self.config.ap_mode)
 
@@ -63,7 +61,6 @@ class _F1Task(_OneVsRestTask):
     split (:mod:`uniloss_lab.train.thresholds`): for the baseline, that is binary cross-entropy with a tuned threshold.
     """
 
-    metric_name = "f1"
     tunes_threshold = True
 
     def _refactoring(self) -> MetricRefactoring:
@@ -80,7 +77,6 @@ class _F1Task(_OneVsRestTask):
 class _FBetaTask(_OneVsRestTask):
     """F-beta of one class against the rest at logit 0 (``config.beta``), over the whole split; as :class:`_F1Task`."""
 
-    metric_name = "fbeta"
     tunes_threshold = True
 
     def _refactoring(self) -> MetricRefactoring:
@@ -99,8 +95,6 @@ class _FBetaTask(_OneVsRestTask):
 class _AccuracyTask(_ClassesTask):
     """Multi-class accuracy (a tie for the top score counts as wrong)."""
 
-    metric_name = "accuracy"
-
     def _refactoring(self) -> MetricRefactoring:
         return Accuracy(num_classes=self.num_classes, candidates=self.config.candidates)
 
@@ -111,8 +105,6 @@ class _AccuracyTask(_ClassesTask):
 
 class _TopKTask(_ClassesTask):
     """Top-``config.top_k`` accuracy over classes (a class tied with the true one counts above it)."""
-
-    metric_name = "top_k_accuracy"
 
     def _refactoring(self) -> MetricRefactoring:
         return TopKAccuracy(num_classes=self.num_classes, top_k=self.config.top_k)

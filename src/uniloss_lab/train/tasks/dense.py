@@ -16,8 +16,6 @@ __all__: list[str] = []
 class _PCKTask(Task):
     """PCK on heatmaps; with several hourglass stacks the loss is summed over stacks, the metric uses the last."""
 
-    metric_name = "pck"
-
     def _refactoring(self) -> MetricRefactoring:
         return PCK(threshold=self.config.threshold)
 
@@ -60,8 +58,6 @@ class _SegmentationTask(_ClassesTask):
 
     UniLoss is ``IoU(num_classes=C)``; the baseline is the per-pixel cross-entropy.
     """
-
-    metric_name = "iou"
 
     def _refactoring(self) -> MetricRefactoring:
         return IoU(num_classes=self.num_classes)

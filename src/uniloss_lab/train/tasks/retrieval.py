@@ -141,10 +141,6 @@ class _RetrievalTask(Task):
     the embeddings and the labels; the metric is pooled over the whole split (every example a query of it).
     """
 
-    @property
-    def metric_name(self) -> str:  # type: ignore[override]  # the task's: precision_at_k, recall_at_k or ndcg
-        return self.config.metric_name
-
     def _refactoring(self) -> MetricRefactoring:
         metric = {"precision_at_k": PrecisionAtK, "recall_at_k": RecallAtK, "ndcg": NDCG}[self.config.task]
         return metric(top_k=self.config.top_k)
