@@ -15,18 +15,10 @@ from uniloss_lab.train.tasks.base import Task, _Accumulator, _ClassesTask
 __all__: list[str] = []
 
 
-def _pooled_ap(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return exact.average_precision(scores, labels, validate_args=False)
-
-
-def _pooled_f1(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return exact.f1(scores, labels, threshold=0.0, validate_args=False)
-
-
 class _OneVsRestTask(Task):
     """One class against the rest: labels become ``label == positive_class``, one logit per example.
 
-    The baseline is binary cross-entropy on the logits; the metric is pooled over the whole split.
+    The baseline is binary cross-entropy on the logits; the metric (:meth:`_pooled`) is pooled over the whole split.
     """
 
     def split(self, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
@@ -35,6 +27,16 @@ class _OneVsRestTask(Task):
 
     def _baseline(self, outputs: Any, target: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(outputs.float(), target.float())
+
+    def _pooled(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The exact metric of ``scores`` and ``labels`` (a batch, or the whole split)."""
+        raise NotImplementedError
+
+    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
+        return float(self._pooled(outputs.detach().float(), targets[0])), float(outputs.shape[0])
+
+    def accumulator(self) -> _Accumulator:
+        return _Accumulator(self._pooled)
 
     def update(self, accumulator: _Accumulator, outputs: Any, targets: tuple[torch.Tensor, ...]) -> None:
         accumulator.add_scores(outputs, targets[0])
@@ -46,12 +48,8 @@ class _APTask(_OneVsRestTask):
     def _refactoring(self) -> MetricRefactoring:
         return AveragePrecision(mode=self.config.ap_mode)
 
-    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = exact.average_precision(outputs.detach().float(), targets[0], validate_args=False)
-        return float(value), float(outputs.shape[0])
-
-    def accumulator(self) -> _Accumulator:
-        return _Accumulator(_pooled_ap)
+    def _pooled(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return exact.average_precision(scores, labels, validate_args=False)
 
 
 class _F1Task(_OneVsRestTask):
@@ -66,12 +64,8 @@ class _F1Task(_OneVsRestTask):
     def _refactoring(self) -> MetricRefactoring:
         return F1(threshold=0.0)
 
-    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        value = exact.f1(outputs.detach().float(), targets[0], threshold=0.0, validate_args=False)
-        return float(value), float(outputs.shape[0])
-
-    def accumulator(self) -> _Accumulator:
-        return _Accumulator(_pooled_f1)
+    def _pooled(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return exact.f1(scores, labels, threshold=0.0, validate_args=False)
 
 
 class _FBetaTask(_OneVsRestTask):
@@ -84,12 +78,6 @@ class _FBetaTask(_OneVsRestTask):
 
     def _pooled(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return exact.fbeta(scores, labels, self.config.beta, threshold=0.0, validate_args=False)
-
-    def batch_metric(self, outputs: Any, targets: tuple[torch.Tensor, ...]) -> tuple[float, float]:
-        return float(self._pooled(outputs.detach().float(), targets[0])), float(outputs.shape[0])
-
-    def accumulator(self) -> _Accumulator:
-        return _Accumulator(self._pooled)
 
 
 class _AccuracyTask(_ClassesTask):
