@@ -29,15 +29,8 @@ def test_train_resume_continues_a_stopped_run(tmp_path, capsys):
     assert "2/2 epochs" in capsys.readouterr().out
 
 
-def test_train_preset_values_are_overridden_by_options(tmp_path, capsys, monkeypatch):
-    seen = {}
-
-    def fake_train(config, progress=True):
-        seen["config"] = config
-        return {"metric": "accuracy", "final_metric": 0.5, "loss_name": "UniLoss", "model": "resnet20",
-                "dataset": "cifar100", "test_metric": [0.5], "epoch_time": [1.0]}  # fmt: skip
-
-    monkeypatch.setattr("uniloss_lab.train.loop.train", fake_train)
+def test_train_preset_values_are_overridden_by_options(tmp_path, capsys, captured_config):
+    seen = captured_config
     assert (
         main(["train", "--recipe", "paper-cifar100", "--epochs", "1", "--data-dir", "x", "--out", str(tmp_path)]) == 0
     )

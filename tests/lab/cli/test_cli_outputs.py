@@ -363,15 +363,8 @@ def test_bench_keeps_its_options():
     assert not bench_only & options_of("compare")
 
 
-def test_option_types_come_from_the_config(tmp_path, monkeypatch):
-    seen = {}
-
-    def fake_train(config, progress=True):
-        seen["config"] = config
-        return {"metric": "accuracy", "final_metric": 0.5, "loss_name": "UniLoss", "model": "resnet20",
-                "dataset": "cifar100", "test_metric": [0.5], "epoch_time": [1.0]}  # fmt: skip
-
-    monkeypatch.setattr("uniloss_lab.train.loop.train", fake_train)
+def test_option_types_come_from_the_config(tmp_path, captured_config):
+    seen = captured_config
     argv = ["train", "--recipe", "paper-cifar100", "--data-dir", "d", "--out", str(tmp_path), "--no-augment",
             "--candidates", "none", "--milestones", "3", "4", "--grad-clip", "0.5", "--limit-train", "none",
             "--lr", "1e-2", "--skip-nonfinite", "--ap-mode", "interpolated"]  # fmt: skip

@@ -5,28 +5,16 @@ import pytest
 from uniloss_lab.cli import main
 
 
-def _capture_config(monkeypatch):
-    seen = {}
-
-    def fake_train(config, progress=True):
-        seen["config"] = config
-        return {"metric": "average_precision", "final_metric": 0.5, "loss_name": "UniLoss", "model": "mlp",
-                "dataset": "digits", "test_metric": [0.5], "epoch_time": [1.0]}  # fmt: skip
-
-    monkeypatch.setattr("uniloss_lab.train.loop.train", fake_train)
-    return seen
-
-
-def test_train_passes_nproc_threads_and_skip_nonfinite_to_the_config(tmp_path, monkeypatch, capsys):
-    seen = _capture_config(monkeypatch)
+def test_train_passes_nproc_threads_and_skip_nonfinite_to_the_config(tmp_path, captured_config):
+    seen = captured_config
     argv = ["train", "--nproc", "2", "--threads", "3", "--skip-nonfinite", "--out", str(tmp_path)]
     assert main(argv) == 0
     config = seen["config"]
     assert (config.nproc, config.threads, config.skip_nonfinite) == (2, 3, True)
 
 
-def test_train_defaults_to_one_process_that_stops_on_a_non_finite_loss(tmp_path, monkeypatch, capsys):
-    seen = _capture_config(monkeypatch)
+def test_train_defaults_to_one_process_that_stops_on_a_non_finite_loss(tmp_path, captured_config):
+    seen = captured_config
     assert main(["train", "--out", str(tmp_path)]) == 0
     config = seen["config"]
     assert (config.nproc, config.threads, config.skip_nonfinite) == (1, None, False)
