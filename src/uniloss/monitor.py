@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from uniloss.anchors.bits import count_per_row
 from uniloss.engine import UniLoss, pool_examples
 from uniloss.metrics import MetricRefactoring
 
@@ -55,7 +56,7 @@ def exact_batch_metric(metric: MetricRefactoring, scores: torch.Tensor, *targets
         if comparisons.mask is not None:
             wrong &= comparisons.mask
         if metric.uses_counts:
-            return float(metric.evaluate_counts(wrong.sum(-1).unsqueeze(0), comparisons)[0])
+            return float(metric.evaluate_counts(count_per_row(wrong).unsqueeze(0), comparisons)[0])
         return float(metric.evaluate(torch.where(wrong, -1.0, 1.0).unsqueeze(0), comparisons)[0])
 
 

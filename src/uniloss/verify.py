@@ -192,7 +192,9 @@ def verify_metric(
             raise _fail(
                 metric, "counts", f"evaluate_counts returned shape {tuple(counted.shape)}, not {tuple(dense.shape)}"
             )
-        for k in ((counted - dense).abs() > _TOLERANCE).nonzero().flatten().tolist()[:1]:
+        differs = ((counted - dense).abs() > _TOLERANCE).nonzero().flatten()
+        if differs.numel():
+            k = int(differs[0])
             raise _fail(
                 metric,
                 "counts",
@@ -231,9 +233,10 @@ def verify_metric(
         )
 
     small, *small_targets = _shrink(scores, targets, max_gradcheck_examples)
-    if metric.comparisons(small.detach(), *small_targets).values.numel() == 0:
-        small, small_targets = scores, list(targets)
     nearest = metric.comparisons(small.detach().double(), *small_targets)
+    if nearest.values.numel() == 0:  # the shrunk batch has no comparison: check the whole one
+        small, small_targets = scores, list(targets)
+        nearest = metric.comparisons(small.detach().double(), *small_targets)
     gaps = nearest.values.abs() if nearest.mask is None else nearest.values.abs()[nearest.mask]
     if gaps.numel() and float(gaps.min()) < 1e-4:
         checks.append(f"gradients: gradcheck skipped, a comparison is {float(gaps.min()):.2g} from a tie")

@@ -91,11 +91,14 @@ def _rank_part(block: Block, ideal: Block, offset: int, prune: bool) -> tuple[Pa
     rows, n = keys.shape
     device = keys.device
     gap = ideal_keys.detach()[:, :, None] - ideal_keys.detach()[:, None, :]  # (M, n, n) ideal key of i minus of j
-    upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
-    tied = gap == 0
-    pruned = bool(prune and (tied & upper).any())
-    chosen = upper & ~tied if pruned else upper.expand(rows, n, n)
-    row, i, j = chosen.nonzero(as_tuple=True)
+    if prune:  # one sync, nonzero's: pairs were pruned when some above the diagonal tie
+        upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
+        row, i, j = (upper & (gap != 0)).nonzero(as_tuple=True)
+        pruned = row.numel() < rows * n * (n - 1) // 2
+    else:  # every pair above the diagonal, in nonzero's order, without a sync
+        above = torch.triu_indices(n, n, 1, device=device)
+        row = torch.arange(rows, device=device).repeat_interleave(above.shape[1])
+        i, j, pruned = above[0].repeat(rows), above[1].repeat(rows), False
     first, second = row * n + i, row * n + j
     flat = keys.reshape(-1)
     difference = flat[first] - flat[second]
